@@ -1,0 +1,50 @@
+# Install rules and the CMake package config, so that another project can do
+#
+#   find_package(tally 0.1 CONFIG REQUIRED)
+#   target_link_libraries(app PRIVATE tally::engine)
+#
+# Headers install under <prefix>/include/tally/ with the same layout as the source tree
+# (lockfree/, engine/, jobs/), and that folder is the consumers' include directory, so
+# `#include "engine/version.hpp"` means the same thing inside and outside the tree.
+
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(TALLY_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tally")
+set(TALLY_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/tally")
+
+install(TARGETS tally_lockfree tally_engine tally_jobs
+  EXPORT tallyTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${TALLY_INSTALL_INCLUDEDIR})
+
+foreach(layer lockfree engine jobs)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/${layer}/"
+    DESTINATION "${TALLY_INSTALL_INCLUDEDIR}/${layer}"
+    FILES_MATCHING PATTERN "*.hpp")
+endforeach()
+install(DIRECTORY "${PROJECT_BINARY_DIR}/generated/"
+  DESTINATION "${TALLY_INSTALL_INCLUDEDIR}"
+  FILES_MATCHING PATTERN "*.hpp")
+
+if(TARGET tally)
+  install(TARGETS tally RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+install(EXPORT tallyTargets
+  NAMESPACE tally::
+  DESTINATION "${TALLY_INSTALL_CMAKEDIR}")
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/tallyConfig.cmake.in"
+  "${PROJECT_BINARY_DIR}/tallyConfig.cmake"
+  INSTALL_DESTINATION "${TALLY_INSTALL_CMAKEDIR}")
+# Before 1.0 a minor version may break the API, so only the same minor version is compatible.
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/tallyConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  "${PROJECT_BINARY_DIR}/tallyConfig.cmake"
+  "${PROJECT_BINARY_DIR}/tallyConfigVersion.cmake"
+  DESTINATION "${TALLY_INSTALL_CMAKEDIR}")

@@ -1,0 +1,33 @@
+# Project-wide build settings.
+#
+# tally::warnings is an INTERFACE target that carries the warning flags. Every tally target
+# links it PRIVATE (wrapped in BUILD_INTERFACE so it never reaches the export set): the flags
+# apply to tally's own sources and never leak to a program that embeds the library.
+
+add_library(tally_warnings INTERFACE)
+add_library(tally::warnings ALIAS tally_warnings)
+target_compile_options(tally_warnings INTERFACE
+  $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough>
+  # Clang's static lock analysis (GUARDED_BY, REQUIRES); g++ ignores the annotations.
+  $<$<CXX_COMPILER_ID:Clang>:-Wthread-safety>
+  $<$<BOOL:${TALLY_WERROR}>:-Werror>)
+
+# Sanitizers apply to every target, tests included, so that instrumented and uninstrumented
+# code never share a data structure.
+if(TALLY_SANITIZER)
+  set(_tally_san_flags -fsanitize=${TALLY_SANITIZER} -fno-omit-frame-pointer -g)
+  if(TALLY_SANITIZER MATCHES "undefined")
+    # Make every UBSan finding fatal ("halt on error"), not a printed warning.
+    list(APPEND _tally_san_flags -fno-sanitize-recover=all)
+  endif()
+  add_compile_options(${_tally_san_flags})
+  add_link_options(-fsanitize=${TALLY_SANITIZER})
+  message(STATUS "tally: sanitizers enabled: ${TALLY_SANITIZER}")
+endif()
+
+# ccache only speeds up rebuilds on a developer machine; CI starts cold and does not need it.
+find_program(TALLY_CCACHE ccache)
+if(TALLY_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${TALLY_CCACHE}")
+endif()

@@ -1,0 +1,48 @@
+// Tests of the `tally` program as a user runs it: a child process, its output and exit status.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/version.hpp"
+#include "tests/support/subprocess.hpp"
+
+namespace {
+
+using tally::testing::run_process;
+
+// Oracle: --version prints "tally <library version>" on stdout and exits 0.
+TEST(Cli, VersionNamesTheLibraryVersion) {
+  const auto r = run_process({TALLY_EXE, "--version"});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("tally " + std::string(tally::version())), std::string::npos) << r.out;
+}
+
+// Oracle: when built with mimalloc, plain malloc in the tally process is served by mimalloc;
+// otherwise the system allocator is reported.
+TEST(Cli, AllocatorOverrideIsActive) {
+  const auto r = run_process({TALLY_EXE, "--version"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  if (TALLY_EXPECT_MIMALLOC) {
+    EXPECT_NE(r.out.find("(malloc override active)"), std::string::npos) << r.out;
+  } else {
+    EXPECT_NE(r.out.find("system malloc"), std::string::npos) << r.out;
+  }
+}
+
+// Oracle: --help exits 0 and documents the exit statuses.
+TEST(Cli, HelpDocumentsExitStatuses) {
+  const auto r = run_process({TALLY_EXE, "--help"});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("Exit status"), std::string::npos) << r.out;
+}
+
+// Oracle: an unknown option is a usage error: exit 2, a message on stderr naming the option,
+// nothing on stdout.
+TEST(Cli, UnknownOptionIsUsageError) {
+  const auto r = run_process({TALLY_EXE, "--no-such-option"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("--no-such-option"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,39 @@
+// The `tally` command-line program: parses the command line and dispatches to a subcommand.
+// Exit statuses are in exit_status.hpp and the README.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <string>
+
+#include "engine/version.hpp"
+#include "tools/tally/allocator.hpp"
+#include "tools/tally/exit_status.hpp"
+
+int main(int argc, char** argv) {
+  using namespace tally::cli;
+
+  CLI::App app{"tally: a parallel map-reduce engine with a lock-free core", "tally"};
+  app.set_version_flag("--version",
+                       [] {
+                         return "tally " + std::string(tally::version()) +
+                                "\nallocator: " + describe_allocator();
+                       });
+  app.require_subcommand(0, 1);
+  app.footer("Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
+             "130 interrupted.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and a pointer to --help
+    return kExitUsage;
+  }
+
+  if (app.get_subcommands().empty()) {
+    std::cout << app.help();
+    return kExitOk;
+  }
+  return kExitOk;
+}
