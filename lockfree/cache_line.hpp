@@ -42,7 +42,7 @@ struct alignas(kCacheLine) CachePadded {
 
   CachePadded() = default;
   template <typename... Args>
-    requires std::is_constructible_v<T, Args&&...>
+  requires std::is_constructible_v<T, Args&&...>
   explicit CachePadded(std::in_place_t /*tag*/, Args&&... args)
       : value(std::forward<Args>(args)...) {}
 

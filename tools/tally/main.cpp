@@ -13,14 +13,13 @@ int main(int argc, char** argv) {
   using namespace tally::cli;
 
   CLI::App app{"tally: a parallel map-reduce engine with a lock-free core", "tally"};
-  app.set_version_flag("--version",
-                       [] {
-                         return "tally " + std::string(tally::version()) +
-                                "\nallocator: " + describe_allocator();
-                       });
+  app.set_version_flag("--version", [] {
+    return "tally " + std::string(tally::version()) + "\nallocator: " + describe_allocator();
+  });
   app.require_subcommand(0, 1);
-  app.footer("Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
-             "130 interrupted.");
+  app.footer(
+      "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
+      "130 interrupted.");
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,200 @@
+// WorkStealingDeque<T>: the Chase-Lev work-stealing deque (SPAA 2005), growable, with the
+// C11 memory orders of Lê, Pop, Cohen and Zappa Nardelli, "Correct and Efficient
+// Work-Stealing for Weak Memory Models" (PPoPP 2013), figure 1.
+//
+// Thread safety (the contract):
+//  - One thread, the owner, calls push and pop. Never call them from two threads.
+//  - Any number of threads (the owner too) call steal concurrently with the owner and each
+//    other. size_approx and empty_approx may be called by anyone.
+//  - Owner push/pop are LIFO at the bottom; steal takes the oldest item at the top (FIFO).
+//  - Ordering promise: everything the owner wrote before push(x) is visible to the thread
+//    that takes x, by pop or by steal.
+//  - Every pushed item is returned exactly once, by one pop or one steal.
+//  - Destroy the deque only when no thread can touch it any more. Items still in it are
+//    dropped (T is trivially copyable and owns nothing).
+//
+// Requirements on T: trivially copyable and lock-free as std::atomic<T> (pointers, indices,
+// small handles). Slots are atomics because a thief may read a slot while the owner, after
+// wrapping around, writes it: the thief's CAS then fails and the value it read is discarded,
+// but the read itself must not be a data race.
+//
+// Memory orders: as in the paper, except that its seq_cst fences in pop() and steal() are
+// folded into the neighbouring accesses of top_ and bottom_ (see pop()).
+//
+// Retired buffers: growing copies the live items into a buffer twice the size. The old
+// buffer may still be read by a thief that loaded the old pointer, so it is kept until the
+// deque is destroyed (as taskflow does). Buffers double, so retired ones total less than
+// the live one: memory stays below 2x the high-water mark.
+//
+// Invariants:
+//  I1. Items live at indices [top_, bottom_) of the current buffer (index mod its size).
+//  I2. top_ only grows, and only by a successful CAS (by a thief, or the owner taking the
+//      last item). bottom_ is written only by the owner.
+//  I3. A buffer is only read at indices the reader observed in [top, bottom), and only
+//      replaced by the owner after copying every item in [top_, bottom_) into the new one.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+#include "lockfree/cache_line.hpp"
+
+namespace tally::lockfree {
+
+template <typename T>
+class WorkStealingDeque {
+  static_assert(std::is_trivially_copyable_v<T>,
+                "WorkStealingDeque<T>: T must be trivially copyable (store pointers or handles)");
+  static_assert(std::atomic<T>::is_always_lock_free,
+                "WorkStealingDeque<T>: std::atomic<T> must be lock-free");
+
+ public:
+  // Initial capacity is rounded up to a power of two; the deque grows without bound.
+  explicit WorkStealingDeque(std::size_t initial_capacity = 64) {
+    if (initial_capacity == 0) {
+      throw std::invalid_argument("WorkStealingDeque: capacity must be at least 1");
+    }
+    std::size_t cap = 1;
+    while (cap < initial_capacity) cap <<= 1;
+    buffers_.push_back(std::make_unique<Buffer>(cap));
+    buffer_->store(buffers_.back().get(), std::memory_order_relaxed);  // no concurrency yet
+  }
+
+  WorkStealingDeque(const WorkStealingDeque&) = delete;
+  WorkStealingDeque& operator=(const WorkStealingDeque&) = delete;
+
+  // Owner only. Never fails (grows when full).
+  void push(T item) {
+    // Relaxed: bottom_ is written only by this thread (I2).
+    const std::int64_t b = bottom_->load(std::memory_order_relaxed);
+    // Acquire pairs with a thief's successful CAS on top_ (seq_cst includes release): once
+    // we see top moved past an index, that thief has finished reading the slot, so reusing
+    // it below cannot clobber an item still being stolen.
+    const std::int64_t t = top_->load(std::memory_order_acquire);
+    // Relaxed: only this thread stores buffer_.
+    Buffer* buf = buffer_->load(std::memory_order_relaxed);
+    if (b - t > static_cast<std::int64_t>(buf->capacity) - 1) buf = grow(buf, t, b);
+    buf->put(b, item);
+    // Release pairs with the thief's acquire load of bottom_: a thief that counts this
+    // item also sees its slot, the buffer that holds it, and everything the owner wrote
+    // before push. The paper writes a release fence + relaxed store; a release store is the
+    // same instruction on x86-64 and ThreadSanitizer understands it (it ignores fences).
+    bottom_->store(b + 1, std::memory_order_release);
+  }
+
+  // Owner only. Takes the newest item, or nullopt if the deque is empty.
+  std::optional<T> pop() noexcept {
+    // Relaxed: only the owner writes bottom_ and buffer_.
+    const std::int64_t b = bottom_->load(std::memory_order_relaxed) - 1;
+    Buffer* buf = buffer_->load(std::memory_order_relaxed);
+    // Reserve the bottom item, then look at top_: a Dekker handshake with steal(), which
+    // reads top_ then bottom_, so the owner and a thief cannot both miss each other's claim
+    // on the last item. The paper writes relaxed accesses around a seq_cst fence; we make the
+    // four accesses themselves seq_cst, so they lie in one total order and one of the two
+    // sides must see the other's write. On x86-64 this is an xchg instead of mov + mfence (no
+    // slower), and ThreadSanitizer, which does not model fences, understands it.
+    bottom_->store(b, std::memory_order_seq_cst);
+    std::int64_t t = top_->load(std::memory_order_seq_cst);
+    std::optional<T> result;
+    if (t <= b) {
+      result = buf->get(b);
+      if (t == b) {
+        // The last item: race the thieves for it through top_. seq_cst on success orders
+        // it with the thieves' CASes; relaxed on failure: we just give up the item.
+        if (!top_->compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                           std::memory_order_relaxed)) {
+          result.reset();  // a thief won it
+        }
+        // Restore bottom to top's new value (t + 1): the deque is empty. Relaxed: the
+        // next owner push publishes it to thieves with its release store.
+        bottom_->store(b + 1, std::memory_order_relaxed);
+      }
+    } else {
+      // Empty: undo the reservation. Relaxed, as above.
+      bottom_->store(b + 1, std::memory_order_relaxed);
+    }
+    return result;
+  }
+
+  // Any thread. Takes the oldest item, or nullopt if the deque looked empty or another
+  // thread won the race for that item (try another victim, or again).
+  std::optional<T> steal() noexcept {
+    // The thief's half of the Dekker handshake with pop() (see there): both loads seq_cst.
+    // They are also acquires: the top_ load pairs with the CAS of the previous claimer, and
+    // the bottom_ load pairs with the release store in push(), so if we see an item counted
+    // in bottom_ we see its slot and the buffer that holds it.
+    std::int64_t t = top_->load(std::memory_order_seq_cst);
+    const std::int64_t b = bottom_->load(std::memory_order_seq_cst);
+    if (t >= b) return std::nullopt;
+    // Acquire pairs with grow()'s release store of the new buffer pointer, so the copied
+    // slots are visible. (The paper uses consume, which compilers promote to acquire.)
+    Buffer* buf = buffer_->load(std::memory_order_acquire);
+    const T item = buf->get(t);
+    // seq_cst success: one total order among claims on top_ (thieves and the owner's
+    // last-item CAS). Relaxed failure: we lost and discard the value read above.
+    if (!top_->compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                       std::memory_order_relaxed)) {
+      return std::nullopt;
+    }
+    return item;
+  }
+
+  // Approximate: exact only when no thread is operating on the deque.
+  std::size_t size_approx() const noexcept {
+    // Relaxed: an estimate; nothing is read through it.
+    const std::int64_t b = bottom_->load(std::memory_order_relaxed);
+    const std::int64_t t = top_->load(std::memory_order_relaxed);
+    return b > t ? static_cast<std::size_t>(b - t) : 0;
+  }
+  bool empty_approx() const noexcept { return size_approx() == 0; }
+
+  // Current buffer capacity (owner thread, or when quiet).
+  std::size_t capacity() const noexcept {
+    return buffer_->load(std::memory_order_relaxed)->capacity;  // the owner's own store
+  }
+
+ private:
+  struct Buffer {
+    explicit Buffer(std::size_t cap)
+        : capacity(cap), mask(cap - 1), slots(std::make_unique<std::atomic<T>[]>(cap)) {}
+    // Relaxed slot accesses: the ordering comes from bottom_/top_/buffer_ as commented at
+    // each call site; the slots are atomic only so that a racing read is not UB (see top).
+    T get(std::int64_t i) const noexcept {
+      return slots[static_cast<std::size_t>(i) & mask].load(std::memory_order_relaxed);
+    }
+    void put(std::int64_t i, T v) noexcept {
+      slots[static_cast<std::size_t>(i) & mask].store(v, std::memory_order_relaxed);
+    }
+    const std::size_t capacity;
+    const std::size_t mask;
+    std::unique_ptr<std::atomic<T>[]> slots;
+  };
+
+  // Owner only: doubles the buffer, copying the live items [t, b).
+  Buffer* grow(Buffer* old, std::int64_t t, std::int64_t b) {
+    auto bigger = std::make_unique<Buffer>(old->capacity * 2);
+    for (std::int64_t i = t; i < b; ++i) bigger->put(i, old->get(i));
+    Buffer* raw = bigger.get();
+    buffers_.push_back(std::move(bigger));  // keep the old one alive for late thieves
+    // Release pairs with the acquire load in steal(): a thief that reads the new pointer
+    // sees the copied slots.
+    buffer_->store(raw, std::memory_order_release);
+    return raw;
+  }
+
+  // Written by thieves (CAS) and by the owner for the last item.
+  CachePadded<std::atomic<std::int64_t>> top_{};
+  // Written only by the owner; read by thieves.
+  CachePadded<std::atomic<std::int64_t>> bottom_{};
+  CachePadded<std::atomic<Buffer*>> buffer_{};
+  // Owner-private: every buffer ever used, the current one last.
+  std::vector<std::unique_ptr<Buffer>> buffers_;
+};
+
+}  // namespace tally::lockfree
