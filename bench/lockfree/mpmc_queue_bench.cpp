@@ -5,8 +5,9 @@
 // queues come from one run on one machine state.
 //
 // Names are BM_<Queue>_<Mode>/<Scenario>:
-//  - Mode Try: try_push/try_pop retried with cpu_relax() and nothing else. Lowest latency while
-//    every thread has a core of its own; burns the time slice of a descheduled peer otherwise.
+//  - Mode Try: try_push/try_pop retried in a loop that spins briefly (cpu_relax) and then
+//    yields the core (RetryWait below), the same loop for every queue. Never sleeps: with more
+//    threads than cores it relies on the scheduler to run the peer it waits for.
 //    Mode Blocking: the queue's own waiting push/pop (spin, then sleep).
 //  - Scenario <P>P<C>C: P producers push kMessagesPerRun messages in total and C consumers pop
 //    them all. The time is wall-clock from the first thread leaving the start latch to the last
@@ -17,9 +18,9 @@
 //  - Scenario PingPong: one message bounces between two threads through two queues. Time is ns
 //    per round trip: two pushes, two pops and two cross-core hand-offs, with no batching to
 //    hide behind.
-//  - MpmcQueueRemapped and MpmcQueuePacked are MpmcQueue with SlotLayout::kRemapped and kPacked
-//    (MpmcQueue alone is the default kPadded): the cost of false sharing between neighbouring
-//    slots, and how much of it the remapping wins back without padding's memory.
+//  - MpmcQueuePadded and MpmcQueuePacked are MpmcQueue with SlotLayout::kPadded and kPacked
+//    (MpmcQueue alone is the default, kRemapped): the cost of false sharing between
+//    neighbouring slots, and what padding or remapping buys back.
 //
 // Every bounded queue gets kCapacity slots. moodycamel's queues are not bounded: the capacity
 // only preallocates blocks. ConcurrentQueue::try_enqueue never allocates, so in Try mode it is
@@ -71,14 +72,34 @@ using Clock = std::chrono::steady_clock;
 // Small enough that a ring's slots stay in L2 even padded (1024 x 128 B), large enough that
 // producers and consumers are rarely stuck on a full or empty ring in the steady state.
 constexpr std::size_t kCapacity = 1024;
-// Per benchmark iteration: 16 ring-fulls, so that most of a run is steady-state traffic rather
-// than start-up. Not more, because the ctest smoke run does one iteration of everything, and
-// an oversubscribed Try run degrades to about one ring-full per scheduler time slice (a few
-// ms). Divisible by every producer and consumer count registered below.
-constexpr std::uint64_t kMessagesPerRun = std::uint64_t{1} << 14;
+// Per benchmark iteration: 256 ring-fulls, so that a run is steady-state traffic rather than
+// thread start-up (with 16 ring-fulls, iterations of ~0.2 ms varied 2-4x between runs). The
+// ctest smoke run does one iteration of everything, a few seconds in all. Divisible by every
+// producer and consumer count registered below.
+constexpr std::uint64_t kMessagesPerRun = std::uint64_t{1} << 18;
 // Never sent as a message (ids are sent as id + 1 >= 1); adapters return it when a pop
 // reports failure, so verification flags it as a bad message.
 constexpr std::uint64_t kNoMessage = 0;
+
+// The Try-mode retry loop shared by every queue: spin with cpu_relax for a few rounds (a
+// peer on another core is usually a cache-line transfer away), then yield on every retry (a
+// peer may be waiting for this core). Spinning alone would make every oversubscribed run
+// measure the scheduler's time slice instead of the queue.
+class RetryWait {
+ public:
+  void once() noexcept {
+    if (spins_ < kSpins) {
+      ++spins_;
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  static constexpr int kSpins = 64;
+  int spins_ = 0;
+};
 
 [[noreturn]] void DieOnFailedPush() {
   // The queues are never closed here, so a failed blocking push means the queue is broken.
@@ -95,11 +116,11 @@ struct TallyTry {
   using Queue = MpmcQueue<std::uint64_t, kLayout>;
   static std::unique_ptr<Queue> make() { return std::make_unique<Queue>(kCapacity); }
   static void push(Queue& q, std::uint64_t v) noexcept {
-    while (!q.try_push(std::uint64_t{v})) cpu_relax();
+    for (RetryWait wait; !q.try_push(std::uint64_t{v});) wait.once();
   }
   static std::uint64_t pop(Queue& q) noexcept {
     std::uint64_t v = kNoMessage;
-    while (!q.try_pop(v)) cpu_relax();
+    for (RetryWait wait; !q.try_pop(v);) wait.once();
     return v;
   }
 };
@@ -124,11 +145,11 @@ struct TbbTry {
     return q;
   }
   static void push(Queue& q, std::uint64_t v) {
-    while (!q.try_push(v)) cpu_relax();
+    for (RetryWait wait; !q.try_push(v);) wait.once();
   }
   static std::uint64_t pop(Queue& q) {
     std::uint64_t v = kNoMessage;
-    while (!q.try_pop(v)) cpu_relax();
+    for (RetryWait wait; !q.try_pop(v);) wait.once();
     return v;
   }
 };
@@ -150,11 +171,11 @@ struct BoostTry {
   using Queue = boost::lockfree::queue<std::uint64_t, boost::lockfree::capacity<kCapacity>>;
   static std::unique_ptr<Queue> make() { return std::make_unique<Queue>(); }
   static void push(Queue& q, std::uint64_t v) {
-    while (!q.push(v)) cpu_relax();
+    for (RetryWait wait; !q.push(v);) wait.once();
   }
   static std::uint64_t pop(Queue& q) {
     std::uint64_t v = kNoMessage;
-    while (!q.pop(v)) cpu_relax();
+    for (RetryWait wait; !q.pop(v);) wait.once();
     return v;
   }
 };
@@ -163,11 +184,11 @@ struct MoodycamelTry {
   using Queue = moodycamel::ConcurrentQueue<std::uint64_t>;
   static std::unique_ptr<Queue> make() { return std::make_unique<Queue>(kCapacity); }
   static void push(Queue& q, std::uint64_t v) {
-    while (!q.try_enqueue(v)) cpu_relax();
+    for (RetryWait wait; !q.try_enqueue(v);) wait.once();
   }
   static std::uint64_t pop(Queue& q) {
     std::uint64_t v = kNoMessage;
-    while (!q.try_dequeue(v)) cpu_relax();
+    for (RetryWait wait; !q.try_dequeue(v);) wait.once();
     return v;
   }
 };
@@ -382,11 +403,12 @@ void RegisterQueue(const std::string& prefix, PingPong ping_pong) {
 }
 
 void RegisterAll() {
-  RegisterQueue<TallyTry<SlotLayout::kPadded>>("BM_MpmcQueue_Try", PingPong::kYes);
+  // BM_MpmcQueue_* is the default layout (kRemapped); the others are the alternatives.
+  RegisterQueue<TallyTry<SlotLayout::kRemapped>>("BM_MpmcQueue_Try", PingPong::kYes);
   RegisterQueue<TallyBlocking>("BM_MpmcQueue_Blocking", PingPong::kYes);
   // With one message in flight there are no neighbouring slots to share a line, so the layout
   // variants skip ping-pong.
-  RegisterQueue<TallyTry<SlotLayout::kRemapped>>("BM_MpmcQueueRemapped_Try", PingPong::kNo);
+  RegisterQueue<TallyTry<SlotLayout::kPadded>>("BM_MpmcQueuePadded_Try", PingPong::kNo);
   RegisterQueue<TallyTry<SlotLayout::kPacked>>("BM_MpmcQueuePacked_Try", PingPong::kNo);
   RegisterQueue<TbbTry>("BM_TbbBoundedQueue_Try", PingPong::kYes);
   RegisterQueue<TbbBlocking>("BM_TbbBoundedQueue_Blocking", PingPong::kYes);
