@@ -1,0 +1,95 @@
+#include "engine/task_group.hpp"
+
+#include <string>
+#include <utility>
+
+namespace tally {
+
+TaskGroup::TaskGroup(Scheduler& scheduler, TaskGroupOptions options)
+    : scheduler_(scheduler),
+      error_mode_(options.errors),
+      limit_(options.limit),
+      counter_(scheduler) {
+  if (options.deadline) {
+    deadline_timer_ = scheduler_.timer().schedule(*options.deadline, [this] {
+      stop_with(Status::DeadlineExceeded("the task group's deadline passed"));
+    });
+  }
+  if (options.parent.stop_possible()) {
+    parent_callback_.emplace(options.parent, std::function<void()>([this] {
+                               stop_with(Status::Cancelled("the parent was cancelled"));
+                             }));
+  }
+}
+
+TaskGroup::~TaskGroup() {
+  // Never leave a task running behind the group: it would touch a dead object.
+  scheduler_.wait_for(counter_);
+  parent_callback_.reset();  // waits for a running parent callback, then none can start
+  if (deadline_timer_) scheduler_.timer().cancel(*deadline_timer_);
+}
+
+Status TaskGroup::wait() {
+  scheduler_.wait_for(counter_);
+  std::lock_guard lock(mu_);
+  return outcome_.value_or(Status::Ok());
+}
+
+void TaskGroup::cancel(Status cause) { stop_with(std::move(cause)); }
+
+std::vector<Status> TaskGroup::errors() const {
+  std::lock_guard lock(mu_);
+  return errors_;
+}
+
+void TaskGroup::start_or_hold(detail::Task* task) {
+  if (limit_ != 0) {
+    std::lock_guard lock(mu_);
+    if (running_ >= limit_) {
+      held_.push_back(task);
+      return;
+    }
+    ++running_;
+  }
+  scheduler_.push(task);
+}
+
+void TaskGroup::task_done() noexcept {
+  if (limit_ != 0) {
+    detail::Task* next = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (held_.empty()) {
+        --running_;
+      } else {
+        next = held_.front();  // takes over this task's slot: running_ unchanged
+        held_.pop_front();
+      }
+    }
+    if (next != nullptr) scheduler_.push(next);
+  }
+  counter_.finish();  // last: wait() may return and the group die right after
+}
+
+void TaskGroup::record_failure(Status s) {
+  bool stop = false;
+  {
+    std::lock_guard lock(mu_);
+    if (error_mode_ == ErrorMode::kAllErrors || errors_.empty()) errors_.push_back(s);
+    if (!outcome_) {
+      outcome_ = s;
+      stop = error_mode_ == ErrorMode::kFirstError;
+    }
+  }
+  if (stop) stop_.request_stop();
+}
+
+void TaskGroup::stop_with(Status cause) {
+  {
+    std::lock_guard lock(mu_);
+    if (!outcome_) outcome_ = std::move(cause);
+  }
+  stop_.request_stop();
+}
+
+}  // namespace tally

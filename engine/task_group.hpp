@@ -1,0 +1,158 @@
+// TaskGroup: fork-join with Go errgroup semantics, on a Scheduler.
+//
+//   tally::TaskGroup group(sched, {.deadline = steady_clock::now() + 30s});
+//   for (auto& input : inputs) {
+//     group.spawn([&](std::stop_token stop) -> tally::Status {
+//       while (more_work()) {
+//         if (stop.stop_requested()) return tally::Status::Cancelled("stopped");
+//         ...
+//       }
+//       return tally::Status::Ok();
+//     });
+//   }
+//   tally::Status s = group.wait();  // the first error, or OK
+//
+// Semantics:
+//  - A task is a callable taking () or (std::stop_token) and returning void or Status. An
+//    exception it throws becomes Status::FromException (the exception kept as the cause).
+//  - The first failure (a non-OK Status or an exception) requests stop on the group's
+//    std::stop_source, with that failure as the cause; siblings see it at their next check
+//    of the token, and tasks not yet started are skipped. wait() returns the first failure.
+//    With ErrorMode::kAllErrors an error does not stop the siblings; wait() returns the
+//    first and errors() lists all of them.
+//  - cancel(cause), the parent token, or the deadline stop the group the same way; wait()
+//    then returns that cause (kCancelled, kDeadlineExceeded) unless a task failed first.
+//  - limit > 0 runs at most that many of the group's tasks at once (errgroup's SetLimit);
+//    spawn() never blocks: tasks over the limit wait in the group and start as others end.
+//  - wait() returns once every spawned task has finished or been skipped; a worker that
+//    calls it keeps running other tasks meanwhile. The destructor waits too, so a group
+//    never leaves a task running behind it.
+//
+// Thread safety: spawn, cancel, stop_token and stop_requested may be called from any thread,
+// including the group's own tasks (nested spawns). wait() from one thread at a time.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "engine/deadline_timer.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/status.hpp"
+
+namespace tally {
+
+enum class ErrorMode {
+  kFirstError,  // the first error stops the group (errgroup)
+  kAllErrors,   // errors are collected; siblings keep running
+};
+
+struct TaskGroupOptions {
+  // When set, the group is stopped with kDeadlineExceeded once this time passes.
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
+  // Most tasks of this group running at once; 0 means no limit.
+  std::size_t limit = 0;
+  ErrorMode errors = ErrorMode::kFirstError;
+  // Stopping this token (e.g. the job's) stops the group with kCancelled.
+  std::stop_token parent{};
+};
+
+template <typename F>
+concept GroupTask = std::invocable<F&> || std::invocable<F&, std::stop_token>;
+
+class TaskGroup {
+ public:
+  explicit TaskGroup(Scheduler& scheduler, TaskGroupOptions options = {});
+  ~TaskGroup();
+  TaskGroup(const TaskGroup&) = delete;
+  TaskGroup& operator=(const TaskGroup&) = delete;
+
+  template <GroupTask F>
+  void spawn(F&& f) {
+    detail::Task* task =
+        detail::Task::make([this, fn = std::forward<F>(f)]() mutable noexcept { run_one(fn); });
+    counter_.add();  // after make (which may throw), before the task can run and finish
+    start_or_hold(task);
+  }
+
+  // Waits for every task; returns OK, the first failure, or the cause of a stop.
+  Status wait();
+
+  // Stops the group with `cause` (first cause wins): running tasks see their token stopped,
+  // tasks not yet started are skipped.
+  void cancel(Status cause = Status::Cancelled("cancelled"));
+
+  std::stop_token stop_token() const noexcept { return stop_.get_token(); }
+  bool stop_requested() const noexcept { return stop_.stop_requested(); }
+
+  // Every task failure so far (kAllErrors), or at most the first (kFirstError). Call after
+  // wait() for the complete list.
+  std::vector<Status> errors() const;
+
+ private:
+  template <typename Fn>
+  void run_one(Fn& fn) noexcept {
+    if (!stop_.stop_requested()) {
+      try {
+        Status s = invoke(fn);
+        if (!s.ok()) record_failure(std::move(s));
+      } catch (...) {
+        record_failure(Status::FromException(std::current_exception()));
+      }
+    }
+    task_done();
+  }
+
+  template <typename Fn>
+  Status invoke(Fn& fn) {
+    if constexpr (std::invocable<Fn&, std::stop_token>) {
+      using R = std::invoke_result_t<Fn&, std::stop_token>;
+      if constexpr (std::is_void_v<R>) {
+        fn(stop_.get_token());
+        return Status::Ok();
+      } else {
+        return fn(stop_.get_token());
+      }
+    } else {
+      using R = std::invoke_result_t<Fn&>;
+      if constexpr (std::is_void_v<R>) {
+        fn();
+        return Status::Ok();
+      } else {
+        return fn();
+      }
+    }
+  }
+
+  void start_or_hold(detail::Task* task);
+  void task_done() noexcept;
+  void record_failure(Status s);
+  void stop_with(Status cause);
+
+  Scheduler& scheduler_;
+  const ErrorMode error_mode_;
+  const std::size_t limit_;
+  std::stop_source stop_;
+  detail::WaitCounter counter_;
+
+  mutable std::mutex mu_;
+  std::optional<Status> outcome_;   // guarded by mu_: the first failure or stop cause
+  std::vector<Status> errors_;      // guarded by mu_: task failures
+  std::size_t running_ = 0;         // guarded by mu_: started, unfinished tasks (limit only)
+  std::deque<detail::Task*> held_;  // guarded by mu_: tasks waiting for a slot (limit only)
+
+  std::optional<DeadlineTimer::Id> deadline_timer_;
+  // Last: destroyed first, so a parent stop can no longer call into a dying group.
+  std::optional<std::stop_callback<std::function<void()>>> parent_callback_;
+};
+
+}  // namespace tally

@@ -1,0 +1,212 @@
+#include "engine/task_group.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace std::chrono_literals;
+using tally::ErrorMode;
+using tally::Scheduler;
+using tally::Status;
+using tally::StatusCode;
+using tally::TaskGroup;
+
+// Waits for `stop` like a well-behaved task: checks the token between slices of work.
+void run_until_stopped(const std::stop_token& stop) {
+  while (!stop.stop_requested()) std::this_thread::sleep_for(100us);
+}
+
+// Oracle: with no failures, wait() returns OK after every task ran exactly once; tasks may
+// return void or Status and take a stop_token or not.
+TEST(TaskGroup, AllTasksRunAndWaitReturnsOk) {
+  Scheduler sched({.threads = 2});
+  std::atomic<int> ran{0};
+  TaskGroup group(sched);
+  for (int i = 0; i < 100; ++i) {
+    group.spawn([&] { ran.fetch_add(1); });
+    group.spawn([&](std::stop_token) -> Status {
+      ran.fetch_add(1);
+      return Status::Ok();
+    });
+  }
+  EXPECT_TRUE(group.wait().ok());
+  EXPECT_EQ(ran.load(), 200);
+}
+
+// Oracle: the first failure stops the group: siblings running at that moment, blocked on
+// their token, see the stop and return; wait() returns that failure (its code and message),
+// and errors() holds just it. (4 workers: the 3 siblings and the failing task run at once.)
+TEST(TaskGroup, FirstErrorCancelsSiblings) {
+  Scheduler sched({.threads = 4});
+  TaskGroup group(sched);
+  std::atomic<int> started{0};
+  std::atomic<int> stopped_siblings{0};
+  for (int i = 0; i < 3; ++i) {
+    group.spawn([&](std::stop_token stop) {
+      started.fetch_add(1);
+      run_until_stopped(stop);
+      stopped_siblings.fetch_add(1);
+    });
+  }
+  group.spawn([&] {
+    while (started.load() < 3) std::this_thread::yield();
+    return Status::IoError("cannot read 'x.txt'");
+  });
+  const Status s = group.wait();
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_EQ(s.message(), "cannot read 'x.txt'");
+  EXPECT_EQ(stopped_siblings.load(), 3);
+  EXPECT_EQ(group.errors().size(), 1u);
+  EXPECT_TRUE(group.stop_requested());
+}
+
+// Oracle: an exception thrown deep inside nested groups surfaces at the outer wait() as a
+// kInternal status whose cause rethrows the original exception (type and message).
+TEST(TaskGroup, ExceptionFromNestedTaskReachesOuterWait) {
+  Scheduler sched({.threads = 2});
+  TaskGroup outer(sched);
+  outer.spawn([&]() -> Status {
+    TaskGroup middle(sched);
+    middle.spawn([&]() -> Status {
+      TaskGroup inner(sched);
+      inner.spawn([] { throw std::out_of_range("offset 1234 past end"); });
+      return inner.wait();
+    });
+    return middle.wait();
+  });
+  const Status s = outer.wait();
+  ASSERT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("offset 1234 past end"), std::string::npos);
+  ASSERT_TRUE(s.cause());
+  EXPECT_THROW(std::rethrow_exception(s.cause()), std::out_of_range);
+}
+
+// Oracle: cancel() from outside stops running tasks and wait() returns the given cause.
+TEST(TaskGroup, CancelFromOutside) {
+  Scheduler sched({.threads = 2});
+  TaskGroup group(sched);
+  std::atomic<int> started{0};
+  for (int i = 0; i < 4; ++i) {
+    group.spawn([&](std::stop_token stop) {
+      started.fetch_add(1);
+      run_until_stopped(stop);
+    });
+  }
+  while (started.load() < 2) std::this_thread::yield();
+  group.cancel(Status::Cancelled("user pressed Ctrl-C"));
+  const Status s = group.wait();
+  EXPECT_EQ(s.code(), StatusCode::kCancelled);
+  EXPECT_EQ(s.message(), "user pressed Ctrl-C");
+}
+
+// Oracle: a task may cancel its own group; tasks spawned after the stop are skipped (never
+// run), and wait() returns the cancel cause.
+TEST(TaskGroup, CancelFromTaskSkipsUnstartedTasks) {
+  Scheduler sched({.threads = 1});
+  TaskGroup group(sched);
+  std::atomic<int> ran_after{0};
+  group.spawn([&] {
+    group.cancel(Status::Cancelled("enough"));
+    for (int i = 0; i < 10; ++i) group.spawn([&] { ran_after.fetch_add(1); });
+  });
+  EXPECT_EQ(group.wait().code(), StatusCode::kCancelled);
+  EXPECT_EQ(ran_after.load(), 0);
+}
+
+// Oracle: a deadline in the near future stops tasks that wait on their token, and wait()
+// reports kDeadlineExceeded (distinct from a plain cancel).
+TEST(TaskGroup, DeadlineExpiry) {
+  Scheduler sched({.threads = 2});
+  TaskGroup group(sched, {.deadline = std::chrono::steady_clock::now() + 20ms});
+  group.spawn([](std::stop_token stop) { run_until_stopped(stop); });
+  EXPECT_EQ(group.wait().code(), StatusCode::kDeadlineExceeded);
+}
+
+// Oracle: a deadline that has not passed by the time the work finishes changes nothing.
+TEST(TaskGroup, DeadlineNotReachedIsOk) {
+  Scheduler sched({.threads = 2});
+  TaskGroup group(sched, {.deadline = std::chrono::steady_clock::now() + 1h});
+  group.spawn([] {});
+  EXPECT_TRUE(group.wait().ok());
+}
+
+// Oracle: a stopped parent token stops the group with kCancelled.
+TEST(TaskGroup, ParentTokenCancels) {
+  Scheduler sched({.threads = 2});
+  std::stop_source parent;
+  TaskGroup group(sched, {.parent = parent.get_token()});
+  std::atomic<bool> started{false};
+  group.spawn([&](std::stop_token stop) {
+    started.store(true);
+    run_until_stopped(stop);
+  });
+  while (!started.load()) std::this_thread::yield();
+  parent.request_stop();
+  EXPECT_EQ(group.wait().code(), StatusCode::kCancelled);
+}
+
+// Oracle: in all-errors mode every failure is collected, none stops the others, and wait()
+// returns the first one recorded.
+TEST(TaskGroup, AllErrorsModeCollectsEveryError) {
+  Scheduler sched({.threads = 2});
+  TaskGroup group(sched, {.errors = ErrorMode::kAllErrors});
+  std::atomic<int> ok_tasks{0};
+  for (int i = 0; i < 5; ++i) {
+    group.spawn([i] { return Status::NotFound("input " + std::to_string(i)); });
+    group.spawn([&] { ok_tasks.fetch_add(1); });
+  }
+  const Status s = group.wait();
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(group.errors().size(), 5u);
+  EXPECT_EQ(ok_tasks.load(), 5);
+  EXPECT_FALSE(group.stop_requested());
+}
+
+// Oracle: with limit k, at most k of the group's tasks run at once (measured with a
+// concurrent-running counter), and all of them run.
+TEST(TaskGroup, LimitBoundsConcurrency) {
+  Scheduler sched({.threads = 4});
+  TaskGroup group(sched, {.limit = 2});
+  std::atomic<int> running{0};
+  std::atomic<int> max_running{0};
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 40; ++i) {
+    group.spawn([&] {
+      const int now = running.fetch_add(1) + 1;
+      int seen = max_running.load();
+      while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(200us);
+      running.fetch_sub(1);
+      ran.fetch_add(1);
+    });
+  }
+  EXPECT_TRUE(group.wait().ok());
+  EXPECT_EQ(ran.load(), 40);
+  EXPECT_LE(max_running.load(), 2);
+  EXPECT_GE(max_running.load(), 1);
+}
+
+// Oracle: the destructor waits for running tasks (they finish before it returns), so a task
+// never outlives its group.
+TEST(TaskGroup, DestructorWaitsForTasks) {
+  Scheduler sched({.threads = 2});
+  std::atomic<bool> finished{false};
+  {
+    TaskGroup group(sched);
+    group.spawn([&] {
+      std::this_thread::sleep_for(20ms);
+      finished.store(true);
+    });
+  }
+  EXPECT_TRUE(finished.load());
+}
+
+}  // namespace
