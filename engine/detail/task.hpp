@@ -3,7 +3,9 @@
 // Tasks are created and recycled through a per-thread free list, so spawning a task does
 // not call the global allocator once the list is warm (the scheduler issue's requirement).
 // A task freed on another thread than the one that made it joins that thread's list, as in
-// most thread-caching allocators; each list keeps at most kMaxCachedPerThread nodes.
+// most thread-caching allocators; each list keeps at most kMaxCachedPerThread nodes and
+// passes the rest to a shared lock-free pool, where threads that only submit (and so never
+// free) find them again.
 //
 // Thread safety: a Task is owned by exactly one thread at a time; handing it over (deque,
 // queue) publishes it. The free lists are thread-local.
@@ -54,7 +56,7 @@ class Task {
   // Runs the callable, destroys it and returns the node to this thread's free list.
   void run() noexcept { invoke_(this); }
 
-  static constexpr std::size_t kMaxCachedPerThread = 4096;
+  static constexpr std::size_t kMaxCachedPerThread = 1024;
 
  private:
   Task() = default;

@@ -1,0 +1,403 @@
+// Costs of tally's task runtime (engine/scheduler.hpp, task_group.hpp, parallel.hpp) next to
+// oneTBB, the runtime a user would otherwise reach for. Both are in one binary so that the
+// ratios come from one run on one machine state. `threads:N` is the size of the pool: a
+// tally::Scheduler with N workers, or a tbb::task_arena with N slots.
+//
+// One difference runs through every pair: the benchmark thread is outside tally's pool (it
+// submits through the injection queue and sleeps in wait), while in TBB it takes one of the
+// arena's slots and runs tasks itself. So at threads:1 TBB does all the work on the calling
+// thread with no hand-off at all, and tally hands everything to its one worker. That is the
+// comparison a caller sees (the same number of threads doing the work), not a like-for-like
+// comparison of queues.
+//
+//  - BM_TaskGroup_EmptySpawn / BM_TbbTaskGroup_EmptySpawn: one thread spawns kSpawnTasks empty
+//    tasks into a task group and waits. items_per_second is tasks per second: the fixed cost
+//    of a task (allocation, queueing, a steal or a pop, the wait counter), which bounds how
+//    fine-grained useful work can be. tally's spawner goes through the injection queue (4096
+//    slots) and waits when it outruns the workers, so this also exercises that back-pressure.
+//  - BM_ParallelReduce_Sum / BM_TbbParallelReduce_Sum: sum of kRangeElements std::uint32_t
+//    (400 MB, read once per iteration). BM_ParallelFor_Map / BM_TbbParallelFor_Map:
+//    out[i] = in[i] * 3 + k over the same input into a second 400 MB array. Both stream from
+//    memory, so on a small machine they mostly show whether the partitioner keeps every
+//    thread busy and how much it costs next to memory bandwidth. TBB runs with blocked_range
+//    and its default auto_partitioner; tally with its default grain. bytes_per_second counts
+//    bytes read plus bytes written. The reduce is checked against the closed-form sum and the
+//    map against in[i] * 3 + k, where k is unique to each iteration in the process, so a range
+//    that skipped or duplicated pieces reports an error instead of a fast number.
+//  - BM_TaskGroup_CancelLatency: 2 x threads tasks that each spin kWorkSlice of work and then
+//    check their stop token. Once every worker runs one (the other half are queued: a task
+//    never yields its worker), the benchmark thread calls cancel() and then wait(); the time
+//    from just before cancel() to wait() returning is the iteration time (manual time). It is
+//    at least the time a task takes to notice the stop (up to one kWorkSlice), plus skipping
+//    the queued tasks, plus waking the waiting thread. Target: <= 1 ms. `p99_us` and `max_us`
+//    are the tail of the run, since a tail is what a user pressing Ctrl-C notices. At
+//    threads:N = cores the benchmark thread is one thread too many: it needs a core while
+//    every core spins, so the tail includes the kernel's time slice, not only the engine's.
+//    That same wait can make an iteration's setup ~100x longer than its measured time, so this
+//    benchmark runs a fixed kCancelSamples iterations instead of obeying min_time (with which
+//    threads:2 took about a minute on a 2-core machine at the default min_time).
+//  - BM_Scheduler_IdleCpu: a 2-worker scheduler runs one task per worker and then has nothing
+//    to do for one second. `idle_cpu_ms` is the CPU time the whole process used during that
+//    second (the benchmark thread itself only sleeps), `worker_cpu_ms` that of the pool's
+//    workers alone. Both should be ~0: an idle pool must park, not poll. Registered first, so
+//    that no TBB thread exists yet to blur the process-wide figure.
+//
+// kRangeElements is 10^8, far beyond any cache; the input and output arrays (800 MB together)
+// are allocated and filled once per process, outside any timing.
+#include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <latch>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+
+#include "engine/parallel.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/status.hpp"
+#include "engine/task_group.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Tasks per EmptySpawn iteration: enough that the one-off costs (group construction, the final
+// wake-up of the waiter) are noise, and more than tally's injection queue holds, so that a
+// spawner faster than the workers meets its back-pressure.
+constexpr std::size_t kSpawnTasks = 10'000;
+// Elements of the range benchmarks: 10^8 is a multiple of 256, so the input i & 0xff sums to a
+// closed form below.
+constexpr std::size_t kRangeElements = 100'000'000;
+constexpr std::uint64_t kRangeSum = (kRangeElements / 256) * (255 * 256 / 2);
+// How long a cancellable task works between two checks of its stop token: a typical
+// "check every few thousand records" granularity.
+constexpr auto kWorkSlice = std::chrono::microseconds(10);
+// Cancellations per CancelLatency run: enough for a p99 (the 5th worst), and at most ~0.5 s
+// per pool size on an idle 2-core machine (several seconds when other processes compete).
+constexpr benchmark::IterationCount kCancelSamples = 500;
+constexpr auto kIdleTime = std::chrono::seconds(1);
+
+std::size_t PoolSize(const benchmark::State& state) {
+  return static_cast<std::size_t>(state.range(0));
+}
+
+// The shared input, i & 0xff: built on first use so that a filtered run that skips the range
+// benchmarks never pays 400 MB for it.
+const std::vector<std::uint32_t>& RangeInput() {
+  static const std::vector<std::uint32_t> input = [] {
+    std::vector<std::uint32_t> v(kRangeElements);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::uint32_t>(i & 0xff);
+    return v;
+  }();
+  return input;
+}
+
+// The map's output. Value-initialised, so its pages are touched here and not in the first
+// timed iteration.
+std::vector<std::uint32_t>& RangeOutput() {
+  static std::vector<std::uint32_t> output(kRangeElements);
+  return output;
+}
+
+// The k of out[i] = in[i] * 3 + k: unique to every map iteration in the process, so values
+// left over from an earlier iteration (or from the other runtime) never pass the check.
+std::uint32_t NextMapOffset() {
+  static std::uint32_t next = 0;
+  return ++next;
+}
+
+bool MapIsComplete(std::uint32_t k) {
+  const auto& in = RangeInput();
+  const auto& out = RangeOutput();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (out[i] != in[i] * 3 + k) return false;
+  }
+  return true;
+}
+
+// ---- Empty-task spawn + wait -------------------------------------------------------------
+
+void BM_TaskGroup_EmptySpawn(benchmark::State& state) {
+  tally::Scheduler sched{{.threads = PoolSize(state)}};
+  for (auto _ : state) {
+    tally::TaskGroup group(sched);
+    for (std::size_t i = 0; i < kSpawnTasks; ++i) group.spawn([] {});
+    const tally::Status s = group.wait();
+    if (!s.ok()) {
+      state.SkipWithError(("wait() failed: " + s.to_string()).c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kSpawnTasks));
+}
+
+void BM_TbbTaskGroup_EmptySpawn(benchmark::State& state) {
+  tbb::task_arena arena(static_cast<int>(PoolSize(state)));
+  arena.initialize();  // so that the first timed iteration does not create the arena
+  // The whole loop runs inside the arena: a task_group spawns into the arena of the thread
+  // that calls run().
+  arena.execute([&] {
+    for (auto _ : state) {
+      tbb::task_group group;
+      for (std::size_t i = 0; i < kSpawnTasks; ++i) group.run([] {});
+      group.wait();
+    }
+  });
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kSpawnTasks));
+}
+
+// ---- parallel_reduce and parallel_for ------------------------------------------------------
+
+void BM_ParallelReduce_Sum(benchmark::State& state) {
+  const auto& in = RangeInput();
+  tally::Scheduler sched{{.threads = PoolSize(state)}};
+  for (auto _ : state) {
+    const std::uint64_t sum = tally::parallel_reduce(
+        sched, 0, in.size(), std::uint64_t{0},
+        [&](std::size_t lo, std::size_t hi, std::uint64_t acc) {
+          for (std::size_t i = lo; i < hi; ++i) acc += in[i];
+          return acc;
+        },
+        std::plus<>());
+    if (sum != kRangeSum) {
+      state.SkipWithError(("wrong sum " + std::to_string(sum)).c_str());
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(kRangeElements * sizeof(std::uint32_t)));
+}
+
+void BM_TbbParallelReduce_Sum(benchmark::State& state) {
+  const auto& in = RangeInput();
+  tbb::task_arena arena(static_cast<int>(PoolSize(state)));
+  arena.initialize();
+  arena.execute([&] {
+    for (auto _ : state) {
+      const std::uint64_t sum = tbb::parallel_reduce(
+          tbb::blocked_range<std::size_t>(0, in.size()), std::uint64_t{0},
+          [&](const tbb::blocked_range<std::size_t>& r, std::uint64_t acc) {
+            for (std::size_t i = r.begin(); i < r.end(); ++i) acc += in[i];
+            return acc;
+          },
+          std::plus<>());
+      if (sum != kRangeSum) {
+        state.SkipWithError(("wrong sum " + std::to_string(sum)).c_str());
+        break;
+      }
+    }
+  });
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(kRangeElements * sizeof(std::uint32_t)));
+}
+
+void BM_ParallelFor_Map(benchmark::State& state) {
+  const auto& in = RangeInput();
+  auto& out = RangeOutput();
+  tally::Scheduler sched{{.threads = PoolSize(state)}};
+  std::uint32_t k = 0;
+  for (auto _ : state) {
+    k = NextMapOffset();
+    tally::parallel_for(sched, 0, in.size(), [&](std::size_t lo, std::size_t hi) {
+      for (std::size_t i = lo; i < hi; ++i) out[i] = in[i] * 3 + k;
+    });
+    benchmark::ClobberMemory();
+  }
+  // Only the last iteration is checked: a check per iteration would cost as much as the map.
+  if (!MapIsComplete(k)) state.SkipWithError("parallel_for left elements unmapped");
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(kRangeElements * 2 * sizeof(std::uint32_t)));
+}
+
+void BM_TbbParallelFor_Map(benchmark::State& state) {
+  const auto& in = RangeInput();
+  auto& out = RangeOutput();
+  tbb::task_arena arena(static_cast<int>(PoolSize(state)));
+  arena.initialize();
+  std::uint32_t k = 0;
+  arena.execute([&] {
+    for (auto _ : state) {
+      k = NextMapOffset();
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, in.size()),
+                        [&](const tbb::blocked_range<std::size_t>& r) {
+                          for (std::size_t i = r.begin(); i < r.end(); ++i) out[i] = in[i] * 3 + k;
+                        });
+      benchmark::ClobberMemory();
+    }
+  });
+  if (!MapIsComplete(k)) state.SkipWithError("tbb::parallel_for left elements unmapped");
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<std::int64_t>(kRangeElements * 2 * sizeof(std::uint32_t)));
+}
+
+// ---- Cancellation latency ------------------------------------------------------------------
+
+// Busy work, not a sleep: cancellation is cooperative, so a sleeping task would notice the stop
+// only when its sleep ends, and the benchmark would measure the sleep.
+void SpinFor(Clock::duration d) {
+  const Clock::time_point until = Clock::now() + d;
+  while (Clock::now() < until) {
+  }
+}
+
+void BM_TaskGroup_CancelLatency(benchmark::State& state) {
+  const std::size_t workers = PoolSize(state);
+  tally::Scheduler sched{{.threads = workers}};
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(kCancelSamples));
+  for (auto _ : state) {
+    std::atomic<std::size_t> started{0};
+    tally::TaskGroup group(sched);
+    for (std::size_t i = 0; i < 2 * workers; ++i) {
+      group.spawn([&](std::stop_token stop) {
+        // Relaxed: only a count; the benchmark thread reads nothing else through it.
+        if (started.fetch_add(1, std::memory_order_relaxed) + 1 == workers) started.notify_one();
+        while (!stop.stop_requested()) SpinFor(kWorkSlice);
+      });
+    }
+    // Wait until every worker is inside a task, so that cancel() hits running tasks and not
+    // only queued ones. Block rather than yield: with as many workers as cores, a yielding
+    // thread can queue behind the spinning tasks for a whole time slice (milliseconds), while
+    // the kernel favours a thread it wakes from a futex.
+    for (std::size_t n = 0; (n = started.load(std::memory_order_relaxed)) < workers;) {
+      started.wait(n, std::memory_order_relaxed);
+    }
+
+    const Clock::time_point t0 = Clock::now();
+    group.cancel();
+    const tally::Status s = group.wait();
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    state.SetIterationTime(seconds);
+    samples.push_back(seconds);
+
+    // The queued half must have been skipped: a task that started after cancel() would mean
+    // the group kept running work it had been told to drop.
+    if (s.code() != tally::StatusCode::kCancelled ||
+        started.load(std::memory_order_relaxed) != workers) {
+      state.SkipWithError(("wait() returned " + s.to_string() + " after " +
+                           std::to_string(started.load(std::memory_order_relaxed)) +
+                           " tasks started, expected kCancelled after " + std::to_string(workers))
+                              .c_str());
+      break;
+    }
+  }
+  if (samples.empty()) return;
+  std::sort(samples.begin(), samples.end());
+  state.counters["p99_us"] = samples[samples.size() * 99 / 100] * 1e6;
+  state.counters["max_us"] = samples.back() * 1e6;
+}
+
+// ---- Idle pool CPU use ---------------------------------------------------------------------
+
+double CpuSeconds(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void BM_Scheduler_IdleCpu(benchmark::State& state) {
+  constexpr std::size_t kWorkers = 2;
+  tally::Scheduler sched{{.threads = kWorkers}};
+
+  // One task per worker, each holding its worker until all have arrived, so that every
+  // worker reports the CPU clock of its thread. This is also the work the pool goes idle after.
+  // Blocking in a task is safe here only because there are exactly as many tasks as workers:
+  // no task waits for a worker that another task holds.
+  std::vector<clockid_t> worker_clocks(kWorkers);
+  {
+    std::latch all_arrived(static_cast<std::ptrdiff_t>(kWorkers));
+    tally::TaskGroup group(sched);
+    for (std::size_t i = 0; i < kWorkers; ++i) {
+      group.spawn([&] {
+        const auto w = static_cast<std::size_t>(sched.current_worker_index());
+        pthread_getcpuclockid(pthread_self(), &worker_clocks[w]);
+        all_arrived.arrive_and_wait();
+      });
+    }
+    if (!group.wait().ok()) {
+      state.SkipWithError("the warm-up task group failed");
+      return;
+    }
+  }
+  auto worker_cpu = [&] {
+    double total = 0;
+    for (const clockid_t c : worker_clocks) total += CpuSeconds(c);
+    return total;
+  };
+
+  double process_seconds = 0;
+  double worker_seconds = 0;
+  for (auto _ : state) {
+    const double process_before = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+    const double workers_before = worker_cpu();
+    std::this_thread::sleep_for(kIdleTime);
+    worker_seconds += worker_cpu() - workers_before;
+    process_seconds += CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process_before;
+  }
+  state.counters["idle_cpu_ms"] = process_seconds * 1e3;
+  state.counters["worker_cpu_ms"] = worker_seconds * 1e3;
+}
+
+void RegisterAll() {
+  // Before anything starts a TBB thread or leaves a spinning worker behind (see the header).
+  benchmark::RegisterBenchmark("BM_Scheduler_IdleCpu", BM_Scheduler_IdleCpu)
+      ->Iterations(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+
+  // Real time everywhere: the work runs on pool threads while the benchmark thread sleeps in
+  // wait() (tally) or runs only part of it (TBB), so its CPU time says nothing.
+  auto pool_sizes = [](benchmark::internal::Benchmark* b) {
+    b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+  };
+  benchmark::RegisterBenchmark("BM_TaskGroup_EmptySpawn", BM_TaskGroup_EmptySpawn)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_TbbTaskGroup_EmptySpawn", BM_TbbTaskGroup_EmptySpawn)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_ParallelReduce_Sum", BM_ParallelReduce_Sum)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_TbbParallelReduce_Sum", BM_TbbParallelReduce_Sum)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_ParallelFor_Map", BM_ParallelFor_Map)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_TbbParallelFor_Map", BM_TbbParallelFor_Map)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_TaskGroup_CancelLatency", BM_TaskGroup_CancelLatency)
+      ->ArgName("threads")
+      ->Arg(1)
+      ->Arg(2)
+      ->Iterations(kCancelSamples)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  RegisterAll();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
