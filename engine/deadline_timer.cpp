@@ -1,5 +1,7 @@
 #include "engine/deadline_timer.hpp"
 
+#include <pthread.h>
+
 #include <utility>
 
 namespace tally {
@@ -18,6 +20,7 @@ DeadlineTimer::Id DeadlineTimer::schedule(Clock::time_point when, std::function<
   when_.emplace(id, when);
   if (!thread_.joinable()) {
     thread_ = std::jthread([this](std::stop_token stop) { run(std::move(stop)); });
+    pthread_setname_np(thread_.native_handle(), "tally-timer");  // as the workers: for perf, gdb
   }
   lock.unlock();
   cv_.notify_all();  // the new deadline may be the earliest

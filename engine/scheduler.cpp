@@ -106,16 +106,29 @@ Scheduler::Worker* Scheduler::current_worker() const noexcept {
   return tls_scheduler == this ? static_cast<Worker*>(tls_worker) : nullptr;
 }
 
-SchedulerStats Scheduler::stats() const noexcept {
-  SchedulerStats s;
+std::vector<SchedulerStats> Scheduler::worker_stats() const {
+  std::vector<SchedulerStats> out;
+  out.reserve(workers_.size());
   for (const auto& w : workers_) {
     // Relaxed: statistics, read without synchronizing with the writers.
-    s.tasks_run += w->tasks_run->load(std::memory_order_relaxed);
-    s.tasks_stolen += w->tasks_stolen.load(std::memory_order_relaxed);
-    s.steal_failures += w->steal_failures.load(std::memory_order_relaxed);
-    s.parks += w->parks.load(std::memory_order_relaxed);
+    out.push_back({.tasks_run = w->tasks_run->load(std::memory_order_relaxed),
+                   .tasks_stolen = w->tasks_stolen.load(std::memory_order_relaxed),
+                   .steal_failures = w->steal_failures.load(std::memory_order_relaxed),
+                   .parks = w->parks.load(std::memory_order_relaxed)});
   }
-  return s;
+  return out;
+}
+
+SchedulerStats Scheduler::stats() const noexcept {
+  SchedulerStats total;
+  for (const auto& w : workers_) {
+    // Relaxed: as in worker_stats().
+    total.tasks_run += w->tasks_run->load(std::memory_order_relaxed);
+    total.tasks_stolen += w->tasks_stolen.load(std::memory_order_relaxed);
+    total.steal_failures += w->steal_failures.load(std::memory_order_relaxed);
+    total.parks += w->parks.load(std::memory_order_relaxed);
+  }
+  return total;
 }
 
 void Scheduler::push(detail::Task* task) {

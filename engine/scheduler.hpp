@@ -92,6 +92,8 @@ class Scheduler {
   bool local_queue_empty() const noexcept;
 
   SchedulerStats stats() const noexcept;
+  // The same counters per worker, indexed like current_worker_index().
+  std::vector<SchedulerStats> worker_stats() const;
 
   // The pool's timer thread for deadlines (started on first use, joined with the pool).
   DeadlineTimer& timer() noexcept { return timer_; }

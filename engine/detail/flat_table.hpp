@@ -1,0 +1,132 @@
+// FlatTable<Key, Acc>: the engine's hash table from a job key to its accumulator (a combined
+// value, or a list of values for reduce jobs). Open addressing with linear probing over one
+// array of {hash, key, acc} slots; string keys are copied into the table's own Arena on
+// insertion, so a table never points into the input.
+//
+// Why not std::unordered_map: one allocation per node and a pointer chase per probe;
+// bench/engine/aggregate_bench.cpp records the comparison on the word-count workload.
+//
+// Thread safety: none; a table is owned by one thread at a time (a worker's combiner, a
+// partition's reducer, or a shard under its lock).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "engine/detail/arena.hpp"
+#include "engine/key_hash.hpp"
+
+namespace tally::detail {
+
+template <JobKey Key, typename Acc>
+class FlatTable {
+ public:
+  struct Slot {
+    std::uint64_t hash = 0;  // 0 marks an empty slot (real hashes are forced non-zero)
+    Key key{};
+    Acc acc{};
+  };
+
+  explicit FlatTable(std::size_t expected_keys = 0) { reserve(expected_keys); }
+  FlatTable(FlatTable&&) noexcept = default;
+  FlatTable& operator=(FlatTable&&) noexcept = default;
+
+  // The accumulator of `key` (whose hash_key is `hash`) and whether it was just inserted:
+  // an absent key is inserted with a value-initialized accumulator.
+  std::pair<Acc*, bool> find_or_insert(Key key, std::uint64_t hash) {
+    if (size_ + 1 > grow_at_) grow();
+    hash = nonzero(hash);
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.hash == 0) {
+        s.hash = hash;
+        if constexpr (std::is_same_v<Key, std::string_view>) {
+          s.key = arena_.copy(key);
+        } else {
+          s.key = key;
+        }
+        ++size_;
+        return {&s.acc, true};
+      }
+      if (s.hash == hash && s.key == key) return {&s.acc, false};
+    }
+  }
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+
+  // Calls fn(hash, key, acc&) for every entry, in slot order.
+  template <typename Fn>
+  void for_each(Fn&& fn) {
+    for (std::size_t i = 0; i < capacity_; ++i) {
+      Slot& s = slots_[i];
+      if (s.hash != 0) fn(s.hash, s.key, s.acc);
+    }
+  }
+
+  // Calls fn(slot&) for every occupied slot, in slot order.
+  template <typename Fn>
+  void for_each_slot(Fn&& fn) {
+    for (std::size_t i = 0; i < capacity_; ++i) {
+      if (slots_[i].hash != 0) fn(slots_[i]);
+    }
+  }
+
+  // Empties the table, keeping its capacity; string keys handed out before stay valid only
+  // if their arena was taken with take_arena() first.
+  void clear() {
+    for (std::size_t i = 0; i < capacity_; ++i) slots_[i] = Slot{};
+    size_ = 0;
+    arena_ = Arena();
+  }
+
+  // Moves the key storage out (e.g. into a result that outlives the table).
+  Arena take_arena() { return std::exchange(arena_, Arena()); }
+
+  // Bytes held: slots plus key storage.
+  std::size_t memory_bytes() const noexcept {
+    return capacity_ * sizeof(Slot) + arena_.bytes_reserved();
+  }
+
+ private:
+  // Load factor 3/4: short probe sequences with linear probing, and 25% empty slots.
+  static std::size_t grow_threshold(std::size_t capacity) { return capacity / 4 * 3; }
+  static std::uint64_t nonzero(std::uint64_t h) noexcept { return h == 0 ? 1 : h; }
+
+  void reserve(std::size_t keys) {
+    std::size_t cap = 16;
+    while (grow_threshold(cap) < keys) cap *= 2;
+    rehash(cap);
+  }
+
+  void grow() { rehash(capacity_ == 0 ? 16 : capacity_ * 2); }
+
+  void rehash(std::size_t new_capacity) {
+    auto old = std::move(slots_);
+    const std::size_t old_capacity = capacity_;
+    slots_ = std::make_unique<Slot[]>(new_capacity);
+    capacity_ = new_capacity;
+    mask_ = new_capacity - 1;
+    grow_at_ = grow_threshold(new_capacity);
+    for (std::size_t i = 0; i < old_capacity; ++i) {
+      Slot& s = old[i];
+      if (s.hash == 0) continue;
+      std::size_t j = s.hash & mask_;
+      while (slots_[j].hash != 0) j = (j + 1) & mask_;
+      slots_[j] = std::move(s);
+    }
+  }
+
+  std::unique_ptr<Slot[]> slots_;
+  std::size_t capacity_ = 0;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+  std::size_t grow_at_ = 0;
+  Arena arena_;
+};
+
+}  // namespace tally::detail

@@ -1,0 +1,442 @@
+// Engine::run: runs a map-reduce job over inputs on a work-stealing pool.
+//
+//   tally::Engine engine{{.threads = 8}};
+//   tally::Inputs inputs = tally::Inputs::paths({"corpus/"});
+//   auto result = engine.run(WordCount{}, inputs, {.deadline = steady_clock::now() + 30s});
+//   if (!result.ok()) { std::cerr << result.status().to_string(); return; }
+//   for (auto& [word, count] : result->table.top(20)) ...
+//   std::cout << result->report.to_text();
+//
+// Data flow (DESIGN.md): inputs are cut into splits aligned to records; one map task per
+// split runs on the pool; map() emits into the worker's combiner table, where values of one
+// key are combined at once (CombineJob) or collected (ReduceJob). Then, by strategy:
+//  - kLocal: each worker's table grows to hold every key it saw; after the map phase the
+//    tables are merged partition by partition in parallel (the Phoenix++ approach).
+//  - kSharded: combiner tables are bounded (RunOptions::combiner_keys); when one fills, and
+//    at the end of each task, its entries are merged into a sharded aggregator, one shard
+//    (a mutex and a table, on its own cache lines) at a time.
+// Finally reduce() runs per key (ReduceJob) and the result table is built and sorted.
+// bench/engine/aggregate_bench.cpp compares the strategies; the faster is the default.
+//
+// Errors: an exception from map() (or reduce()) fails the run with a Status that names the
+// input and the byte offset of the record. Cancellation (RunOptions::stop, the deadline)
+// stops every map task at its next check (every kRecordsPerStopCheck records) and run()
+// returns kCancelled or kDeadlineExceeded. run() returns only after every task it started
+// has finished; it leaves no task or thread behind.
+//
+// Thread safety: one run() at a time per Engine (runs share the pool's per-worker state).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "engine/detail/arena.hpp"
+#include "engine/detail/flat_table.hpp"
+#include "engine/input.hpp"
+#include "engine/job.hpp"
+#include "engine/parallel.hpp"
+#include "engine/result_table.hpp"
+#include "engine/run_report.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/status.hpp"
+#include "engine/task_group.hpp"
+#include "lockfree/cache_line.hpp"
+
+namespace tally {
+
+enum class Strategy { kLocal, kSharded };
+
+std::string_view to_string(Strategy s) noexcept;
+// "local" or "sharded"; nullopt for anything else.
+std::optional<Strategy> parse_strategy(std::string_view name) noexcept;
+
+struct EngineOptions {
+  std::size_t threads = 0;  // 0: the cores in this process's affinity mask
+};
+
+struct RunOptions {
+  Strategy strategy = Strategy::kLocal;
+  // Bytes per map task; 0 picks total / (16 x workers), between 256 KiB and 16 MiB.
+  std::uint64_t split_bytes = 0;
+  char delimiter = '\n';
+  // kSharded: keys a worker's combiner table holds before it is merged into the shards.
+  std::size_t combiner_keys = std::size_t{1} << 14;
+  // Partitions for the final merge (kLocal) or shards (kSharded); 0 picks 8 x workers.
+  std::size_t partitions = 0;
+  std::optional<std::chrono::steady_clock::time_point> deadline{};
+  std::stop_token stop{};
+};
+
+template <typename J>
+struct RunOutput {
+  ResultTable<typename J::Key, typename J::Value> table;
+  RunReport report;
+};
+
+namespace detail {
+
+// How values of one key accumulate: combined at once, or collected for reduce().
+template <typename J>
+struct Accumulation;
+
+template <CombineJob J>
+struct Accumulation<J> {
+  using Value = typename J::Value;
+  using Acc = Value;
+  static void add(Acc& acc, Value v, bool fresh) {
+    acc = fresh ? std::move(v) : J::combine(std::move(acc), std::move(v));
+  }
+  static void merge(Acc& into, Acc&& from, bool fresh) { add(into, std::move(from), fresh); }
+  static Value finish(const J&, const typename J::Key&, Acc&& acc) { return std::move(acc); }
+};
+
+template <ReduceJob J>
+struct Accumulation<J> {
+  using Value = typename J::Value;
+  using Acc = std::vector<Value>;
+  static void add(Acc& acc, Value v, bool /*fresh*/) { acc.push_back(std::move(v)); }
+  static void merge(Acc& into, Acc&& from, bool fresh) {
+    if (fresh) {
+      into = std::move(from);
+    } else {
+      into.insert(into.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+    }
+  }
+  static Value finish(const J& job, const typename J::Key& key, Acc&& acc) {
+    return job.reduce(key, std::span<const Value>(acc));
+  }
+};
+
+// Checked between records: often enough that a stop is seen within microseconds, rarely
+// enough that the check (one relaxed load) costs nothing measurable.
+inline constexpr std::uint64_t kRecordsPerStopCheck = 1024;
+
+__extension__ using Uint128 = unsigned __int128;  // __extension__: no -Wpedantic warning
+
+inline std::size_t partition_of(std::uint64_t hash, std::size_t partitions) noexcept {
+  // From the high bits (multiply-shift, no division): a table's slot index uses the low
+  // bits, so the keys of one partition still spread over all of its table's slots.
+  return static_cast<std::size_t>((static_cast<Uint128>(hash) * partitions) >> 64);
+}
+
+}  // namespace detail
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {}) : scheduler_({.threads = options.threads}) {}
+
+  Scheduler& scheduler() noexcept { return scheduler_; }
+  std::size_t num_workers() const noexcept { return scheduler_.num_workers(); }
+
+  // Opens `inputs` if needed, then runs `job` over them (see the top of this file).
+  template <Job J>
+  Result<RunOutput<J>> run(const J& job, Inputs& inputs, const RunOptions& options = {});
+
+ private:
+  Scheduler scheduler_;
+};
+
+namespace detail {
+
+template <typename T, typename... Args>
+std::vector<std::unique_ptr<T>> make_each(std::size_t n, Args&&... args) {
+  std::vector<std::unique_ptr<T>> v;
+  v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) v.push_back(std::make_unique<T>(args...));
+  return v;
+}
+
+template <Job J>
+class RunState {
+ public:
+  using Key = typename J::Key;
+  using Value = typename J::Value;
+  using Acc = typename Accumulation<J>::Acc;
+  using Table = FlatTable<Key, Acc>;
+
+  RunState(const J& job, Scheduler& scheduler, const Inputs& inputs, const RunOptions& options,
+           std::size_t partitions)
+      : job_(job),
+        scheduler_(scheduler),
+        inputs_(inputs),
+        options_(options),
+        partitions_(partitions),
+        workers_(make_each<WorkerState>(scheduler.num_workers(), this)),
+        shards_(make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0)) {}
+
+  // Map task: every record of one split.
+  Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
+    WorkerState& w = *workers_[static_cast<std::size_t>(scheduler_.current_worker_index())];
+    std::uint64_t records = 0;
+    for (const Segment& seg : plan.segments_of(split)) {
+      const std::string_view data = inputs_.data(seg.input);
+      std::uint64_t pos = seg.begin;
+      try {
+        while (pos < seg.end) {
+          if (records % kRecordsPerStopCheck == 0 && stop.stop_requested()) {
+            return Status::Cancelled("map task stopped");
+          }
+          const std::size_t nl = data.find(options_.delimiter, pos);
+          const std::uint64_t end = nl == std::string_view::npos || nl >= seg.end ? seg.end : nl;
+          job_.map(Record{data.substr(pos, end - pos), seg.input, pos}, w.emitter);
+          ++records;
+          pos = end + 1;
+        }
+      } catch (...) {
+        return Status::FromException(std::current_exception())
+            .with_context("input '" + inputs_.name(seg.input) + "' at byte offset " +
+                          std::to_string(pos));
+      }
+      w.bytes += seg.end - seg.begin;
+    }
+    w.records += records;
+    if (options_.strategy == Strategy::kSharded) flush_to_shards(w);
+    return Status::Ok();
+  }
+
+  // After the map phase: the final per-partition tables.
+  void merge(RunReport& report) {
+    if (options_.strategy == Strategy::kSharded) {
+      for (auto& shard : shards_) {
+        std::lock_guard lock(shard->mu);  // no contention now: for the annotation's sake
+        finals_.push_back(std::move(shard->table));
+        report.shard_locks.push_back(shard->locks);
+        report.shard_locks_contended.push_back(shard->contended);
+      }
+      return;
+    }
+    // kLocal: bucket each worker's entries by partition (in parallel, one task per worker
+    // table), then build each partition's table from its buckets (one task per partition).
+    std::vector<std::vector<std::vector<typename Table::Slot*>>> buckets(workers_.size());
+    parallel_for(
+        scheduler_, 0, workers_.size(),
+        [&](std::size_t lo, std::size_t hi) {
+          for (std::size_t wi = lo; wi < hi; ++wi) {
+            auto& mine = buckets[wi];
+            mine.resize(partitions_);
+            workers_[wi]->combiner.for_each_slot([&](typename Table::Slot& s) {
+              mine[partition_of(s.hash, partitions_)].push_back(&s);
+            });
+          }
+        },
+        1);
+    finals_.resize(partitions_);
+    parallel_for(
+        scheduler_, 0, partitions_,
+        [&](std::size_t lo, std::size_t hi) {
+          for (std::size_t p = lo; p < hi; ++p) {
+            Table& out = finals_[p];
+            for (auto& per_worker : buckets) {
+              for (typename Table::Slot* s : per_worker[p]) {
+                auto [acc, fresh] = out.find_or_insert(s->key, s->hash);
+                Accumulation<J>::merge(*acc, std::move(s->acc), fresh);
+              }
+            }
+          }
+        },
+        1);
+  }
+
+  // The sorted result, owning every key.
+  ResultTable<Key, Value> finalize() {
+    std::vector<std::vector<std::pair<Key, Value>>> parts(finals_.size());
+    parallel_for(
+        scheduler_, 0, finals_.size(),
+        [&](std::size_t lo, std::size_t hi) {
+          for (std::size_t p = lo; p < hi; ++p) {
+            parts[p].reserve(finals_[p].size());
+            finals_[p].for_each([&](std::uint64_t, const Key& key, Acc& acc) {
+              parts[p].emplace_back(key, Accumulation<J>::finish(job_, key, std::move(acc)));
+            });
+          }
+        },
+        1);
+    std::vector<std::pair<Key, Value>> entries;
+    std::size_t n = 0;
+    for (auto& part : parts) n += part.size();
+    entries.reserve(n);
+    for (auto& part : parts) {
+      entries.insert(entries.end(), std::make_move_iterator(part.begin()),
+                     std::make_move_iterator(part.end()));
+    }
+    std::vector<Arena> storage;
+    for (auto& t : finals_) storage.push_back(t.take_arena());
+    return ResultTable<Key, Value>(std::move(entries), std::move(storage));
+  }
+
+  void fill_report(RunReport& report) const {
+    for (const auto& w : workers_) {
+      report.bytes_in += w->bytes;
+      report.records_in += w->records;
+      report.pairs_emitted += w->emitter.pairs;
+      report.combiner_flushes += w->flushes;
+    }
+  }
+
+ private:
+  struct WorkerState;
+
+  // The sink map() writes to: combines straight into the worker's table.
+  class CombiningEmitter final : public Emitter<Key, Value> {
+   public:
+    explicit CombiningEmitter(WorkerState& owner) : owner_(owner) {}
+    void emit(Key key, Value value) override {
+      ++pairs;
+      auto [acc, fresh] = owner_.combiner.find_or_insert(key, hash_key(key));
+      Accumulation<J>::add(*acc, std::move(value), fresh);
+      if (owner_.bounded && owner_.combiner.size() >= owner_.limit)
+        owner_.run->flush_to_shards(owner_);
+    }
+    std::uint64_t pairs = 0;
+
+   private:
+    WorkerState& owner_;
+  };
+
+  // Per worker, written only by that worker during the map phase.
+  struct alignas(lockfree::kCacheLine) WorkerState {
+    explicit WorkerState(RunState* r)
+        : run(r),
+          bounded(r->options_.strategy == Strategy::kSharded),
+          limit(r->options_.combiner_keys == 0 ? 1 : r->options_.combiner_keys),
+          emitter(*this) {}
+    RunState* run;
+    const bool bounded;
+    const std::size_t limit;
+    Table combiner;
+    CombiningEmitter emitter;
+    std::uint64_t bytes = 0;
+    std::uint64_t records = 0;
+    std::uint64_t flushes = 0;
+  };
+
+  // kSharded: one lock and one table per shard, each alone on its cache lines so that
+  // threads merging into neighbouring shards do not false-share.
+  struct alignas(lockfree::kCacheLine) Shard {
+    std::mutex mu;
+    Table table;                  // guarded by mu
+    std::uint64_t locks = 0;      // guarded by mu
+    std::uint64_t contended = 0;  // guarded by mu: acquisitions that found mu taken
+  };
+
+  void flush_to_shards(WorkerState& w) {
+    if (w.combiner.empty()) return;
+    ++w.flushes;
+    // Bucket entries by shard, then take each shard's lock once.
+    std::vector<std::vector<typename Table::Slot*>> by_shard(shards_.size());
+    w.combiner.for_each_slot([&](typename Table::Slot& s) {
+      by_shard[partition_of(s.hash, shards_.size())].push_back(&s);
+    });
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      if (by_shard[i].empty()) continue;
+      Shard& shard = *shards_[i];
+      std::unique_lock lock(shard.mu, std::try_to_lock);
+      const bool contended = !lock.owns_lock();
+      if (contended) lock.lock();
+      ++shard.locks;
+      shard.contended += contended ? 1 : 0;
+      for (typename Table::Slot* s : by_shard[i]) {
+        auto [acc, fresh] = shard.table.find_or_insert(s->key, s->hash);
+        Accumulation<J>::merge(*acc, std::move(s->acc), fresh);
+      }
+    }
+    w.combiner.clear();
+  }
+
+  const J& job_;
+  Scheduler& scheduler_;
+  const Inputs& inputs_;
+  const RunOptions& options_;
+  const std::size_t partitions_;
+  // Declared after options_, which WorkerState's constructor reads.
+  std::vector<std::unique_ptr<WorkerState>> workers_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<Table> finals_;
+};
+
+}  // namespace detail
+
+template <Job J>
+Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  RunOutput<J> out;
+  RunReport& report = out.report;
+  report.strategy = std::string(to_string(options.strategy));
+  report.workers = scheduler_.num_workers();
+  const auto before = scheduler_.worker_stats();
+
+  auto t = Clock::now();
+  if (!inputs.is_open()) {
+    if (Status s = inputs.open(); !s.ok()) return s;
+  }
+  const std::uint64_t total = inputs.total_bytes();
+  const std::uint64_t split_bytes =
+      options.split_bytes != 0
+          ? options.split_bytes
+          : std::clamp<std::uint64_t>(total / (16 * std::max<std::uint64_t>(report.workers, 1)),
+                                      256u << 10, 16u << 20);
+  const SplitPlan plan =
+      plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
+  report.inputs = inputs.size();
+  report.splits = plan.splits.size();
+  report.split_seconds = seconds_since(t);
+
+  const std::size_t partitions =
+      options.partitions != 0 ? options.partitions : 8 * scheduler_.num_workers();
+  detail::RunState<J> state(job, scheduler_, inputs, options, partitions);
+
+  t = Clock::now();
+  {
+    TaskGroup map_group(scheduler_, {.deadline = options.deadline, .parent = options.stop});
+    for (const Split& split : plan.splits) {
+      map_group.spawn([&state, &plan, &split](std::stop_token stop) {
+        return state.map_split(plan, split, stop);
+      });
+    }
+    if (Status s = map_group.wait(); !s.ok()) return s;
+  }
+  report.map_seconds = seconds_since(t);
+
+  t = Clock::now();
+  try {
+    state.merge(report);
+    report.merge_seconds = seconds_since(t);
+    t = Clock::now();
+    out.table = state.finalize();
+  } catch (...) {
+    return Status::FromException(std::current_exception()).with_context("reduce");
+  }
+  report.finalize_seconds = seconds_since(t);
+
+  state.fill_report(report);
+  report.distinct_keys = out.table.size();
+  const auto after = scheduler_.worker_stats();
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    report.tasks_run_per_worker.push_back(after[i].tasks_run - before[i].tasks_run);
+    report.tasks_stolen_per_worker.push_back(after[i].tasks_stolen - before[i].tasks_stolen);
+    report.tasks_run += report.tasks_run_per_worker.back();
+    report.tasks_stolen += report.tasks_stolen_per_worker.back();
+    report.steal_failures += after[i].steal_failures - before[i].steal_failures;
+  }
+  report.peak_rss_bytes = peak_rss_bytes();
+  return out;
+}
+
+}  // namespace tally

@@ -1,0 +1,113 @@
+// Inputs and splits: where a job's bytes come from and how they are cut into map tasks.
+//
+//   tally::Inputs inputs = tally::Inputs::paths({"corpus/", "extra.txt", "-"});
+//   if (tally::Status s = inputs.open(); !s.ok()) { ... }  // names the path and the reason
+//   tally::SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 4 << 20});
+//   for (const tally::Split& split : plan.splits)
+//     for (const tally::Segment& seg : plan.segments_of(split))
+//       process(inputs.data(seg.input).substr(seg.begin, seg.end - seg.begin));
+//
+// Sources:
+//  - regular files are memory-mapped (read-only, MAP_PRIVATE);
+//  - pipes, FIFOs, character devices and "-" (stdin) are read() to the end into memory;
+//  - directories are walked recursively, files taken in bytewise-sorted path order (stable
+//    whatever the file system's order), symlinks to files followed, other entries skipped;
+//  - in-memory buffers (named, for error messages) are used as they are.
+//
+// Splits: a record is a run of bytes ending with the delimiter (by default '\n') or at the end
+// of its input. Every record belongs to exactly one segment: the one that holds its first
+// byte. So segments start at the beginning of an input or just after a delimiter, and end
+// just after a delimiter or at the end of the input. A split is a list of segments about
+// target_bytes long: a big input is cut into many splits; many small inputs are batched
+// into one split; a record longer than target_bytes stays whole in one split.
+//
+// A file that shrinks while mapped would raise SIGBUS on access. install_sigbus_guard()
+// turns that into a clear error: the message names the file, and the process exits with
+// status 3 (input error). Embedding programs that do not want the handler can leave it out
+// and accept SIGBUS.
+//
+// Thread safety: after open() returns, data(), name() and the plan are read-only and may be
+// used from any thread. Inputs owns the mappings and buffers; keep it alive while any
+// string_view into it is in use.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/status.hpp"
+
+namespace tally {
+
+class Inputs {
+ public:
+  // Files, directories, or "-" for stdin; nothing is touched until open().
+  static Inputs paths(std::vector<std::string> paths);
+  // In-memory inputs as (name, bytes) pairs; open() always succeeds.
+  static Inputs buffers(std::vector<std::pair<std::string, std::string>> named_bytes);
+
+  Inputs(Inputs&&) noexcept;
+  Inputs& operator=(Inputs&&) noexcept;
+  ~Inputs();  // unmaps
+
+  // Resolves directories, opens, maps or reads every input. On failure returns the first
+  // error, e.g. kNotFound "cannot open 'x.txt': No such file or directory", kIoError, or
+  // kInvalidArgument "'/dev/sda' is not a regular file, directory or pipe"; nothing stays
+  // open then.
+  Status open();
+  // Whether open() has succeeded (buffers: always).
+  bool is_open() const noexcept;
+
+  std::size_t size() const noexcept;             // inputs after directory expansion
+  const std::string& name(std::size_t i) const;  // the path (or buffer name)
+  std::string_view data(std::size_t i) const;    // the whole content
+  std::uint64_t total_bytes() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Inputs(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A byte range [begin, end) of one input.
+struct Segment {
+  std::size_t input = 0;
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+};
+
+// One map task's share of the input: segments [first, last) of SplitPlan::segments.
+struct Split {
+  std::size_t first = 0;
+  std::size_t last = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct SplitPlan {
+  std::vector<Segment> segments;  // in input order, then byte order
+  std::vector<Split> splits;      // in the same order: split k's segments precede split k+1's
+  std::span<const Segment> segments_of(const Split& s) const {
+    return std::span<const Segment>(segments).subspan(s.first, s.last - s.first);
+  }
+};
+
+struct SplitOptions {
+  std::uint64_t target_bytes = 4u << 20;  // about this many bytes per split (at least 1)
+  char delimiter = '\n';                  // records end after this byte
+};
+
+// Cuts every input into segments aligned to record boundaries and groups them into splits
+// (see the top of this file). Empty inputs produce no segment. Deterministic: the same
+// inputs and options always give the same plan.
+SplitPlan plan_splits(const Inputs& inputs, SplitOptions options = {});
+
+// Installs (once per process) a SIGBUS handler that reports a shrunken mapped input by name
+// and exits with status 3. Safe to call more than once and from any thread.
+void install_sigbus_guard();
+
+}  // namespace tally

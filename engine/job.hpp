@@ -1,0 +1,76 @@
+// The job model: what a user writes to run on the engine.
+//
+// A job is a plain type:
+//
+//   struct WordCount {
+//     using Key = std::string_view;    // copied into engine-owned storage when first seen
+//     using Value = std::uint64_t;
+//     void map(tally::Record rec, tally::Emitter<Key, Value>& out) const {
+//       for (std::string_view word : split_words(rec.bytes)) out.emit(word, 1);
+//     }
+//     static Value combine(Value a, Value b) { return a + b; }  // associative, commutative
+//   };
+//
+// Either `combine(Value, Value)` (combined map-side, as soon as two values meet) or
+// `reduce(const Key&, std::span<const Value>) -> Value` (values grouped per key, reduced
+// once at the end; for reductions that are not a simple associative fold). map() is called
+// concurrently from several threads on different records, so it must not mutate shared
+// state (it is const).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "engine/key_hash.hpp"
+
+namespace tally {
+
+// One record: the bytes of one line (or whatever the split delimiter delimits), without the
+// delimiter, with where it came from (for error messages).
+struct Record {
+  std::string_view bytes;
+  std::size_t input = 0;     // index of the input it belongs to
+  std::uint64_t offset = 0;  // byte offset of its first byte within that input
+};
+
+// Where map() sends its output. The engine passes a concrete sink; the job sees only emit().
+template <typename Key, typename Value>
+class Emitter {
+ public:
+  virtual void emit(Key key, Value value) = 0;
+
+ protected:
+  ~Emitter() = default;
+};
+
+template <typename J>
+concept MapJob = requires {
+  typename J::Key;
+  typename J::Value;
+}
+&&JobKey<typename J::Key>&& std::movable<typename J::Value>&&
+    std::default_initializable<typename J::Value>&& requires(
+        const J& job, Record rec, Emitter<typename J::Key, typename J::Value>& out) {
+  {job.map(rec, out)};
+};
+
+template <typename J>
+concept CombineJob = MapJob<J> && requires(typename J::Value a, typename J::Value b) {
+  { J::combine(std::move(a), std::move(b)) } -> std::convertible_to<typename J::Value>;
+};
+
+template <typename J>
+concept ReduceJob =
+    MapJob<J> && !CombineJob<J> &&
+    requires(const J& job, const typename J::Key& key, std::span<const typename J::Value> values) {
+  { job.reduce(key, values) } -> std::convertible_to<typename J::Value>;
+};
+
+// A job the engine can run: one of the two shapes above.
+template <typename J>
+concept Job = CombineJob<J> || ReduceJob<J>;
+
+}  // namespace tally

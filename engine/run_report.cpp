@@ -1,0 +1,81 @@
+#include "engine/run_report.hpp"
+
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <numeric>
+#include <sstream>
+
+namespace tally {
+namespace {
+
+void json_array(std::ostringstream& out, const std::vector<std::uint64_t>& v) {
+  out << '[';
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
+  out << ']';
+}
+
+std::string seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f s", s);
+  return buf;
+}
+
+std::uint64_t sum(const std::vector<std::uint64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), std::uint64_t{0});
+}
+
+}  // namespace
+
+std::uint64_t peak_rss_bytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+std::string RunReport::to_text() const {
+  std::ostringstream out;
+  const double total = total_seconds();
+  const double mb = static_cast<double>(bytes_in) / 1e6;
+  out << "strategy " << strategy << ", " << workers << " workers, " << inputs << " inputs, "
+      << splits << " splits\n";
+  out << "split " << seconds(split_seconds) << ", map " << seconds(map_seconds) << ", merge "
+      << seconds(merge_seconds) << ", finalize " << seconds(finalize_seconds) << ", total "
+      << seconds(total) << "\n";
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.1f MB/s", total > 0 ? mb / total : 0.0);
+  out << bytes_in << " bytes, " << records_in << " records, " << pairs_emitted << " pairs, "
+      << distinct_keys << " distinct keys, " << rate << "\n";
+  out << tasks_run << " tasks, " << tasks_stolen << " stolen, " << steal_failures
+      << " failed steals, " << combiner_flushes << " combiner flushes";
+  if (!shard_locks.empty()) {
+    out << ", " << sum(shard_locks) << " shard locks (" << sum(shard_locks_contended)
+        << " contended)";
+  }
+  out << "\npeak RSS " << peak_rss_bytes / (1024 * 1024) << " MiB\n";
+  return out.str();
+}
+
+std::string RunReport::to_json() const {
+  std::ostringstream out;
+  out << "{\"tally_run_report\":1,\"strategy\":\"" << strategy << "\",\"workers\":" << workers
+      << ",\"phases\":{\"split_seconds\":" << split_seconds << ",\"map_seconds\":" << map_seconds
+      << ",\"merge_seconds\":" << merge_seconds << ",\"finalize_seconds\":" << finalize_seconds
+      << ",\"total_seconds\":" << total_seconds() << "},\"inputs\":" << inputs
+      << ",\"splits\":" << splits << ",\"bytes_in\":" << bytes_in
+      << ",\"records_in\":" << records_in << ",\"pairs_emitted\":" << pairs_emitted
+      << ",\"distinct_keys\":" << distinct_keys << ",\"tasks_run\":" << tasks_run
+      << ",\"tasks_stolen\":" << tasks_stolen << ",\"steal_failures\":" << steal_failures
+      << ",\"tasks_run_per_worker\":";
+  json_array(out, tasks_run_per_worker);
+  out << ",\"tasks_stolen_per_worker\":";
+  json_array(out, tasks_stolen_per_worker);
+  out << ",\"combiner_flushes\":" << combiner_flushes << ",\"shard_locks\":";
+  json_array(out, shard_locks);
+  out << ",\"shard_locks_contended\":";
+  json_array(out, shard_locks_contended);
+  out << ",\"peak_rss_bytes\":" << peak_rss_bytes << "}";
+  return out.str();
+}
+
+}  // namespace tally

@@ -1,0 +1,56 @@
+// RunReport: what one Engine::run did and what it cost, printable for people (--stats) and
+// as JSON for machines (--report FILE, `tally compare`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tally {
+
+struct RunReport {
+  std::string strategy;
+  std::uint64_t workers = 0;
+
+  // Phase wall-clock times, in seconds.
+  double split_seconds = 0;     // planning splits (and opening inputs, if run opened them)
+  double map_seconds = 0;       // map tasks, with map-side combining (and, for "sharded",
+                                // merging into the shards as tables fill up)
+  double merge_seconds = 0;     // combining the per-worker or per-shard tables by partition
+  double finalize_seconds = 0;  // reduce() for reduce jobs, building the sorted result
+
+  std::uint64_t inputs = 0;
+  std::uint64_t splits = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t records_in = 0;
+  std::uint64_t pairs_emitted = 0;  // emit() calls
+  std::uint64_t distinct_keys = 0;
+
+  // Scheduler activity during the run.
+  std::uint64_t tasks_run = 0;
+  std::uint64_t tasks_stolen = 0;
+  std::uint64_t steal_failures = 0;
+  std::vector<std::uint64_t> tasks_run_per_worker;
+  std::vector<std::uint64_t> tasks_stolen_per_worker;
+
+  // Map-side combining: times a worker's bounded table filled and was handed on.
+  std::uint64_t combiner_flushes = 0;
+  // "sharded": lock acquisitions per shard and how many found the lock taken.
+  std::vector<std::uint64_t> shard_locks;
+  std::vector<std::uint64_t> shard_locks_contended;
+
+  std::uint64_t peak_rss_bytes = 0;  // of the whole process, at the end of the run
+
+  double total_seconds() const {
+    return split_seconds + map_seconds + merge_seconds + finalize_seconds;
+  }
+  // Multi-line text for a terminal.
+  std::string to_text() const;
+  // One JSON object ("tally_run_report": 1 marks the format).
+  std::string to_json() const;
+};
+
+// The process's peak resident set size so far, in bytes (getrusage).
+std::uint64_t peak_rss_bytes();
+
+}  // namespace tally

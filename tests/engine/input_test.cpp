@@ -1,0 +1,819 @@
+#include "engine/input.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using tally::Inputs;
+using tally::Segment;
+using tally::Split;
+using tally::SplitOptions;
+using tally::SplitPlan;
+using tally::Status;
+using tally::StatusCode;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+// A fresh directory under the system temp dir, removed (with its content) on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    std::random_device rd;
+    path_ = fs::temp_directory_path() /
+            ("tally_input_test_" + std::to_string(::getpid()) + "_" +
+             std::to_string(counter.fetch_add(1, std::memory_order_relaxed)) + "_" +
+             std::to_string(rd() % 1000000));
+    fs::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  std::string file(const std::string& rel) const { return (path_ / rel).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const std::string& path, std::string_view bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+bool is_mapped(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Records of one input, by the naive definition: a run of bytes ending with the delimiter, or
+// the non-empty rest at the end of the input.
+std::vector<std::string_view> naive_records(std::string_view data, char delim) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    if (data[i] == delim) {
+      out.push_back(data.substr(start, i + 1 - start));
+      start = i + 1;
+    }
+  }
+  if (start < data.size()) out.push_back(data.substr(start));
+  return out;
+}
+
+// The documented policy computed the slow way: records packed greedily, in input order, into
+// splits of at most `target` bytes; a split closes when its next record does not fit; a record
+// longer than `target` sits alone; consecutive records of one input within a split merge into
+// one segment.
+SplitPlan greedy_plan(const Inputs& inputs, std::uint64_t target, char delim) {
+  SplitPlan plan;
+  Split cur{};
+  const auto close = [&] {
+    if (cur.bytes == 0) return;
+    cur.last = plan.segments.size();
+    plan.splits.push_back(cur);
+    cur = Split{.first = plan.segments.size(), .last = 0, .bytes = 0};
+  };
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string_view data = inputs.data(i);
+    for (std::string_view rec : naive_records(data, delim)) {
+      const auto begin = static_cast<std::uint64_t>(rec.data() - data.data());
+      const std::uint64_t len = rec.size();
+      if (cur.bytes > 0 && cur.bytes + len > target) close();
+      if (plan.segments.size() > cur.first && plan.segments.back().input == i &&
+          plan.segments.back().end == begin) {
+        plan.segments.back().end += len;
+      } else {
+        plan.segments.push_back(Segment{.input = i, .begin = begin, .end = begin + len});
+      }
+      cur.bytes += len;
+    }
+  }
+  close();
+  return plan;
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan_splits: a property sweep over generated inputs x target sizes
+// ---------------------------------------------------------------------------------------------
+
+using NamedBytes = std::vector<std::pair<std::string, std::string>>;
+
+struct Scenario {
+  const char* name;
+  char delimiter;
+  NamedBytes (*make)(std::mt19937_64& rng, char delim);
+};
+
+std::string random_record(std::mt19937_64& rng, std::size_t len, char delim) {
+  std::string r(len, 'a');
+  for (char& c : r) {
+    c = static_cast<char>('a' + rng() % 26);
+    if (c == delim) c = 'z';
+  }
+  return r;
+}
+
+// Records of random length (0 to ~2000 bytes, most short), each followed by the delimiter; the
+// last one loses its delimiter with probability 1/2.
+std::string random_lines(std::mt19937_64& rng, std::size_t records, char delim) {
+  std::string out;
+  for (std::size_t r = 0; r < records; ++r) {
+    const std::uint64_t kind = rng() % 10;
+    const std::size_t len = kind < 6 ? rng() % 11 : kind < 9 ? 10 + rng() % 90 : 100 + rng() % 1900;
+    out += random_record(rng, len, delim);
+    out += delim;
+  }
+  if (!out.empty() && rng() % 2 == 0) out.pop_back();
+  return out;
+}
+
+NamedBytes make_mixed(std::mt19937_64& rng, char delim) {
+  NamedBytes in;
+  const std::size_t n = 1 + rng() % 5;
+  for (std::size_t i = 0; i < n; ++i) {
+    in.emplace_back("mixed" + std::to_string(i), random_lines(rng, rng() % 200, delim));
+  }
+  return in;
+}
+
+NamedBytes make_empty_lines(std::mt19937_64& rng, char delim) {
+  return {{"blank", std::string(1 + rng() % 300, delim)},
+          {"blank_and_text", std::string(rng() % 5, delim) + "x" + std::string(rng() % 5, delim)}};
+}
+
+NamedBytes make_no_trailing_delimiter(std::mt19937_64& rng, char delim) {
+  std::string s = random_lines(rng, 1 + rng() % 100, delim);
+  if (!s.empty() && s.back() == delim) s.pop_back();
+  s += "tail";
+  return {{"no_trailing", s}, {"no_delimiter_at_all", random_record(rng, rng() % 500, delim)}};
+}
+
+NamedBytes make_huge_record(std::mt19937_64& rng, char delim) {
+  std::string s = random_lines(rng, 20, delim);
+  if (!s.empty() && s.back() != delim) s += delim;
+  s += random_record(rng, 100'000 + rng() % 1000, delim);
+  s += delim;
+  s += random_lines(rng, 20, delim);
+  return {{"small", random_lines(rng, 3, delim)},
+          {"huge_inside", s},
+          {"huge_alone_unterminated", random_record(rng, 50'000, delim)}};
+}
+
+NamedBytes make_many_tiny(std::mt19937_64& rng, char delim) {
+  NamedBytes in;
+  const std::string alphabet = std::string("ab") + delim;
+  for (std::size_t i = 0; i < 300; ++i) {
+    std::string s;
+    for (std::size_t k = rng() % 7; k > 0; --k) s += alphabet[rng() % alphabet.size()];
+    in.emplace_back("tiny" + std::to_string(i), s);
+  }
+  return in;
+}
+
+NamedBytes make_with_empty_inputs(std::mt19937_64& rng, char delim) {
+  NamedBytes in;
+  const std::size_t n = rng() % 8;  // 0 to 7 inputs, about half of them empty
+  for (std::size_t i = 0; i < n; ++i) {
+    in.emplace_back("e" + std::to_string(i),
+                    rng() % 2 == 0 ? std::string() : random_lines(rng, rng() % 20, delim));
+  }
+  in.emplace_back("last_empty", std::string());
+  return in;
+}
+
+const Scenario kScenarios[] = {
+    {"Mixed", '\n', &make_mixed},
+    {"EmptyLines", '\n', &make_empty_lines},
+    {"NoTrailingDelimiter", '\n', &make_no_trailing_delimiter},
+    {"HugeRecord", '\n', &make_huge_record},
+    {"ManyTinyInputs", '\n', &make_many_tiny},
+    {"EmptyInputs", '\n', &make_with_empty_inputs},
+    {"NulDelimiter", '\0', &make_mixed},
+    {"SemicolonDelimiter", ';', &make_huge_record},
+};
+
+constexpr std::uint64_t kHuge = std::numeric_limits<std::uint64_t>::max();
+
+class SplitPlanSweep : public ::testing::TestWithParam<std::tuple<Scenario, std::uint64_t>> {};
+
+// Oracle, for every generated input set and target T (d = the delimiter):
+//  1. Tiling: the segments of input i, in plan order, are non-empty, start at 0, each begins
+//     where the previous ended, the last ends at data(i).size(); so concatenated they are
+//     data(i). Empty inputs have no segment. Segments appear in input order.
+//  2. Alignment: every segment begin is 0 or follows a d; every end is the input's end or
+//     follows a d. (So each record lies in the segment that holds its first byte.)
+//  3. Partition: splits are non-empty, split 0 starts at segment 0, split k+1 starts where
+//     split k ends, the last ends at segments.size(), and split.bytes is the sum of its
+//     segments' lengths.
+//  4. Bounds: split.bytes <= T, unless the split is one segment holding exactly one record
+//     (no d before its last byte) longer than T.
+//  5. Fullness: each split but the last was closed only because its successor's first record
+//     did not fit: bytes(k) + length(first record of split k+1) > T.
+//  6. Records: the multiset of (input, record) pairs cut from the segments equals the one the
+//     naive splitter cuts from the whole inputs.
+//  7. The plan equals the greedy packing computed record by record (greedy_plan), and planning
+//     twice gives the same plan.
+TEST_P(SplitPlanSweep, InvariantsHold) {
+  const auto& [scenario, target] = GetParam();
+  const char d = scenario.delimiter;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    Inputs inputs = Inputs::buffers(scenario.make(rng, d));
+    ASSERT_TRUE(inputs.open().ok());
+    const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = target, .delimiter = d});
+
+    // 1 and 2.
+    std::vector<std::string> rebuilt(inputs.size());
+    std::vector<std::uint64_t> next_begin(inputs.size(), 0);
+    std::size_t prev_input = 0;
+    for (const Segment& seg : plan.segments) {
+      ASSERT_LT(seg.input, inputs.size());
+      ASSERT_GE(seg.input, prev_input) << "segments out of input order";
+      prev_input = seg.input;
+      const std::string_view data = inputs.data(seg.input);
+      ASSERT_LT(seg.begin, seg.end) << "empty segment";
+      ASSERT_LE(seg.end, data.size());
+      ASSERT_EQ(seg.begin, next_begin[seg.input]) << "gap or overlap in input " << seg.input;
+      next_begin[seg.input] = seg.end;
+      EXPECT_TRUE(seg.begin == 0 || data[seg.begin - 1] == d) << "segment starts mid-record";
+      EXPECT_TRUE(seg.end == data.size() || data[seg.end - 1] == d) << "segment ends mid-record";
+      rebuilt[seg.input] += data.substr(seg.begin, seg.end - seg.begin);
+    }
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      EXPECT_EQ(rebuilt[i], inputs.data(i)) << "input " << i << " not tiled";
+    }
+
+    // 3, 4 and 5.
+    std::size_t expected_first = 0;
+    for (std::size_t k = 0; k < plan.splits.size(); ++k) {
+      const Split& split = plan.splits[k];
+      ASSERT_EQ(split.first, expected_first);
+      ASSERT_LT(split.first, split.last) << "empty split " << k;
+      ASSERT_LE(split.last, plan.segments.size());
+      expected_first = split.last;
+      std::uint64_t bytes = 0;
+      for (const Segment& seg : plan.segments_of(split)) bytes += seg.end - seg.begin;
+      EXPECT_EQ(split.bytes, bytes);
+      if (split.bytes > target) {
+        ASSERT_EQ(split.last - split.first, 1u) << "oversized split " << k << " of many segments";
+        const Segment& seg = plan.segments[split.first];
+        const std::string_view rec =
+            inputs.data(seg.input).substr(seg.begin, seg.end - seg.begin - 1);
+        EXPECT_EQ(rec.find(d), std::string_view::npos)
+            << "oversized split " << k << " holds more than one record";
+      }
+      if (k + 1 < plan.splits.size()) {
+        const Segment& next = plan.segments[plan.splits[k + 1].first];
+        const std::string_view rest =
+            inputs.data(next.input).substr(next.begin, next.end - next.begin);
+        const std::uint64_t first_record = naive_records(rest, d).front().size();
+        EXPECT_GT(split.bytes + first_record, target) << "split " << k << " closed too early";
+      }
+    }
+    EXPECT_EQ(expected_first, plan.segments.size()) << "segments not covered by splits";
+
+    // 6.
+    std::vector<std::pair<std::size_t, std::string_view>> want, got;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      for (std::string_view r : naive_records(inputs.data(i), d)) want.emplace_back(i, r);
+    }
+    for (const Segment& seg : plan.segments) {
+      const std::string_view bytes = inputs.data(seg.input).substr(seg.begin, seg.end - seg.begin);
+      for (std::string_view r : naive_records(bytes, d)) got.emplace_back(seg.input, r);
+    }
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    EXPECT_TRUE(want == got) << "records differ from the naive splitter's";
+
+    // 7.
+    const SplitPlan greedy = greedy_plan(inputs, target, d);
+    ASSERT_EQ(plan.segments.size(), greedy.segments.size());
+    for (std::size_t s = 0; s < plan.segments.size(); ++s) {
+      EXPECT_EQ(plan.segments[s].input, greedy.segments[s].input) << "segment " << s;
+      EXPECT_EQ(plan.segments[s].begin, greedy.segments[s].begin) << "segment " << s;
+      EXPECT_EQ(plan.segments[s].end, greedy.segments[s].end) << "segment " << s;
+    }
+    ASSERT_EQ(plan.splits.size(), greedy.splits.size());
+    for (std::size_t k = 0; k < plan.splits.size(); ++k) {
+      EXPECT_EQ(plan.splits[k].first, greedy.splits[k].first) << "split " << k;
+      EXPECT_EQ(plan.splits[k].last, greedy.splits[k].last) << "split " << k;
+      EXPECT_EQ(plan.splits[k].bytes, greedy.splits[k].bytes) << "split " << k;
+    }
+    const SplitPlan again = tally::plan_splits(inputs, {.target_bytes = target, .delimiter = d});
+    ASSERT_EQ(again.segments.size(), plan.segments.size());
+    ASSERT_EQ(again.splits.size(), plan.splits.size());
+    for (std::size_t k = 0; k < plan.splits.size(); ++k) {
+      EXPECT_EQ(again.splits[k].last, plan.splits[k].last);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Generated, SplitPlanSweep,
+                         ::testing::Combine(::testing::ValuesIn(kScenarios),
+                                            ::testing::Values(std::uint64_t{1}, std::uint64_t{7},
+                                                              std::uint64_t{64},
+                                                              std::uint64_t{4096}, kHuge)),
+                         [](const ::testing::TestParamInfo<SplitPlanSweep::ParamType>& p) {
+                           const std::uint64_t target = std::get<1>(p.param);
+                           return std::string(std::get<0>(p.param).name) + "_Target" +
+                                  (target == kHuge ? std::string("Huge") : std::to_string(target));
+                         });
+
+// Oracle (worked by hand): with target 8, "aaa\nbbb\nccc\n" (12 bytes) is cut after "bbb\n"
+// (8 bytes exactly), then "ccc\n" and the next input's "dd\n" share a split; the 20-byte
+// record "eeee...\n" is longer than 8 and gets a split of its own; "f" follows alone.
+TEST(SplitPlanTest, HandWorkedExample) {
+  Inputs inputs = Inputs::buffers(
+      {{"a", "aaa\nbbb\nccc\n"}, {"empty", ""}, {"b", "dd\n"}, {"c", "eeeeeeeeeeeeeeeeeee\nf"}});
+  ASSERT_TRUE(inputs.open().ok());
+  const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 8});
+  ASSERT_EQ(plan.segments.size(), 5u);
+  const std::vector<std::tuple<std::size_t, std::uint64_t, std::uint64_t>> segs = {
+      {0, 0, 8}, {0, 8, 12}, {2, 0, 3}, {3, 0, 20}, {3, 20, 21}};
+  for (std::size_t s = 0; s < segs.size(); ++s) {
+    EXPECT_EQ(plan.segments[s].input, std::get<0>(segs[s])) << s;
+    EXPECT_EQ(plan.segments[s].begin, std::get<1>(segs[s])) << s;
+    EXPECT_EQ(plan.segments[s].end, std::get<2>(segs[s])) << s;
+  }
+  ASSERT_EQ(plan.splits.size(), 4u);
+  EXPECT_EQ(plan.splits[0].bytes, 8u);
+  EXPECT_EQ(plan.splits[1].bytes, 7u);
+  EXPECT_EQ(plan.splits[1].last - plan.splits[1].first, 2u);
+  EXPECT_EQ(plan.splits[2].bytes, 20u);
+  EXPECT_EQ(plan.splits[3].bytes, 1u);
+}
+
+// Oracle: a 64 MiB input of 100-byte lines with a 1 MiB target is cut into 64 or 65 splits,
+// each within one line of the target; zero target behaves as 1 (every record alone).
+TEST(SplitPlanTest, BigInputIsCutIntoManySplits) {
+  std::string big;
+  const std::string line = std::string(99, 'x') + "\n";
+  while (big.size() < (64u << 20)) big += line;
+  Inputs inputs = Inputs::buffers({{"big", std::move(big)}});
+  ASSERT_TRUE(inputs.open().ok());
+  const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 1u << 20});
+  EXPECT_GE(plan.splits.size(), 64u);
+  EXPECT_LE(plan.splits.size(), 65u);
+  for (std::size_t k = 0; k + 1 < plan.splits.size(); ++k) {
+    EXPECT_LE(plan.splits[k].bytes, 1u << 20);
+    EXPECT_GT(plan.splits[k].bytes + line.size(), 1u << 20);
+  }
+  Inputs small = Inputs::buffers({{"s", "a\nbb\n"}});
+  ASSERT_TRUE(small.open().ok());
+  EXPECT_EQ(tally::plan_splits(small, {.target_bytes = 0}).splits.size(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: buffers and files
+// ---------------------------------------------------------------------------------------------
+
+// Oracle: buffers are exposed unchanged, in order, under their names; total_bytes sums them.
+TEST(InputBuffersTest, NamesAndBytesAsGiven) {
+  Inputs inputs = Inputs::buffers({{"one", "a\nb"}, {"two", ""}, {"three", "xyz\n"}});
+  ASSERT_TRUE(inputs.open().ok());
+  ASSERT_EQ(inputs.size(), 3u);
+  EXPECT_EQ(inputs.name(0), "one");
+  EXPECT_EQ(inputs.data(0), "a\nb");
+  EXPECT_EQ(inputs.name(1), "two");
+  EXPECT_EQ(inputs.data(1), "");
+  EXPECT_EQ(inputs.data(2), "xyz\n");
+  EXPECT_EQ(inputs.total_bytes(), 7u);
+  Inputs moved = std::move(inputs);  // the bytes live in Impl: views survive a move
+  EXPECT_EQ(moved.data(2), "xyz\n");
+}
+
+// Oracle: a regular file's bytes come back exactly, through a mapping (the path shows in
+// /proc/self/maps while open, and no longer once the Inputs is gone).
+TEST(InputFileTest, RegularFileIsMapped) {
+  TempDir dir;
+  const std::string path = dir.file("a.txt");
+  std::string content;
+  for (int i = 0; i < 5000; ++i) content += "line " + std::to_string(i) + "\n";
+  write_file(path, content);
+  {
+    Inputs inputs = Inputs::paths({path});
+    ASSERT_TRUE(inputs.open().ok());
+    ASSERT_EQ(inputs.size(), 1u);
+    EXPECT_EQ(inputs.name(0), path);
+    EXPECT_EQ(inputs.data(0), content);
+    EXPECT_EQ(inputs.total_bytes(), content.size());
+    EXPECT_TRUE(is_mapped(path));
+    // Opening again starts over and gives the same result.
+    ASSERT_TRUE(inputs.open().ok());
+    ASSERT_EQ(inputs.size(), 1u);
+    EXPECT_EQ(inputs.data(0), content);
+  }
+  EXPECT_FALSE(is_mapped(path));
+}
+
+// Oracle: an empty file opens fine, reads as empty, and yields no segment and no split.
+TEST(InputFileTest, EmptyFileGivesEmptyInput) {
+  TempDir dir;
+  const std::string path = dir.file("empty.txt");
+  write_file(path, "");
+  Inputs inputs = Inputs::paths({path, path});
+  ASSERT_TRUE(inputs.open().ok());
+  ASSERT_EQ(inputs.size(), 2u);
+  EXPECT_EQ(inputs.data(0), "");
+  EXPECT_EQ(inputs.total_bytes(), 0u);
+  const SplitPlan plan = tally::plan_splits(inputs);
+  EXPECT_TRUE(plan.segments.empty());
+  EXPECT_TRUE(plan.splits.empty());
+}
+
+// Oracle: a directory expands to every regular file below it (nested dirs too) and every
+// symlink to a regular file, in bytewise path order whatever the creation order; symlinks to
+// directories, broken symlinks and FIFOs are skipped; arguments keep their order.
+TEST(InputFileTest, DirectoryWalkedRecursivelyInBytewiseOrder) {
+  TempDir dir;
+  const std::string root = dir.file("corpus");
+  write_file(dir.file("outside.txt"), "outside\n");
+  write_file(root + "/b.txt", "b\n");
+  write_file(root + "/sub/deeper/d.txt", "d\n");
+  write_file(root + "/a.txt", "a\n");
+  write_file(root + "/B.txt", "B\n");  // 'B' (0x42) sorts before 'a' (0x61)
+  write_file(root + "/sub/c.txt", "c\n");
+  write_file(root + "/a.b", "ab\n");  // "a.b" < "a.txt"; "sub.txt" < "sub/..." ('.' < '/')
+  write_file(root + "/sub.txt", "subtxt\n");
+  fs::create_directory_symlink(root + "/sub", root + "/zlink_dir");
+  fs::create_symlink(dir.file("outside.txt"), root + "/link.txt");
+  fs::create_symlink(dir.file("nowhere"), root + "/broken");
+  ASSERT_EQ(::mkfifo((root + "/fifo").c_str(), 0600), 0);
+  write_file(dir.file("after.txt"), "after\n");
+
+  Inputs inputs = Inputs::paths({root + "/", dir.file("after.txt")});
+  const Status s = inputs.open();
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  const std::vector<std::string> want = {
+      root + "/B.txt",      root + "/a.b",     root + "/a.txt",     root + "/b.txt",
+      root + "/link.txt",   root + "/sub.txt", root + "/sub/c.txt", root + "/sub/deeper/d.txt",
+      dir.file("after.txt")};
+  std::vector<std::string> got;
+  for (std::size_t i = 0; i < inputs.size(); ++i) got.push_back(inputs.name(i));
+  EXPECT_EQ(got, want);
+  ASSERT_EQ(inputs.size(), want.size());
+  EXPECT_EQ(inputs.data(4), "outside\n");
+  EXPECT_EQ(inputs.data(7), "d\n");
+}
+
+// Oracle: a FIFO is read to its end: all 1 MiB a writer thread sends (far more than the pipe
+// buffer) arrives in order.
+TEST(InputFileTest, FifoIsReadToTheEnd) {
+  TempDir dir;
+  const std::string path = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::string content;
+  for (int i = 0; content.size() < (1u << 20); ++i) content += std::to_string(i) + "\n";
+
+  std::thread writer([&] {
+    // A writer that can never hang the test: it gives up if no reader shows within 30 s, and
+    // gets EPIPE (SIGPIPE blocked in this thread) rather than a signal if the reader leaves.
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+    int fd = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (fd < 0 && std::chrono::steady_clock::now() < deadline) {
+      fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // ENXIO until a reader
+      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (fd < 0) return;
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    std::size_t off = 0;
+    while (off < content.size()) {
+      const ssize_t n =
+          ::write(fd, content.data() + off, std::min<std::size_t>(4096, content.size() - off));
+      if (n <= 0) break;
+      off += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+  });
+  Inputs inputs = Inputs::paths({path});
+  const Status s = inputs.open();
+  writer.join();
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs.name(0), path);
+  EXPECT_TRUE(inputs.data(0) == content) << "got " << inputs.data(0).size() << " bytes";
+}
+
+// Oracle: "-" reads standard input to its end, and is named "-".
+TEST(InputFileTest, DashReadsStdin) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string content = "from\nstdin\n";
+  ASSERT_EQ(::write(fds[1], content.data(), content.size()), static_cast<ssize_t>(content.size()));
+  ::close(fds[1]);
+  const int saved = ::dup(STDIN_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_EQ(::dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+  ::close(fds[0]);
+  Inputs inputs = Inputs::paths({"-"});
+  const Status s = inputs.open();
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs.name(0), "-");
+  EXPECT_EQ(inputs.data(0), content);
+}
+
+// Oracle: /dev/null, a character device, is read to its end: it opens fine and is empty.
+TEST(InputFileTest, DevNullReadsAsEmpty) {
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  ASSERT_TRUE(S_ISCHR(st.st_mode));
+  Inputs inputs = Inputs::paths({"/dev/null"});
+  const Status s = inputs.open();
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs.data(0), "");
+}
+
+// Oracle: a missing path is kNotFound with exactly "cannot open '<path>': No such file or
+// directory", and leaves no input behind.
+TEST(InputFileTest, MissingFileIsNotFound) {
+  TempDir dir;
+  const std::string path = dir.file("x.txt");
+  Inputs inputs = Inputs::paths({path});
+  const Status s = inputs.open();
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "cannot open '" + path + "': No such file or directory");
+  EXPECT_EQ(inputs.size(), 0u);
+}
+
+// Oracle: other I/O failures are kIoError naming the path and strerror's reason: a path
+// through a regular file ("Not a directory"), and, for a non-root user, a file without read
+// permission ("Permission denied") and a directory without it. Root bypasses permission
+// checks, so those two checks are skipped when geteuid() == 0 (the rest still runs).
+TEST(InputFileTest, UnreadableIsIoError) {
+  TempDir dir;
+  const std::string file = dir.file("f.txt");
+  write_file(file, "x\n");
+  {
+    Inputs inputs = Inputs::paths({file + "/inside"});
+    const Status s = inputs.open();
+    EXPECT_EQ(s.code(), StatusCode::kIoError);
+    EXPECT_EQ(s.message(), "cannot open '" + file + "/inside': Not a directory");
+  }
+  const std::string secret = dir.file("secret.txt");
+  write_file(secret, "s\n");
+  ASSERT_EQ(::chmod(secret.c_str(), 0), 0);
+  const std::string closed_dir = dir.file("closed");
+  write_file(closed_dir + "/inner.txt", "i\n");
+  ASSERT_EQ(::chmod(closed_dir.c_str(), 0), 0);
+  if (::geteuid() != 0) {
+    Inputs inputs = Inputs::paths({secret});
+    Status s = inputs.open();
+    EXPECT_EQ(s.code(), StatusCode::kIoError);
+    EXPECT_EQ(s.message(), "cannot open '" + secret + "': Permission denied");
+    Inputs dir_inputs = Inputs::paths({closed_dir});
+    s = dir_inputs.open();
+    EXPECT_EQ(s.code(), StatusCode::kIoError);
+    EXPECT_EQ(s.message(), "cannot read directory '" + closed_dir + "': Permission denied");
+  }
+  ::chmod(closed_dir.c_str(), 0700);  // so that TempDir can remove it
+}
+
+// Oracle: a UNIX socket is none of the accepted kinds: kInvalidArgument, "'<path>' is not a
+// regular file, directory or pipe".
+TEST(InputFileTest, SocketIsRejected) {
+  TempDir dir;
+  const std::string path = dir.file("sock");
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  Inputs inputs = Inputs::paths({path});
+  const Status s = inputs.open();
+  ::close(fd);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "'" + path + "' is not a regular file, directory or pipe");
+}
+
+// Oracle: when a later input fails, the earlier ones are released: no descriptor more than
+// before, the mapped file no longer in /proc/self/maps, size() 0.
+TEST(InputFileTest, FailureLeavesNothingOpen) {
+  TempDir dir;
+  const std::string good = dir.file("good.txt");
+  write_file(good, std::string(100000, 'g'));
+  const std::size_t fds_before = open_fd_count();
+  Inputs inputs = Inputs::paths({good, dir.path().string(), dir.file("missing.txt")});
+  const Status s = inputs.open();
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(inputs.size(), 0u);
+  EXPECT_EQ(inputs.total_bytes(), 0u);
+  EXPECT_FALSE(is_mapped(good));
+  EXPECT_EQ(open_fd_count(), fds_before);
+}
+
+// Oracle: more mappings than the SIGBUS guard has slots (4096) still open and read correctly
+// (the extra mappings are just not covered by the guard), and every descriptor is closed. One
+// path listed many times is mapped once per listing: cheaper than thousands of files.
+TEST(InputFileTest, MoreMappingsThanGuardSlots) {
+  TempDir dir;
+  constexpr std::size_t kMappings = 4200;
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < 3; ++i)
+    write_file(dir.file(std::to_string(i)), std::to_string(i) + "\n");
+  for (std::size_t i = 0; i < kMappings; ++i) paths.push_back(dir.file(std::to_string(i % 3)));
+  const std::size_t fds_before = open_fd_count();
+  Inputs inputs = Inputs::paths(paths);
+  ASSERT_TRUE(inputs.open().ok());
+  EXPECT_EQ(open_fd_count(), fds_before);
+  ASSERT_EQ(inputs.size(), kMappings);
+  for (std::size_t i = 0; i < kMappings; ++i)
+    ASSERT_EQ(inputs.data(i), std::to_string(i % 3) + "\n");
+  EXPECT_NE(inputs.data(0).data(), inputs.data(3).data()) << "expected one mapping per listing";
+  const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 1u << 20});
+  EXPECT_EQ(plan.splits.size(), 1u);  // all batched together
+  EXPECT_EQ(plan.segments.size(), kMappings);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGBUS guard
+//
+// Death tests: each statement runs in a child process. With gtest's default "fast" style the
+// child is forked after the test body made its files; with the "threadsafe" style it re-runs
+// the body and makes its own. Either way the statement removes the temp dir itself once its
+// descriptors and mappings are open (an unlinked file stays mapped and can still be
+// truncated through its descriptor), so a child that dies leaves nothing behind, and the
+// expected messages match the file name, not the directory.
+// ---------------------------------------------------------------------------------------------
+
+constexpr std::size_t kPage = 4096;
+constexpr std::size_t kFilePages = 16;
+constexpr std::size_t kFileBytes = kFilePages * kPage;
+
+void no_core_dumps() {
+  const rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+}
+
+void remove_dir(const TempDir& dir) {
+  std::error_code ec;
+  fs::remove_all(dir.path(), ec);
+}
+
+void touch(const char* p) {
+  const volatile char* v = p;
+  [[maybe_unused]] const char c = *v;
+}
+
+// Oracle: a mapped input truncated under us turns the SIGBUS of the next read past its new end
+// into the message naming the file, and exit status 3.
+TEST(SigbusGuardDeathTest, ShrunkenInputExitsWithStatus3) {
+  TempDir dir;
+  const std::string path = dir.file("shrinks.txt");
+  write_file(path, std::string(kFileBytes, 'x'));
+  EXPECT_EXIT(
+      {
+        tally::install_sigbus_guard();
+        Inputs inputs = Inputs::paths({path});
+        if (!inputs.open().ok()) ::_exit(10);
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        remove_dir(dir);
+        if (fd < 0 || ::ftruncate(fd, kPage) != 0) ::_exit(11);
+        touch(inputs.data(0).data() + 8 * kPage);
+        ::_exit(12);  // not reached: the read above faults
+      },
+      ::testing::ExitedWithCode(3),
+      "^tally: input '[^']*/shrinks\\.txt' shrank while it was being read "
+      "\\(truncated by another process\\?\\)\n$");
+}
+
+// Oracle: a SIGBUS outside any registered mapping is not ours: the guard restores the default
+// action and the process dies of SIGBUS, as without the guard. Same for a raised SIGBUS
+// (whose siginfo carries a sender, not a fault address).
+TEST(SigbusGuardDeathTest, OtherSigbusStillKills) {
+  TempDir dir;
+  const std::string path = dir.file("foreign.txt");
+  write_file(path, std::string(kFileBytes, 'y'));
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        tally::install_sigbus_guard();
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        remove_dir(dir);
+        if (fd < 0) ::_exit(10);
+        void* p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(11);
+        touch(static_cast<const char*>(p) + 8 * kPage);
+        ::_exit(12);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        remove_dir(dir);
+        tally::install_sigbus_guard();
+        ::raise(SIGBUS);
+        ::_exit(12);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
+// Oracle: once an Inputs is destroyed its range is unregistered: a foreign mapping placed at
+// the very same address and then faulted is not reported under the old name.
+TEST(SigbusGuardDeathTest, DestroyedInputIsNoLongerCovered) {
+  TempDir dir;
+  const std::string old_path = dir.file("old.txt");
+  const std::string new_path = dir.file("new.txt");
+  write_file(old_path, std::string(kFileBytes, 'o'));
+  write_file(new_path, std::string(kFileBytes, 'n'));
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        tally::install_sigbus_guard();
+        const int fd = ::open(new_path.c_str(), O_RDWR | O_CLOEXEC);
+        void* where = nullptr;
+        {
+          Inputs inputs = Inputs::paths({old_path});
+          if (!inputs.open().ok()) ::_exit(10);
+          where = const_cast<char*>(inputs.data(0).data());
+        }
+        remove_dir(dir);
+        if (fd < 0) ::_exit(11);
+        // The same address, still free in this child; anywhere if something took it meanwhile.
+        void* p = ::mmap(where, kFileBytes, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+        if (p == MAP_FAILED) p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(12);
+        touch(static_cast<const char*>(p) + 8 * kPage);
+        ::_exit(13);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
+// Oracle: with the guard's table full (4200 mappings for 4096 slots), the mappings registered
+// first are still covered: shrinking the first input gives the named message and exit 3.
+TEST(SigbusGuardDeathTest, FullTableStillCoversEarlierMappings) {
+  TempDir dir;
+  const std::string path = dir.file("many.txt");
+  write_file(path, std::string(kFileBytes, 'm'));
+  EXPECT_EXIT(
+      {
+        tally::install_sigbus_guard();
+        Inputs inputs = Inputs::paths(std::vector<std::string>(4200, path));
+        if (!inputs.open().ok()) ::_exit(10);
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        remove_dir(dir);
+        if (fd < 0 || ::ftruncate(fd, kPage) != 0) ::_exit(11);
+        touch(inputs.data(0).data() + 8 * kPage);
+        ::_exit(12);
+      },
+      ::testing::ExitedWithCode(3), "tally: input '[^']*/many\\.txt' shrank");
+}
+
+}  // namespace
