@@ -7,7 +7,9 @@
 
 #include "engine/version.hpp"
 #include "tools/tally/allocator.hpp"
+#include "tools/tally/corpus_command.hpp"
 #include "tools/tally/exit_status.hpp"
+#include "tools/tally/wordcount_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace tally::cli;
@@ -17,6 +19,10 @@ int main(int argc, char** argv) {
     return "tally " + std::string(tally::version()) + "\nallocator: " + describe_allocator();
   });
   app.require_subcommand(0, 1);
+  WordcountArgs wordcount;
+  CLI::App* wordcount_cmd = add_wordcount_command(app, wordcount);
+  CorpusArgs corpus;
+  CLI::App* corpus_cmd = add_corpus_command(app, corpus);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
       "130 interrupted.");
@@ -30,9 +36,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (app.get_subcommands().empty()) {
-    std::cout << app.help();
-    return kExitOk;
-  }
+  if (wordcount_cmd->parsed()) return run_wordcount(wordcount);
+  if (corpus_cmd->parsed()) return run_generate_corpus(corpus);
+  std::cout << app.help();
   return kExitOk;
 }

@@ -1,0 +1,244 @@
+// `tally wordcount` as a user runs it: the real binary, its output and exit statuses.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/subprocess.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using tally::testing::run_process;
+
+class WordcountCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tally-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& contents) {
+    const fs::path p = dir_ / name;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << contents;
+    return p.string();
+  }
+
+  std::vector<std::string> files_in_dir() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_))
+      names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+// The word rule, written independently of jobs/wordcount.hpp: split on the six ASCII
+// whitespace bytes, lowercase A-Z, keep every other byte.
+std::map<std::string, std::uint64_t> oracle(const std::string& text) {
+  std::map<std::string, std::uint64_t> counts;
+  std::string word;
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r') {
+      if (!word.empty()) ++counts[word];
+      word.clear();
+    } else {
+      word += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+  }
+  if (!word.empty()) ++counts[word];
+  return counts;
+}
+
+// The expected TSV: count descending, then word ascending (bytewise).
+std::string expected_tsv(const std::map<std::string, std::uint64_t>& counts) {
+  std::vector<std::pair<std::string, std::uint64_t>> rows(counts.begin(), counts.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [w, n] : rows) out += w + "\t" + std::to_string(n) + "\n";
+  return out;
+}
+
+std::string random_text(std::uint64_t seed, std::size_t words) {
+  std::mt19937_64 rng(seed);
+  const char* const vocab[] = {"The",         "the",         "THE",      "and",  "of",
+                               "to",          "a",           "in",       "x,y",  "\"quoted\"",
+                               "caf\xc3\xa9", "Caf\xc3\xa9", "tab",      "it's", "end.",
+                               "-",           "42",          "\xff\xfe", "mIxEd"};
+  const char* const seps[] = {" ", " ", " ", "  ", "\t", "\n", "\r\n", "\v", "\f"};
+  std::string text;
+  for (std::size_t i = 0; i < words; ++i) {
+    text += vocab[rng() % std::size(vocab)];
+    text += seps[rng() % std::size(seps)];
+  }
+  return text;
+}
+
+// Oracle: on generated text with mixed case, CRLF, tabs, punctuation and non-ASCII bytes,
+// the TSV output equals the independent count, in the documented order, at 1 and 3 threads
+// and with both strategies.
+TEST_F(WordcountCli, MatchesIndependentCount) {
+  const std::string text = random_text(1, 200000);
+  const std::string path = write("in.txt", text);
+  const std::string want = expected_tsv(oracle(text));
+  for (const char* threads : {"1", "3"}) {
+    for (const char* strategy : {"local", "sharded"}) {
+      const auto r = run_process(
+          {TALLY_EXE, "wordcount", "-j", threads, "--strategy", strategy, "-f", "tsv", path});
+      ASSERT_EQ(r.exit_status, 0) << r.err;
+      EXPECT_EQ(r.out, want) << "threads " << threads << " strategy " << strategy;
+    }
+  }
+}
+
+// Oracle: stdin ("-") gives the same counts as the file; a file without a trailing newline
+// and one with NUL bytes count their last and NUL-holding words too.
+TEST_F(WordcountCli, StdinNoTrailingNewlineAndNulBytes) {
+  const std::string text = std::string("a b\nc A\nno-newline-at-end");
+  const auto r = run_process({TALLY_EXE, "wordcount", "-f", "tsv", "-"}, text);
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.out, expected_tsv(oracle(text)));
+
+  const std::string nul_text = std::string("x\0y x\0y z\n", 10);
+  const auto n = run_process({TALLY_EXE, "wordcount", "-f", "tsv", write("nul.txt", nul_text)});
+  ASSERT_EQ(n.exit_status, 0) << n.err;
+  EXPECT_EQ(n.out, expected_tsv(oracle(nul_text)));
+}
+
+// Oracle: a directory is read recursively; its files count as one input.
+TEST_F(WordcountCli, DirectoryRecursive) {
+  write("d/one.txt", "apple banana\n");
+  write("d/sub/two.txt", "banana cherry banana\n");
+  const auto r = run_process({TALLY_EXE, "wordcount", "-f", "tsv", (dir_ / "d").string()});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.out, "banana\t3\napple\t1\ncherry\t1\n");
+}
+
+// Oracle: an empty file gives empty output (every format's empty form) and exit 0.
+TEST_F(WordcountCli, EmptyInput) {
+  const std::string path = write("empty.txt", "");
+  auto r = run_process({TALLY_EXE, "wordcount", "-f", "tsv", path});
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_EQ(r.out, "");
+  r = run_process({TALLY_EXE, "wordcount", "-f", "json", path});
+  EXPECT_EQ(r.out, "{\"words\":[]}\n");
+  r = run_process({TALLY_EXE, "wordcount", "-f", "csv", path});
+  EXPECT_EQ(r.out, "word,count\r\n");
+}
+
+// Oracle: each format renders the same rows: text aligned, csv quoted per RFC 4180, json
+// escaped; --top keeps the K most frequent.
+TEST_F(WordcountCli, Formats) {
+  const std::string path = write("f.txt", "b b b x,y x,y \"q\" tab\ttab\n");
+  auto r = run_process({TALLY_EXE, "wordcount", "-f", "text", "-n", "3", path});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.out, "b    3\ntab  2\nx,y  2\n");
+  r = run_process({TALLY_EXE, "wordcount", "-f", "csv", path});
+  EXPECT_EQ(r.out, "word,count\r\nb,3\r\ntab,2\r\n\"x,y\",2\r\n\"\"\"q\"\"\",1\r\n");
+  r = run_process({TALLY_EXE, "wordcount", "-f", "json", "-n", "1", path});
+  EXPECT_EQ(r.out, "{\"words\":[\n{\"word\":\"b\",\"count\":3}\n]}\n");
+  r = run_process({TALLY_EXE, "wordcount", "-f", "json", write("q.txt", "\"q\\\" \xff\n")});
+  EXPECT_EQ(r.out,
+            "{\"words\":[\n{\"word\":\"\\\"q\\\\\\\"\",\"count\":1},\n"
+            "{\"word\":\"\xef\xbf\xbd\",\"count\":1}\n]}\n");
+}
+
+// Oracle: -o writes the file with exactly what stdout would have had, and leaves no
+// temporary file beside it.
+TEST_F(WordcountCli, OutputFileIsComplete) {
+  const std::string in = write("in.txt", "one two two\n");
+  const std::string out = (dir_ / "out.tsv").string();
+  const auto r = run_process({TALLY_EXE, "wordcount", "-f", "tsv", "-o", out, in});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  std::ifstream f(out);
+  std::stringstream got;
+  got << f.rdbuf();
+  EXPECT_EQ(got.str(), "two\t2\none\t1\n");
+  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"in.txt", "out.tsv"}));
+}
+
+// Oracle: a missing file among good ones is an input error: exit 3, a message naming the
+// path and the reason, nothing on stdout, and no output file created.
+TEST_F(WordcountCli, MissingInputIsExit3AndWritesNothing) {
+  const std::string good = write("good.txt", "a\n");
+  const std::string missing = (dir_ / "missing.txt").string();
+  const std::string out = (dir_ / "out.txt").string();
+  const auto r = run_process({TALLY_EXE, "wordcount", "-o", out, good, missing});
+  EXPECT_EQ(r.exit_status, 3);
+  EXPECT_EQ(r.err, "tally: cannot open '" + missing + "': No such file or directory\n");
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// Oracle: usage errors are exit 2 with a message naming the problem.
+TEST_F(WordcountCli, UsageErrorsAreExit2) {
+  auto r = run_process({TALLY_EXE, "wordcount", "-f", "xml", write("a.txt", "a\n")});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("xml"), std::string::npos) << r.err;
+  r = run_process({TALLY_EXE, "wordcount"});
+  EXPECT_EQ(r.exit_status, 2);
+  r = run_process({TALLY_EXE, "wordcount", "--timeout", "soon", write("b.txt", "b\n")});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("soon"), std::string::npos) << r.err;
+}
+
+std::string big_corpus(const fs::path& dir) {
+  const std::string path = (dir / "big.txt").string();
+  const auto r = run_process({TALLY_EXE, "generate-corpus", "--size", "64M", "-o", path});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  return path;
+}
+
+// Oracle: a timeout far shorter than the run gives exit 124 and no output file.
+TEST_F(WordcountCli, TimeoutIsExit124) {
+  const std::string in = big_corpus(dir_);
+  const std::string out = (dir_ / "out.txt").string();
+  const auto r =
+      run_process({TALLY_EXE, "wordcount", "-j", "1", "--timeout", "1ms", "-o", out, in});
+  EXPECT_EQ(r.exit_status, 124) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// Oracle: SIGINT mid-run stops it: exit 130, no output file, no stray temporary file.
+TEST_F(WordcountCli, SigintIsExit130AndLeavesNothing) {
+  const std::string in = big_corpus(dir_);
+  const std::string out = (dir_ / "out.txt").string();
+  std::vector<std::string> args = {TALLY_EXE, "wordcount", "-j", "1", "-o", out, in, in, in, in};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"big.txt"}));
+}
+
+}  // namespace

@@ -1,0 +1,31 @@
+// `tally wordcount`: counts words in files, directories or stdin (see the README).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace tally::cli {
+
+struct WordcountArgs {
+  std::vector<std::string> paths;
+  std::size_t threads = 0;
+  std::size_t top = 0;  // 0: every word
+  std::string format = "text";
+  std::string output;  // empty: stdout
+  bool stats = false;
+  std::string report_path;
+  std::string timeout;
+  std::string strategy = "local";
+  bool case_sensitive = false;
+};
+
+// Adds the subcommand and its options to `app`, filling `args` when parsed.
+CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args);
+
+// Runs it; returns the process exit status (exit_status.hpp).
+int run_wordcount(const WordcountArgs& args);
+
+}  // namespace tally::cli
