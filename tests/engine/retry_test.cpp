@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/fake_clock.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -16,29 +18,7 @@ using tally::RetryPolicy;
 using tally::Status;
 using tally::StatusCode;
 
-// A clock that only moves when retry sleeps on it; records every sleep.
-struct FakeClock {
-  using rep = std::int64_t;
-  using period = std::nano;
-  using duration = std::chrono::nanoseconds;
-  using time_point = std::chrono::time_point<FakeClock>;
-  static constexpr bool is_steady = true;
-  static inline time_point now_value{};
-  static inline std::vector<duration> sleeps;
-  static inline std::stop_source* stop_during_sleep = nullptr;
-
-  static time_point now() noexcept { return now_value; }
-  static void sleep_until(time_point when, std::stop_token) {
-    sleeps.push_back(when - now_value);
-    now_value = when;
-    if (stop_during_sleep != nullptr) stop_during_sleep->request_stop();
-  }
-  static void reset() {
-    now_value = time_point(1h);
-    sleeps.clear();
-    stop_during_sleep = nullptr;
-  }
-};
+using tally::testing::FakeClock;
 
 class RetryTest : public ::testing::Test {
  protected:
