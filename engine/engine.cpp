@@ -8,6 +8,8 @@ std::string_view to_string(Strategy s) noexcept {
       return "local";
     case Strategy::kSharded:
       return "sharded";
+    case Strategy::kPartitioned:
+      return "partitioned";
   }
   return "unknown";
 }
@@ -15,6 +17,7 @@ std::string_view to_string(Strategy s) noexcept {
 std::optional<Strategy> parse_strategy(std::string_view name) noexcept {
   if (name == "local") return Strategy::kLocal;
   if (name == "sharded") return Strategy::kSharded;
+  if (name == "partitioned") return Strategy::kPartitioned;
   return std::nullopt;
 }
 

@@ -15,6 +15,13 @@
 //  - kSharded: combiner tables are bounded (RunOptions::combiner_keys); when one fills, and
 //    at the end of each task, its entries are merged into a sharded aggregator, one shard
 //    (a mutex and a table, on its own cache lines) at a time.
+//  - kPartitioned: combiner tables are bounded too, but a full one is cut into one batch per
+//    partition and each batch pushed into that partition's bounded MpmcQueue. A partition's
+//    table belongs to whoever holds its drain token (no lock on the table, no lock while
+//    pushing). Mappers drain a partition whose channel is half full, so reduction runs
+//    while maps still run; a mapper facing a full channel drains it itself (backpressure
+//    that cannot deadlock: the pusher becomes the consumer) or, if another thread is
+//    draining it, yields and retries. The rest is drained after the map phase.
 // Finally reduce() runs per key (ReduceJob) and the result table is built and sorted.
 // bench/engine/aggregate_bench.cpp compares the strategies; the faster is the default.
 //
@@ -39,6 +46,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -53,14 +61,16 @@
 #include "engine/scheduler.hpp"
 #include "engine/status.hpp"
 #include "engine/task_group.hpp"
+#include "lockfree/backoff.hpp"
 #include "lockfree/cache_line.hpp"
+#include "lockfree/mpmc_queue.hpp"
 
 namespace tally {
 
-enum class Strategy { kLocal, kSharded };
+enum class Strategy { kLocal, kSharded, kPartitioned };
 
 std::string_view to_string(Strategy s) noexcept;
-// "local" or "sharded"; nullopt for anything else.
+// "local", "sharded" or "partitioned"; nullopt for anything else.
 std::optional<Strategy> parse_strategy(std::string_view name) noexcept;
 
 struct EngineOptions {
@@ -72,10 +82,13 @@ struct RunOptions {
   // Bytes per map task; 0 picks total / (16 x workers), between 256 KiB and 16 MiB.
   std::uint64_t split_bytes = 0;
   char delimiter = '\n';
-  // kSharded: keys a worker's combiner table holds before it is merged into the shards.
+  // kSharded, kPartitioned: keys a worker's combiner table holds before it is handed on.
   std::size_t combiner_keys = std::size_t{1} << 14;
-  // Partitions for the final merge (kLocal) or shards (kSharded); 0 picks 8 x workers.
+  // Partitions for the final merge (kLocal), shards (kSharded) or channels (kPartitioned);
+  // 0 picks 8 x workers.
   std::size_t partitions = 0;
+  // kPartitioned: batches each partition's channel holds before pushers must drain it.
+  std::size_t channel_capacity = 16;
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   std::stop_token stop{};
 };
@@ -176,7 +189,10 @@ class RunState {
         options_(options),
         partitions_(partitions),
         workers_(make_each<WorkerState>(scheduler.num_workers(), this)),
-        shards_(make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0)) {}
+        shards_(make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0)),
+        channels_(
+            make_each<Channel>(options.strategy == Strategy::kPartitioned ? partitions : 0,
+                               options.channel_capacity == 0 ? 1 : options.channel_capacity)) {}
 
   // Map task: every record of one split.
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
@@ -204,12 +220,28 @@ class RunState {
       w.bytes += seg.end - seg.begin;
     }
     w.records += records;
-    if (options_.strategy == Strategy::kSharded) flush_to_shards(w);
+    hand_on(w);
     return Status::Ok();
   }
 
   // After the map phase: the final per-partition tables.
   void merge(RunReport& report) {
+    if (options_.strategy == Strategy::kPartitioned) {
+      // Every map task has finished (the task group's wait synchronizes with them), so each
+      // channel's last batches are drained here, one task per partition.
+      parallel_for(
+          scheduler_, 0, channels_.size(),
+          [&](std::size_t lo, std::size_t hi) {
+            for (std::size_t p = lo; p < hi; ++p) drain(*channels_[p]);
+          },
+          1);
+      for (auto& c : channels_) {
+        finals_.push_back(std::move(c->table));
+        report.channel_full_events += c->full_events.load(std::memory_order_relaxed);
+        report.batches += c->batches.load(std::memory_order_relaxed);
+      }
+      return;
+    }
     if (options_.strategy == Strategy::kSharded) {
       for (auto& shard : shards_) {
         std::lock_guard lock(shard->mu);  // no contention now: for the annotation's sake
@@ -298,8 +330,7 @@ class RunState {
       ++pairs;
       auto [acc, fresh] = owner_.combiner.find_or_insert(key, hash_key(key));
       Accumulation<J>::add(*acc, std::move(value), fresh);
-      if (owner_.bounded && owner_.combiner.size() >= owner_.limit)
-        owner_.run->flush_to_shards(owner_);
+      if (owner_.bounded && owner_.combiner.size() >= owner_.limit) owner_.run->hand_on(owner_);
     }
     std::uint64_t pairs = 0;
 
@@ -311,7 +342,7 @@ class RunState {
   struct alignas(lockfree::kCacheLine) WorkerState {
     explicit WorkerState(RunState* r)
         : run(r),
-          bounded(r->options_.strategy == Strategy::kSharded),
+          bounded(r->options_.strategy != Strategy::kLocal),
           limit(r->options_.combiner_keys == 0 ? 1 : r->options_.combiner_keys),
           emitter(*this) {}
     RunState* run;
@@ -332,6 +363,78 @@ class RunState {
     std::uint64_t locks = 0;      // guarded by mu
     std::uint64_t contended = 0;  // guarded by mu: acquisitions that found mu taken
   };
+
+  // kPartitioned: a batch of one partition's entries, with its own copy of the keys (the
+  // combiner table they came from is cleared and reused at once).
+  struct Batch {
+    std::vector<std::pair<Key, Acc>> entries;
+    std::vector<std::uint64_t> hashes;
+    Arena keys;
+  };
+
+  // kPartitioned: one partition's channel and table, alone on its cache lines.
+  struct alignas(lockfree::kCacheLine) Channel {
+    explicit Channel(std::size_t capacity) : queue(capacity) {}
+    lockfree::MpmcQueue<std::unique_ptr<Batch>> queue;
+    // The drain token: whoever exchanges it from false to true owns `table` until it stores
+    // false again. Acquire on taking it pairs with the release on returning it, so one
+    // owner's merges happen-before the next owner's.
+    std::atomic<bool> draining{false};
+    Table table;                                // owned by the holder of the drain token
+    std::atomic<std::uint64_t> full_events{0};  // pushes that found the channel full
+    std::atomic<std::uint64_t> batches{0};
+  };
+
+  // Hands a worker's combiner table on, by strategy (local tables are never handed on).
+  void hand_on(WorkerState& w) {
+    if (options_.strategy == Strategy::kSharded) flush_to_shards(w);
+    if (options_.strategy == Strategy::kPartitioned) flush_to_channels(w);
+  }
+
+  // Merges every batch queued in `c` into its table, unless another thread holds the drain
+  // token (then returns false at once).
+  bool drain(Channel& c) {
+    if (c.draining.exchange(true, std::memory_order_acquire)) return false;
+    std::unique_ptr<Batch> batch;
+    while (c.queue.try_pop(batch)) {
+      for (std::size_t i = 0; i < batch->entries.size(); ++i) {
+        auto& [key, acc] = batch->entries[i];
+        auto [into, fresh] = c.table.find_or_insert(key, batch->hashes[i]);
+        Accumulation<J>::merge(*into, std::move(acc), fresh);
+      }
+    }
+    c.draining.store(false, std::memory_order_release);
+    return true;
+  }
+
+  void flush_to_channels(WorkerState& w) {
+    if (w.combiner.empty()) return;
+    ++w.flushes;
+    std::vector<std::unique_ptr<Batch>> batches(channels_.size());
+    w.combiner.for_each_slot([&](typename Table::Slot& s) {
+      auto& b = batches[partition_of(s.hash, channels_.size())];
+      if (!b) b = std::make_unique<Batch>();
+      Key key = s.key;
+      if constexpr (std::is_same_v<Key, std::string_view>) key = b->keys.copy(s.key);
+      b->entries.emplace_back(key, std::move(s.acc));
+      b->hashes.push_back(s.hash);
+    });
+    w.combiner.clear();
+    for (std::size_t p = 0; p < batches.size(); ++p) {
+      if (!batches[p]) continue;
+      Channel& c = *channels_[p];
+      c.batches.fetch_add(1, std::memory_order_relaxed);  // a statistic: relaxed
+      lockfree::SpinWait backoff;
+      while (!c.queue.try_push(std::move(batches[p]))) {
+        // Backpressure: the channel is full. Drain it ourselves rather than wait; if another
+        // thread is draining it, it has room again soon.
+        c.full_events.fetch_add(1, std::memory_order_relaxed);
+        if (!drain(c) && !backoff.spin_once()) std::this_thread::yield();
+      }
+      // Pipelining: reduce while mapping, once a channel is half full.
+      if (c.queue.size_approx() * 2 >= c.queue.capacity()) drain(c);
+    }
+  }
 
   void flush_to_shards(WorkerState& w) {
     if (w.combiner.empty()) return;
@@ -365,6 +468,7 @@ class RunState {
   // Declared after options_, which WorkerState's constructor reads.
   std::vector<std::unique_ptr<WorkerState>> workers_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::unique_ptr<Channel>> channels_;
   std::vector<Table> finals_;
 };
 

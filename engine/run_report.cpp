@@ -48,6 +48,9 @@ std::string RunReport::to_text() const {
       << distinct_keys << " distinct keys, " << rate << "\n";
   out << tasks_run << " tasks, " << tasks_stolen << " stolen, " << steal_failures
       << " failed steals, " << combiner_flushes << " combiner flushes";
+  if (batches != 0) {
+    out << ", " << batches << " batches (" << channel_full_events << " found a channel full)";
+  }
   if (!shard_locks.empty()) {
     out << ", " << sum(shard_locks) << " shard locks (" << sum(shard_locks_contended)
         << " contended)";
@@ -70,7 +73,8 @@ std::string RunReport::to_json() const {
   json_array(out, tasks_run_per_worker);
   out << ",\"tasks_stolen_per_worker\":";
   json_array(out, tasks_stolen_per_worker);
-  out << ",\"combiner_flushes\":" << combiner_flushes << ",\"shard_locks\":";
+  out << ",\"combiner_flushes\":" << combiner_flushes << ",\"batches\":" << batches
+      << ",\"channel_full_events\":" << channel_full_events << ",\"shard_locks\":";
   json_array(out, shard_locks);
   out << ",\"shard_locks_contended\":";
   json_array(out, shard_locks_contended);

@@ -35,6 +35,10 @@ struct RunReport {
 
   // Map-side combining: times a worker's bounded table filled and was handed on.
   std::uint64_t combiner_flushes = 0;
+  // "partitioned": batches sent through the channels, and pushes that found one full
+  // (backpressure: the pusher then drained it).
+  std::uint64_t batches = 0;
+  std::uint64_t channel_full_events = 0;
   // "sharded": lock acquisitions per shard and how many found the lock taken.
   std::vector<std::uint64_t> shard_locks;
   std::vector<std::uint64_t> shard_locks_contended;

@@ -1,4 +1,4 @@
-// Word-count-shaped aggregation: the engine's strategies side by side with an in-project
+// Word-count-shaped aggregation: the engine's three strategies side by side with an in-project
 // oneTBB baseline, in one binary so that the ratios come from one run.
 //
 // Workload: a generated text of kTextBytes, lines of words "w<id>" with ids drawn from a
@@ -6,7 +6,8 @@
 // number of distinct keys is the knob (10^3, 10^5, 10^6) and the hot keys stress combining.
 // The text is generated once per vocabulary size, outside the timing, and stays in memory.
 //
-//  - BM_Engine_<Strategy>/distinct:D/threads:T: tally::Engine::run with a space-splitting
+//  - BM_Engine_<Strategy>/distinct:D/threads:T (Local, Sharded, Partitioned): Engine::run with a
+//  space-splitting
 //    word-count job; bytes_per_second is input bytes per second.
 //  - BM_TbbCombinable/distinct:D/threads:T: the baseline a user would write with oneTBB:
 //    tbb::parallel_for over the lines with a tbb::combinable<std::unordered_map<std::string,
@@ -115,6 +116,9 @@ void BM_Engine(benchmark::State& state, tally::Strategy strategy) {
 
 void BM_Engine_Local(benchmark::State& state) { BM_Engine(state, tally::Strategy::kLocal); }
 void BM_Engine_Sharded(benchmark::State& state) { BM_Engine(state, tally::Strategy::kSharded); }
+void BM_Engine_Partitioned(benchmark::State& state) {
+  BM_Engine(state, tally::Strategy::kPartitioned);
+}
 
 void BM_TbbCombinable(benchmark::State& state) {
   const Text& text = TextFor(static_cast<std::size_t>(state.range(0)));
@@ -181,6 +185,7 @@ void EngineArgs(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Engine_Local)->Apply(EngineArgs);
 BENCHMARK(BM_Engine_Sharded)->Apply(EngineArgs);
+BENCHMARK(BM_Engine_Partitioned)->Apply(EngineArgs);
 BENCHMARK(BM_TbbCombinable)->Apply(EngineArgs);
 BENCHMARK(BM_Table_Flat)
     ->ArgName("distinct")

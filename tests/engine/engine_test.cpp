@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -27,6 +28,15 @@ using tally::RunOptions;
 using tally::Status;
 using tally::StatusCode;
 using tally::Strategy;
+
+}  // namespace
+
+namespace tally {
+// Readable test parameters in ctest's names ("local" rather than "4-byte object <00...>").
+void PrintTo(Strategy s, std::ostream* os) { *os << to_string(s); }
+}  // namespace tally
+
+namespace {
 
 // Words are runs of non-space bytes: the simplest tokenizer, enough to exercise the engine.
 template <typename Fn>
@@ -163,9 +173,10 @@ TEST_P(EngineOracle, WordCountMatchesSequentialFold) {
   for (const Corpus& c : corpora()) {
     SCOPED_TRACE(c.name);
     Inputs inputs = Inputs::buffers(c.inputs);
-    // Small combiner tables force many flushes in the sharded strategy.
-    auto result = engine.run(CountWords{}, inputs,
-                             {.strategy = strategy, .split_bytes = split, .combiner_keys = 64});
+    // Small combiner tables and channels force many flushes, batches and full channels.
+    auto result = engine.run(
+        CountWords{}, inputs,
+        {.strategy = strategy, .split_bytes = split, .combiner_keys = 64, .channel_capacity = 2});
     ASSERT_TRUE(result.ok()) << result.status().to_string();
     const auto expected = oracle_counts(c);
     ASSERT_EQ(result->table.size(), expected.size());
@@ -190,8 +201,9 @@ TEST_P(EngineOracle, ReduceJobMatchesSequentialFold) {
   for (const Corpus& c : corpora()) {
     SCOPED_TRACE(c.name);
     Inputs inputs = Inputs::buffers(c.inputs);
-    auto result = engine.run(MaxOffsetByLength{}, inputs,
-                             {.strategy = strategy, .split_bytes = split, .combiner_keys = 4});
+    auto result = engine.run(
+        MaxOffsetByLength{}, inputs,
+        {.strategy = strategy, .split_bytes = split, .combiner_keys = 4, .channel_capacity = 1});
     ASSERT_TRUE(result.ok()) << result.status().to_string();
     const auto expected = oracle_max_offsets(c);
     ASSERT_EQ(result->table.size(), expected.size());
@@ -212,7 +224,8 @@ std::string oracle_name(const ::testing::TestParamInfo<Param>& param_info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sweep, EngineOracle,
-                         ::testing::Combine(::testing::Values(Strategy::kLocal, Strategy::kSharded),
+                         ::testing::Combine(::testing::Values(Strategy::kLocal, Strategy::kSharded,
+                                                              Strategy::kPartitioned),
                                             ::testing::Values(1, 2, 4, 8),
                                             ::testing::Values(1, 100, 65536, 0)),
                          oracle_name);
@@ -223,7 +236,7 @@ TEST(Engine, DeterministicAcrossStrategiesAndThreads) {
   std::mt19937_64 rng(7);
   const std::string text = random_text(rng, 5000, 2000, true);
   std::vector<std::pair<std::string, std::uint64_t>> reference;
-  for (Strategy s : {Strategy::kLocal, Strategy::kSharded}) {
+  for (Strategy s : {Strategy::kLocal, Strategy::kSharded, Strategy::kPartitioned}) {
     for (std::size_t threads : {1, 3}) {
       Engine engine({.threads = threads});
       Inputs inputs = Inputs::buffers({{"t", text}});

@@ -51,8 +51,8 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
   cmd->add_flag("--stats", args.stats, "Phase timings and throughput on stderr");
   cmd->add_option("--report", args.report_path, "Write the run report (JSON) to this file");
   cmd->add_option("--timeout", args.timeout, "Give up after this long, e.g. 30s, 500ms, 2m");
-  cmd->add_option("--strategy", args.strategy, "Aggregation: local or sharded")
-      ->check(CLI::IsMember({"local", "sharded"}));
+  cmd->add_option("--strategy", args.strategy, "Aggregation: local, sharded or partitioned")
+      ->check(CLI::IsMember({"local", "sharded", "partitioned"}));
   cmd->add_flag("--case-sensitive", args.case_sensitive, "Do not lowercase ASCII letters");
   cmd->footer(
       "Words are maximal runs of bytes other than ASCII whitespace; A-Z are lowercased.\n"

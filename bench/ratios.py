@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Prints the headline ratios of tally's benchmarks from the JSON files in bench/results/.
+
+Every ratio compares medians from one file, that is from one run of one binary, so the two
+sides saw the same machine state. Usage: bench/ratios.py [results-dir]
+"""
+import json
+import os
+import sys
+
+
+def load(results_dir, suite):
+    path = os.path.join(results_dir, suite + ".json")
+    if not os.path.exists(path):
+        return None, {}
+    with open(path, encoding="utf-8") as f:
+        report = json.load(f)
+    medians = {b["run_name"]: b for b in report["benchmarks"] if b.get("aggregate_name") == "median"}
+    return report.get("context", {}), medians
+
+
+def rate(m, name):
+    b = m.get(name)
+    return b.get("items_per_second") if b else None
+
+
+def time_of(m, name):
+    b = m.get(name)
+    return b["real_time"] if b else None
+
+
+def fmt(x, unit=""):
+    return "n/a" if x is None else f"{x:.2f}{unit}"
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main():
+    results_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
+    rows = []
+
+    ctx, q = load(results_dir, "mpmc_queue_bench")
+    if q:
+        for s in ("1P1C", "2P2C", "4P4C"):
+            ours = rate(q, f"BM_MpmcQueue_Try/{s}/manual_time")
+            rivals = {n: rate(q, f"BM_{n}_Try/{s}/manual_time")
+                      for n in ("TbbBoundedQueue", "BoostLockfreeQueue", "MoodycamelQueue")}
+            best = max((v for v in rivals.values() if v), default=None)
+            rows.append((f"MpmcQueue try {s} / best of tbb, boost, moodycamel", fmt(ratio(ours, best), "x"),
+                         f"{fmt(ours and ours / 1e6)} vs {fmt(best and best / 1e6)} M msg/s"))
+        b2 = rate(q, "BM_MpmcQueue_Blocking/2P2C/manual_time")
+        b4 = rate(q, "BM_MpmcQueue_Blocking/4P4C/manual_time")
+        rows.append(("MpmcQueue blocking 4P4C / its 2P2C", fmt(ratio(b4, b2), "x"),
+                     f"{fmt(b4 and b4 / 1e6)} vs {fmt(b2 and b2 / 1e6)} M msg/s"))
+        ours_pp = min(t for t in (time_of(q, "BM_MpmcQueue_Try/PingPong/real_time"),
+                                  time_of(q, "BM_MpmcQueue_Blocking/PingPong/real_time")) if t)
+        rival_pp = {n: time_of(q, f"BM_{n}/PingPong/real_time") for n in
+                    ("TbbBoundedQueue_Try", "BoostLockfreeQueue_Try", "MoodycamelQueue_Try")}
+        best_pp = min(v for v in rival_pp.values() if v)
+        rows.append(("MpmcQueue ping-pong round trip / best comparator", fmt(ratio(ours_pp, best_pp), "x"),
+                     f"{fmt(ours_pp)} vs {fmt(best_pp)} ns (lower is better)"))
+        for layout in ("Padded", "Packed"):
+            for s in ("1P1C", "2P2C"):
+                other = rate(q, f"BM_MpmcQueue{layout}_Try/{s}/manual_time")
+                ours = rate(q, f"BM_MpmcQueue_Try/{s}/manual_time")
+                rows.append((f"slots {layout.lower()} / remapped, try {s}", fmt(ratio(other, ours), "x"), ""))
+
+    _, d = load(results_dir, "ws_deque_bench")
+    if d:
+        rows.append(("WorkStealingDeque owner push+pop pair", fmt(time_of(d, "BM_WorkStealingDeque_PushPop/depth:64"), " ns"),
+                     "target <= 10 ns"))
+
+    _, fs = load(results_dir, "false_sharing_bench")
+    if fs:
+        for t in (1, 2, 4):
+            packed = time_of(fs, f"BM_FalseSharing_Packed/real_time/threads:{t}")
+            p64 = time_of(fs, f"BM_FalseSharing_Pad64/real_time/threads:{t}")
+            p128 = time_of(fs, f"BM_FalseSharing_Pad128/real_time/threads:{t}")
+            rows.append((f"counters packed / padded-128, {t} thread(s)", fmt(ratio(packed, p128), "x"), "time ratio"))
+            rows.append((f"counters padded-64 / padded-128, {t} thread(s)", fmt(ratio(p64, p128), "x"), "time ratio"))
+
+    _, s = load(results_dir, "scheduler_bench")
+    if s:
+        for t in (1, 2):
+            ours = rate(s, f"BM_TaskGroup_EmptySpawn/threads:{t}/real_time")
+            tbb = rate(s, f"BM_TbbTaskGroup_EmptySpawn/threads:{t}/real_time")
+            rows.append((f"TaskGroup empty spawn / tbb::task_group, {t} thread(s)", fmt(ratio(ours, tbb), "x"),
+                         f"{fmt(ours and ours / 1e6)} vs {fmt(tbb and tbb / 1e6)} M tasks/s"))
+        for kind, ours_name, tbb_name in (("parallel_reduce", "BM_ParallelReduce_Sum", "BM_TbbParallelReduce_Sum"),
+                                          ("parallel_for", "BM_ParallelFor_Map", "BM_TbbParallelFor_Map")):
+            for t in (1, 2):
+                ours = time_of(s, f"{ours_name}/threads:{t}/real_time")
+                tbb = time_of(s, f"{tbb_name}/threads:{t}/real_time")
+                rows.append((f"{kind} throughput / oneTBB, {t} thread(s)", fmt(ratio(tbb, ours), "x"),
+                             f"{fmt(ours)} vs {fmt(tbb)} ms"))
+        for t in (1, 2):
+            b = s.get(f"BM_TaskGroup_CancelLatency/threads:{t}/iterations:500/manual_time")
+            if b:
+                rows.append((f"cancellation latency, {t} thread(s)", fmt(b["real_time"], " us"),
+                             f"p99 {fmt(b.get('p99_us'), ' us')}, max {fmt(b.get('max_us'), ' us')}"))
+        b = s.get("BM_Scheduler_IdleCpu/iterations:1/real_time")
+        if b:
+            rows.append(("idle pool CPU over 1 s", fmt(b.get("idle_cpu_ms"), " ms"), "whole process"))
+
+    if ctx:
+        print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "
+              f"{ctx.get('compiler', '?')}, flags {ctx.get('flags', '?')}\n")
+    print("| measure | median ratio / value | detail |")
+    print("|---|---|---|")
+    for name, value, detail in rows:
+        print(f"| {name} | {value} | {detail} |")
+
+
+if __name__ == "__main__":
+    main()
