@@ -65,7 +65,8 @@ def main():
             for s in ("1P1C", "2P2C"):
                 other = rate(q, f"BM_MpmcQueue{layout}_Try/{s}/manual_time")
                 ours = rate(q, f"BM_MpmcQueue_Try/{s}/manual_time")
-                rows.append((f"slots {layout.lower()} / remapped, try {s}", fmt(ratio(other, ours), "x"), ""))
+                rows.append((f"slots {layout.lower()} / remapped (default), try {s}", fmt(ratio(other, ours), "x"),
+                             "throughput ratio"))
 
     _, d = load(results_dir, "ws_deque_bench")
     if d:
@@ -103,6 +104,27 @@ def main():
         b = s.get("BM_Scheduler_IdleCpu/iterations:1/real_time")
         if b:
             rows.append(("idle pool CPU over 1 s", fmt(b.get("idle_cpu_ms"), " ms"), "whole process"))
+
+    _, a = load(results_dir, "aggregate_bench")
+    if a:
+        for d in (1000, 100000, 1000000):
+            times = {st: time_of(a, f"BM_Engine_{st}/distinct:{d}/threads:2/real_time")
+                     for st in ("Local", "Sharded", "Partitioned")}
+            tbb = time_of(a, f"BM_TbbCombinable/distinct:{d}/threads:2/real_time")
+            best = min((t, st) for st, t in times.items() if t)
+            rows.append((f"word count, {d} distinct, 2 threads: best strategy / oneTBB combinable",
+                         fmt(ratio(tbb, best[0]), "x"),
+                         f"best {best[1].lower()} {fmt(best[0])} ms; " +
+                         ", ".join(f"{st.lower()} {fmt(t)}" for st, t in times.items()) + f"; tbb {fmt(tbb)} ms"))
+            for st in ("Local", "Sharded", "Partitioned"):
+                one = time_of(a, f"BM_Engine_{st}/distinct:{d}/threads:1/real_time")
+                two = times[st]
+                rows.append((f"word count, {d} distinct, {st.lower()}: 2 threads / 1 thread",
+                             fmt(ratio(one, two), "x"), "throughput ratio"))
+            flat = time_of(a, f"BM_Table_Flat/distinct:{d}")
+            um = time_of(a, f"BM_Table_UnorderedMap/distinct:{d}")
+            rows.append((f"FlatTable / std::unordered_map, {d} distinct, 1 thread", fmt(ratio(um, flat), "x"),
+                         f"{fmt(flat)} vs {fmt(um)} ms"))
 
     if ctx:
         print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "

@@ -237,6 +237,7 @@ class RunState {
           1);
       for (auto& c : channels_) {
         finals_.push_back(std::move(c->table));
+        // Relaxed: statistics, and every writer finished before the map group's wait.
         report.channel_full_events += c->full_events.load(std::memory_order_relaxed);
         report.batches += c->batches.load(std::memory_order_relaxed);
       }
@@ -428,7 +429,7 @@ class RunState {
       while (!c.queue.try_push(std::move(batches[p]))) {
         // Backpressure: the channel is full. Drain it ourselves rather than wait; if another
         // thread is draining it, it has room again soon.
-        c.full_events.fetch_add(1, std::memory_order_relaxed);
+        c.full_events.fetch_add(1, std::memory_order_relaxed);  // a statistic: relaxed
         if (!drain(c) && !backoff.spin_once()) std::this_thread::yield();
       }
       // Pipelining: reduce while mapping, once a channel is half full.

@@ -5,7 +5,9 @@
 // threads writing to neighbouring 64-byte lines still bounce the pair between cores (Intel
 // Optimization Manual, section on the L2 streamer / adjacent line prefetch). oneTBB, folly
 // (hardware_destructive_interference_size) and crossbeam (CachePadded) use 128 on x86-64 for
-// the same reason. bench/lockfree/false_sharing_bench.cpp measures packed vs 64 vs 128.
+// the same reason. bench/lockfree/false_sharing_bench.cpp measures packed vs 64 vs 128: on
+// the reference machine (AMD EPYC, no adjacent-line pairing) 64 and 128 measure the same and
+// packed counters are ~3.8x slower at 2 threads (bench/README.md); 128 is kept for Intel.
 //
 // std::hardware_destructive_interference_size is not used: g++ defines it as 64 on x86-64
 // and warns (-Winterference-size) that its value may change between compiler versions, which

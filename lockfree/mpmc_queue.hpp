@@ -64,9 +64,11 @@ enum class SlotLayout {
   kPacked,    // slots packed in position order: the baseline that false-shares
 };
 
-// The default is kRemapped: no two neighbouring positions share a line, yet a line still
-// carries several items over its lifetime. Padding gives up that amortization; it measured
-// 2-3x slower than remapping at 1 producer / 1 consumer on the reference machine.
+// The default is kRemapped: no two neighbouring positions share a line (no false sharing
+// between a producer and a consumer working on adjacent slots), at the memory of a packed
+// ring; padding costs kCacheLine bytes per slot. On the reference machine (a 2-vCPU VM) the
+// three layouts do not separate reliably: across runs each has come out fastest at 1P1C,
+// by up to 2x (bench/README.md), so the choice rests on the argument, not on a measurement.
 template <typename T, SlotLayout kLayout = SlotLayout::kRemapped>
 class MpmcQueue {
   static_assert(std::is_nothrow_move_constructible_v<T>,

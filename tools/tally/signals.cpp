@@ -18,6 +18,7 @@ SignalWatcher::SignalWatcher() {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (sig == SIGUSR1) return;  // the destructor
+      // Relaxed: only this thread writes received_.
       if (received_.load(std::memory_order_relaxed) != 0) {
         // Second signal: the user insists. Unblock and re-raise with the default action.
         sigset_t one;
