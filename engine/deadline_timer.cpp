@@ -19,7 +19,7 @@ DeadlineTimer::Id DeadlineTimer::schedule(Clock::time_point when, std::function<
   pending_.emplace(std::pair{when, id}, std::move(fn));
   when_.emplace(id, when);
   if (!thread_.joinable()) {
-    thread_ = std::jthread([this](std::stop_token stop) { run(std::move(stop)); });
+    thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
     pthread_setname_np(thread_.native_handle(), "tally-timer");  // as the workers: for perf, gdb
   }
   lock.unlock();
@@ -36,7 +36,7 @@ void DeadlineTimer::cancel(Id id) {
   cv_.wait(lock, [&] { return running_ != id; });
 }
 
-void DeadlineTimer::run(std::stop_token stop) {
+void DeadlineTimer::run(const std::stop_token& stop) {
   std::unique_lock lock(mu_);
   while (!stop.stop_requested()) {
     if (pending_.empty()) {

@@ -41,7 +41,7 @@ class DeadlineTimer {
   void cancel(Id id);
 
  private:
-  void run(std::stop_token stop);
+  void run(const std::stop_token& stop);
 
   std::mutex mu_;
   std::condition_variable_any cv_;

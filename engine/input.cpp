@@ -252,7 +252,7 @@ class FdCloser {
 
 // Reads fd to its end into `out`.
 Status read_to_end(int fd, std::string_view path, std::string& out) {
-  constexpr std::size_t kChunk = 64 * 1024;
+  constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::size_t used = 0;
   for (;;) {
     if (out.size() - used < kChunk) out.resize(std::max(out.size() * 2, used + kChunk));
@@ -402,10 +402,10 @@ Inputs Inputs::buffers(std::vector<std::pair<std::string, std::string>> named_by
   auto impl = std::make_unique<Impl>();
   impl->from_buffers = true;
   impl->opened = true;
-  for (auto& [label, bytes] : named_bytes) {
+  for (auto& entry : named_bytes) {
     auto src = std::make_unique<Source>();
-    src->name = std::move(label);
-    src->owned = std::move(bytes);
+    src->name = std::move(entry.first);
+    src->owned = std::move(entry.second);
     src->view = src->owned;
     impl->total += src->view.size();
     impl->sources.push_back(std::move(src));

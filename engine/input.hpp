@@ -52,6 +52,8 @@ class Inputs {
   static Inputs buffers(std::vector<std::pair<std::string, std::string>> named_bytes);
 
   Inputs(Inputs&&) noexcept;
+  Inputs(const Inputs&) = delete;
+  Inputs& operator=(const Inputs&) = delete;
   Inputs& operator=(Inputs&&) noexcept;
   ~Inputs();  // unmaps
 

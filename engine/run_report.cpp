@@ -55,7 +55,7 @@ std::string RunReport::to_text() const {
     out << ", " << sum(shard_locks) << " shard locks (" << sum(shard_locks_contended)
         << " contended)";
   }
-  out << "\npeak RSS " << peak_rss_bytes / (1024 * 1024) << " MiB\n";
+  out << "\npeak RSS " << peak_rss_bytes / (std::uint64_t{1} << 20) << " MiB\n";
   return out.str();
 }
 

@@ -135,7 +135,7 @@ void Scheduler::push(detail::Task* task) {
   if (Worker* self = current_worker()) {
     self->deque.push(task);  // release: publishes the task to thieves
   } else {
-    injection_.push(std::move(task));  // waits while full; never closed while we run
+    injection_.push(static_cast<detail::Task*>(task));  // waits while full; never closed
   }
   wake_one_worker();
 }

@@ -143,6 +143,7 @@ class WaitCounter {
   explicit WaitCounter(Scheduler& scheduler) noexcept : scheduler_(&scheduler) {}
   WaitCounter(const WaitCounter&) = delete;
   WaitCounter& operator=(const WaitCounter&) = delete;
+  ~WaitCounter() = default;
 
   void add(std::size_t n = 1) noexcept {
     // Relaxed: the counter's modification order alone makes the matching finish() see this

@@ -71,7 +71,7 @@ void TaskGroup::task_done() noexcept {
   counter_.finish();  // last: wait() may return and the group die right after
 }
 
-void TaskGroup::record_failure(Status s) {
+void TaskGroup::record_failure(const Status& s) {
   bool stop = false;
   {
     std::lock_guard lock(mu_);

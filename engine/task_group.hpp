@@ -104,7 +104,7 @@ class TaskGroup {
     if (!stop_.stop_requested()) {
       try {
         Status s = invoke(fn);
-        if (!s.ok()) record_failure(std::move(s));
+        if (!s.ok()) record_failure(s);
       } catch (...) {
         record_failure(Status::FromException(std::current_exception()));
       }
@@ -135,7 +135,7 @@ class TaskGroup {
 
   void start_or_hold(detail::Task* task);
   void task_done() noexcept;
-  void record_failure(Status s);
+  void record_failure(const Status& s);
   void stop_with(Status cause);
 
   Scheduler& scheduler_;

@@ -2,7 +2,7 @@
 
 namespace tally {
 
-bool WeightedSemaphore::acquire(std::int64_t n, std::stop_token stop) {
+bool WeightedSemaphore::acquire(std::int64_t n, const std::stop_token& stop) {
   if (n <= 0) return true;
   if (n > capacity_) return false;
   std::unique_lock lock(mu_);

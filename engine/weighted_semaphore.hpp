@@ -29,10 +29,11 @@ class WeightedSemaphore {
   explicit WeightedSemaphore(std::int64_t capacity) : capacity_(capacity), available_(capacity) {}
   WeightedSemaphore(const WeightedSemaphore&) = delete;
   WeightedSemaphore& operator=(const WeightedSemaphore&) = delete;
+  ~WeightedSemaphore() = default;
 
   // Waits until n units can be granted in FIFO order, or stop is requested. Returns false
   // (holding nothing) on stop, or at once if n > capacity (it could never be granted).
-  bool acquire(std::int64_t n, std::stop_token stop);
+  bool acquire(std::int64_t n, const std::stop_token& stop);
 
   // Takes n units only if that is possible now without waiting and nobody is in line.
   bool try_acquire(std::int64_t n);

@@ -182,6 +182,7 @@ class MpmcQueue {
 
   struct PackedSlot {
     std::atomic<std::size_t> sequence{0};
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): T may itself be a pointer; its size is meant
     alignas(T) std::byte storage[sizeof(T)];
     T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };

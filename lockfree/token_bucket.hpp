@@ -52,6 +52,7 @@ class TokenBucket {
 
   TokenBucket(const TokenBucket&) = delete;
   TokenBucket& operator=(const TokenBucket&) = delete;
+  ~TokenBucket() = default;
 
   std::uint64_t rate() const noexcept { return rate_; }
   std::uint64_t burst() const noexcept { return burst_; }

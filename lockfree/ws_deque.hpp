@@ -68,6 +68,7 @@ class WorkStealingDeque {
 
   WorkStealingDeque(const WorkStealingDeque&) = delete;
   WorkStealingDeque& operator=(const WorkStealingDeque&) = delete;
+  ~WorkStealingDeque() = default;
 
   // Owner only. Never fails (grows when full).
   void push(T item) {

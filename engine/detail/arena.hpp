@@ -25,6 +25,7 @@ class Arena {
   Arena& operator=(Arena&&) noexcept = default;
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
+  ~Arena() = default;
 
   // Copies `s` into the arena and returns a view of the copy.
   std::string_view copy(std::string_view s) {

@@ -34,6 +34,9 @@ class FlatTable {
   explicit FlatTable(std::size_t expected_keys = 0) { reserve(expected_keys); }
   FlatTable(FlatTable&&) noexcept = default;
   FlatTable& operator=(FlatTable&&) noexcept = default;
+  FlatTable(const FlatTable&) = delete;
+  FlatTable& operator=(const FlatTable&) = delete;
+  ~FlatTable() = default;
 
   // The accumulator of `key` (whose hash_key is `hash`) and whether it was just inserted:
   // an absent key is inserted with a value-initialized accumulator.

@@ -56,7 +56,7 @@ Task* Task::allocate() {
 void Task::release(Task* t) noexcept {
   TaskFreeList& list = free_list;
   if (list.size >= kMaxCachedPerThread) {
-    if (!shared_pool().try_push(std::move(t))) delete t;
+    if (!shared_pool().try_push(static_cast<Task*>(t))) delete t;  // a copy: t stays ours on failure
     return;
   }
   t->next_free_ = list.head;

@@ -31,6 +31,7 @@ class Task {
   static Task* make(F&& f) {
     using Fn = std::decay_t<F>;
     Task* t = allocate();
+    // NOLINTNEXTLINE(misc-redundant-expression): both sides vary with Fn; equal for some Fn only
     if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= alignof(std::max_align_t) &&
                   std::is_nothrow_move_constructible_v<Fn>) {
       ::new (static_cast<void*>(t->storage_)) Fn(std::forward<F>(f));

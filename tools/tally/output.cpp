@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <system_error>
 
 namespace tally::cli {
 namespace {
@@ -138,8 +139,9 @@ std::string render(const WordCounts& rows, Format format) {
 
 Status write_file_atomically(const std::string& path, std::string_view contents) {
   const auto fail = [&](const char* what, int err) {
+    // generic_category().message: strerror's text, without strerror's shared buffer.
     return Status::IoError(std::string("cannot ") + what + " '" + path +
-                           "': " + std::strerror(err));
+                           "': " + std::generic_category().message(err));
   };
   const std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path();
