@@ -53,6 +53,7 @@
 
 #include "engine/detail/arena.hpp"
 #include "engine/detail/flat_table.hpp"
+#include "engine/detail/records.hpp"
 #include "engine/input.hpp"
 #include "engine/job.hpp"
 #include "engine/parallel.hpp"
@@ -134,10 +135,6 @@ struct Accumulation<J> {
   }
 };
 
-// Checked between records: often enough that a stop is seen within microseconds, rarely
-// enough that the check (one relaxed load) costs nothing measurable.
-inline constexpr std::uint64_t kRecordsPerStopCheck = 1024;
-
 __extension__ using Uint128 = unsigned __int128;  // __extension__: no -Wpedantic warning
 
 inline std::size_t partition_of(std::uint64_t hash, std::size_t partitions) noexcept {
@@ -198,27 +195,12 @@ class RunState {
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
     WorkerState& w = *workers_[static_cast<std::size_t>(scheduler_.current_worker_index())];
     std::uint64_t records = 0;
-    for (const Segment& seg : plan.segments_of(split)) {
-      const std::string_view data = inputs_.data(seg.input);
-      std::uint64_t pos = seg.begin;
-      try {
-        while (pos < seg.end) {
-          if (records % kRecordsPerStopCheck == 0 && stop.stop_requested()) {
-            return Status::Cancelled("map task stopped");
-          }
-          const std::size_t nl = data.find(options_.delimiter, pos);
-          const std::uint64_t end = nl == std::string_view::npos || nl >= seg.end ? seg.end : nl;
-          job_.map(Record{data.substr(pos, end - pos), seg.input, pos}, w.emitter);
-          ++records;
-          pos = end + 1;
-        }
-      } catch (...) {
-        return Status::FromException(std::current_exception())
-            .with_context("input '" + inputs_.name(seg.input) + "' at byte offset " +
-                          std::to_string(pos));
-      }
-      w.bytes += seg.end - seg.begin;
+    if (Status s = for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
+                                   [&](Record rec) { job_.map(rec, w.emitter); });
+        !s.ok()) {
+      return s;
     }
+    w.bytes += split.bytes;
     w.records += records;
     hand_on(w);
     return Status::Ok();

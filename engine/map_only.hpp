@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/detail/records.hpp"
 #include "engine/engine.hpp"
 
 namespace tally {
@@ -111,25 +112,10 @@ Result<RunReport> run_map_only(Engine& engine, const J& job, Inputs& inputs, con
     std::string out;
     RecordSink rs(out, options.delimiter);
     std::uint64_t n = 0;
-    for (const Segment& seg : plan.segments_of(plan.splits[k])) {
-      const std::string_view data = inputs.data(seg.input);
-      std::uint64_t pos = seg.begin;
-      try {
-        while (pos < seg.end) {
-          if (n % detail::kRecordsPerStopCheck == 0 && stop.stop_requested()) {
-            return Status::Cancelled("map task stopped");
-          }
-          const std::size_t d = data.find(options.delimiter, pos);
-          const std::uint64_t end = d == std::string_view::npos || d >= seg.end ? seg.end : d;
-          job.map(Record{data.substr(pos, end - pos), seg.input, pos}, rs);
-          ++n;
-          pos = end + 1;
-        }
-      } catch (...) {
-        return Status::FromException(std::current_exception())
-            .with_context("input '" + inputs.name(seg.input) + "' at byte offset " +
-                          std::to_string(pos));
-      }
+    if (Status s = detail::for_each_record(inputs, plan, plan.splits[k], options.delimiter, stop,
+                                           &n, [&](Record rec) { job.map(rec, rs); });
+        !s.ok()) {
+      return s;
     }
     std::lock_guard lock(mu);
     records += n;

@@ -15,7 +15,7 @@
 //    last failure's message.
 //  - After max_attempts failed attempts, the last failure is returned.
 //
-// Clock: as in lockfree/token_bucket.hpp, a clock with a static sleep_until(time_point,
+// Clock: as in lockfree/sleep.hpp, a clock with a static sleep_until(time_point,
 // std::stop_token) is slept on through that (tests use a fake clock and never really sleep).
 // Random: any uniform random bit generator; the default is seeded from std::random_device.
 #pragma once
@@ -24,16 +24,14 @@
 #include <chrono>
 #include <cmath>
 #include <concepts>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <stop_token>
 #include <string>
 
 #include "engine/status.hpp"
-#include "lockfree/token_bucket.hpp"
+#include "lockfree/sleep.hpp"
 
 namespace tally {
 
@@ -73,14 +71,7 @@ requires std::invocable<Op&> && std::same_as<std::invoke_result_t<Op&>, Status> 
       return Status::DeadlineExceeded("retry deadline reached after " + std::to_string(attempt) +
                                       " attempt(s); last error: " + last.message());
     }
-    if constexpr (lockfree::FakeSleepClock<Clock>) {
-      Clock::sleep_until(wake, stop);
-    } else {
-      std::mutex mu;
-      std::condition_variable_any cv;
-      std::unique_lock lock(mu);
-      cv.wait_until(lock, stop, wake, [] { return false; });
-    }
+    lockfree::sleep_until<Clock>(wake, stop);
   }
   return last;
 }

@@ -24,18 +24,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <stdexcept>
 #include <stop_token>
 
-namespace tally::lockfree {
+#include "lockfree/sleep.hpp"
 
-template <typename Clock>
-concept FakeSleepClock = requires(typename Clock::time_point tp, std::stop_token st) {
-  {Clock::sleep_until(tp, st)};
-};
+namespace tally::lockfree {
 
 template <typename Clock = std::chrono::steady_clock>
 class TokenBucket {
@@ -92,9 +87,10 @@ class TokenBucket {
       const std::int64_t empty_at =
           effective_empty_at(now, empty_at_.load(std::memory_order_relaxed));
       const std::int64_t ready_at = empty_at + cost_ns(n);
-      sleep_until(typename Clock::time_point(std::chrono::duration_cast<typename Clock::duration>(
-                      std::chrono::nanoseconds(ready_at))),
-                  stop);
+      lockfree::sleep_until<Clock>(
+          typename Clock::time_point(std::chrono::duration_cast<typename Clock::duration>(
+              std::chrono::nanoseconds(ready_at))),
+          stop);
     }
   }
 
@@ -128,19 +124,6 @@ class TokenBucket {
   std::int64_t next_empty_at(std::int64_t now, std::int64_t empty_at,
                              std::uint64_t n) const noexcept {
     return effective_empty_at(now, empty_at) + cost_ns(n);
-  }
-
-  static void sleep_until(typename Clock::time_point when, std::stop_token stop) {
-    if constexpr (FakeSleepClock<Clock>) {
-      Clock::sleep_until(when, stop);
-    } else {
-      // A local mutex and condition variable: waiting is the slow path, and
-      // condition_variable_any's stop_token overload wakes us as soon as stop is requested.
-      std::mutex mu;
-      std::condition_variable_any cv;
-      std::unique_lock lock(mu);
-      cv.wait_until(lock, stop, when, [] { return false; });
-    }
   }
 
   const std::uint64_t rate_;
