@@ -30,10 +30,10 @@ thread_local TaskFreeList free_list;
 
 // Where nodes go when a thread's own list is full, and where a thread with an empty list
 // looks before calling the allocator. Without it, a thread that only submits (outside the
-// pool) would malloc every task while the workers that run them free them: profiling the
-// empty-task benchmark showed malloc and free as 40% of the time. Lock-free, bounded; nodes
-// beyond its capacity go back to the allocator. Never destroyed (its nodes stay reachable
-// through it), so tasks released during static destruction still find it.
+// pool) would malloc every task while the workers that run them free them, on the hot path
+// of BM_TaskGroup_EmptySpawn (bench/engine/scheduler_bench.cpp). Lock-free and bounded;
+// nodes beyond its capacity go back to the allocator. Never destroyed (its nodes stay
+// reachable through it), so tasks released during static destruction still find it.
 lockfree::MpmcQueue<Task*>& shared_pool() {
   static auto* pool = new lockfree::MpmcQueue<Task*>(16384);
   return *pool;
@@ -56,7 +56,8 @@ Task* Task::allocate() {
 void Task::release(Task* t) noexcept {
   TaskFreeList& list = free_list;
   if (list.size >= kMaxCachedPerThread) {
-    if (!shared_pool().try_push(static_cast<Task*>(t))) delete t;  // a copy: t stays ours on failure
+    if (!shared_pool().try_push(static_cast<Task*>(t)))
+      delete t;  // a copy: t stays ours on failure
     return;
   }
   t->next_free_ = list.head;
