@@ -57,14 +57,6 @@ class SpinWait {
     return false;
   }
 
-  // Pure spinning for contended CAS retries: never yields, bounded at the longest spin round.
-  void pause() noexcept {
-    for (std::uint32_t i = 0, n = 1u << (round_ < kSpinRounds ? round_ : kSpinRounds); i < n; ++i) {
-      cpu_relax();
-    }
-    if (round_ < kSpinRounds) ++round_;
-  }
-
   void reset() noexcept { round_ = 0; }
 
  private:

@@ -35,20 +35,8 @@ class Arena {
     std::memcpy(out, s.data(), s.size());
     next_ += s.size();
     left_ -= s.size();
-    used_ += s.size();
     return {out, s.size()};
   }
-
-  // Takes over every block of `other` (its views stay valid); `other` is left empty.
-  void absorb(Arena&& other) {
-    for (auto& b : other.blocks_) blocks_.push_back(std::move(b));
-    reserved_ += other.reserved_;
-    used_ += other.used_;
-    other = Arena();
-  }
-
-  std::size_t bytes_used() const noexcept { return used_; }
-  std::size_t bytes_reserved() const noexcept { return reserved_; }
 
  private:
   void grow(std::size_t at_least) {
@@ -57,15 +45,12 @@ class Arena {
     blocks_.push_back(std::make_unique<char[]>(size));
     next_ = blocks_.back().get();
     left_ = size;
-    reserved_ += size;
   }
 
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* next_ = nullptr;
   std::size_t left_ = 0;
   std::size_t next_block_ = kFirstBlock / 2;
-  std::size_t used_ = 0;
-  std::size_t reserved_ = 0;
 };
 
 }  // namespace tally::detail

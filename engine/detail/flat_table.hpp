@@ -90,11 +90,6 @@ class FlatTable {
   // Moves the key storage out (e.g. into a result that outlives the table).
   Arena take_arena() { return std::exchange(arena_, Arena()); }
 
-  // Bytes held: slots plus key storage.
-  std::size_t memory_bytes() const noexcept {
-    return capacity_ * sizeof(Slot) + arena_.bytes_reserved();
-  }
-
  private:
   // Load factor 3/4: short probe sequences with linear probing, and 25% empty slots.
   static std::size_t grow_threshold(std::size_t capacity) { return capacity / 4 * 3; }
