@@ -7,6 +7,7 @@
 
 #include "engine/version.hpp"
 #include "tools/tally/allocator.hpp"
+#include "tools/tally/compare/compare_command.hpp"
 #include "tools/tally/corpus_command.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/wordcount_command.hpp"
@@ -23,9 +24,11 @@ int main(int argc, char** argv) {
   CLI::App* wordcount_cmd = add_wordcount_command(app, wordcount);
   CorpusArgs corpus;
   CLI::App* corpus_cmd = add_corpus_command(app, corpus);
+  CompareArgs compare;
+  CLI::App* compare_cmd = add_compare_command(app, compare);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
-      "130 interrupted.");
+      "130 interrupted (tally compare: 0 ok, 1 regression, 2 error).");
 
   try {
     app.parse(argc, argv);
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
 
   if (wordcount_cmd->parsed()) return run_wordcount(wordcount);
   if (corpus_cmd->parsed()) return run_generate_corpus(corpus);
+  if (compare_cmd->parsed()) return run_compare(compare);
   std::cout << app.help();
   return kExitOk;
 }

@@ -1,0 +1,13 @@
+#include "tools/tally/compare/benchmark_report.hpp"
+
+namespace tally::compare {
+
+std::optional<double> nanoseconds_per(std::string_view unit) {
+  if (unit == "ns") return 1.0;
+  if (unit == "us") return 1e3;
+  if (unit == "ms") return 1e6;
+  if (unit == "s") return 1e9;
+  return std::nullopt;
+}
+
+}  // namespace tally::compare

@@ -1,0 +1,110 @@
+#include "tools/tally/compare/compare_command.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <regex>
+#include <utility>
+#include <vector>
+
+#include "tools/tally/compare/comparison.hpp"
+#include "tools/tally/compare/renderers.hpp"
+#include "tools/tally/compare/report_inputs.hpp"
+#include "tools/tally/compare/report_parser.hpp"
+#include "tools/tally/output.hpp"
+
+namespace tally::cli {
+namespace {
+
+int fail(const std::string& message) {
+  std::cerr << "tally compare: " << message << "\n";
+  return kCompareError;
+}
+
+// Colour only for a person at a terminal; NO_COLOR (https://no-color.org) turns it off when
+// set to anything but the empty string.
+bool want_colour(compare::OutputFormat format, bool to_stdout) {
+  if (format != compare::OutputFormat::kTable || !to_stdout) return false;
+  const char* no_colour = std::getenv("NO_COLOR");
+  if (no_colour != nullptr && no_colour[0] != '\0') return false;
+  return ::isatty(STDOUT_FILENO) == 1;
+}
+
+}  // namespace
+
+CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
+  CLI::App* cmd = app.add_subcommand(
+      "compare", "Compare two benchmark reports (or directories of them) and gate regressions");
+  cmd->add_option("base", args.base, "Baseline: Google Benchmark JSON, tally run report, or dir")
+      ->required();
+  cmd->add_option("new", args.contender, "Contender, of the same kind as the baseline")->required();
+  cmd->add_option("--filter", args.filter, "Only benchmarks whose name matches this regex");
+  cmd->add_option("--metric", args.metric,
+                  "What verdicts, the gate and the chart use: real, cpu, or a counter name");
+  cmd->add_option("--threshold", args.threshold_pct,
+                  "Exit 1 if a benchmark is significantly slower by more than PCT percent")
+      ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--alpha", args.alpha, "Significance level of the U test (default 0.05)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("-f,--format", args.format, "table, markdown, json or html")
+      ->check(CLI::IsMember({"table", "markdown", "json", "html"}));
+  cmd->add_option("-o,--output", args.output, "Write here (atomically) instead of stdout");
+  cmd->footer(
+      "Pairs benchmarks by name; repetitions are summarised by their median. Changes are\n"
+      "(new - base) / |base| as in Google Benchmark's compare.py (+0.10 = 10% more time).\n"
+      "With 2+ repetitions on both sides a Mann-Whitney U test decides significance\n"
+      "(p < alpha); without, every change counts. Counters ending in per_second are\n"
+      "throughput (higher is better); other counters are costs.\n"
+      "Exit status: 0 no regression, 1 a benchmark is significantly slower by more than\n"
+      "--threshold, 2 usage or input error (one line on stderr naming the file).");
+  return cmd;
+}
+
+int run_compare(const CompareArgs& args) {
+  compare::CompareOptions options;
+  options.metric = compare::Metric::parse(args.metric);
+  options.alpha = args.alpha;
+  options.threshold_pct = args.threshold_pct;
+  if (!args.filter.empty()) {
+    try {
+      options.filter.emplace(args.filter);
+    } catch (const std::regex_error& e) {
+      return fail("invalid --filter '" + args.filter + "': " + e.what());
+    }
+    options.filter_text = args.filter;
+  }
+  const compare::OutputFormat format = *compare::parse_output_format(args.format);  // CLI11
+
+  Result<compare::InputPlan> plan = compare::plan_inputs(args.base, args.contender);
+  if (!plan.ok()) return fail(plan.status().message());
+  std::vector<compare::ReportPair> reports;
+  for (const compare::ReportFiles& files : plan->files) {
+    Result<compare::BenchmarkReport> base = compare::load_report(files.base_path);
+    if (!base.ok()) return fail(base.status().message());
+    Result<compare::BenchmarkReport> contender = compare::load_report(files.new_path);
+    if (!contender.ok()) return fail(contender.status().message());
+    reports.push_back({.source = files.source,
+                       .base = std::move(base).value(),
+                       .contender = std::move(contender).value()});
+  }
+  Result<compare::Comparison> comparison =
+      compare::compare_reports(reports, options, args.base, args.contender);
+  if (!comparison.ok()) return fail(comparison.status().message());
+  // Whole reports present on one side only, listed with the benchmarks.
+  for (const std::string& name : plan->only_in_base) comparison->only_in_base.push_back(name);
+  for (const std::string& name : plan->only_in_new) comparison->only_in_new.push_back(name);
+
+  const std::string text =
+      compare::render(*comparison, format, want_colour(format, args.output.empty()));
+  if (args.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0) return fail("cannot write to stdout");
+  } else if (Status s = write_file_atomically(args.output, text); !s.ok()) {
+    return fail(s.message());
+  }
+  return comparison->summary.regressions > 0 ? kCompareRegression : kCompareOk;
+}
+
+}  // namespace tally::cli
