@@ -6,7 +6,9 @@
 //    (Nd Nl No), plus U+FFFD (see invalid input below). Everything else separates words:
 //    spaces, controls (NUL, \r of CRLF text), punctuation, symbols (emoji are So), and so on.
 //    Every ideograph is a letter (Lo), so a run of CJK ideographs with no space in it is one
-//    word: there is no dictionary segmentation.
+//    word: there is no dictionary segmentation. A mark is a word character even where it
+//    follows no letter: the variation selector of "❤️x" (U+FE0F, Mn) starts the word "\uFE0Fx".
+//    Words never span records (lines): the end of a record ends a word.
 //  - An apostrophe (U+0027 ', U+2019 ’) or a hyphen (U+002D -, U+2010 ‐, U+2011 ‑) that has a
 //    word character immediately on both sides is part of the word and kept as it is ("don't",
 //    "well-known", "l’homme", "a-b-c"); anywhere else it separates: at the start or end of a
