@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/decompress.hpp"
+
 namespace tally {
 namespace {
 
@@ -280,7 +282,16 @@ Status read_stdin(std::vector<std::unique_ptr<Source>>& out) {
   return Status::Ok();
 }
 
-// Opens one path that is not a directory: maps a regular file, reads a pipe or char device.
+// Reads a compressed file or pipe to its end and decodes it into `out`. Its bytes are read,
+// not mapped: they are needed only until decoded, and a read copy cannot shrink under us.
+Status read_compressed(int fd, const std::string& path, Compression format, std::string& out) {
+  std::string compressed;
+  if (Status s = read_to_end(fd, path, compressed); !s.ok()) return s;
+  return decompress(format, path, compressed, out);
+}
+
+// Opens one path that is not a directory: maps a regular file, reads a pipe or char device,
+// decodes a file named *.gz or *.zst.
 Status open_file(const std::string& path, std::vector<std::unique_ptr<Source>>& out) {
   // O_NONBLOCK is not used: opening a FIFO waits for its writer, which is what reading it to
   // the end means. O_NOCTTY: a terminal given as input must not become our controlling one.
@@ -294,7 +305,12 @@ Status open_file(const std::string& path, std::vector<std::unique_ptr<Source>>& 
 
   auto src = std::make_unique<Source>();
   src->name = path;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) {
+  const bool readable = S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
+  if (const Compression format = compression_for_name(path);
+      readable && format != Compression::kNone) {
+    if (Status s = read_compressed(fd, path, format, src->owned); !s.ok()) return s;
+    src->view = src->owned;
+  } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size > std::numeric_limits<std::size_t>::max()) return errno_status("map", path, EFBIG);
     const auto len = static_cast<std::size_t>(size);
@@ -311,7 +327,7 @@ Status open_file(const std::string& path, std::vector<std::unique_ptr<Source>>& 
     const std::size_t covered = (len + page_bytes - 1) / page_bytes * page_bytes;
     src->guard_slot = register_mapping(p, covered, src->name.c_str());
     src->view = std::string_view(static_cast<const char*>(p), len);
-  } else if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+  } else if (readable) {
     // An empty regular file cannot be mapped (mmap of length 0 is EINVAL), and files of
     // /proc and /sys report size 0 yet have content: read() them to the end as pipes are.
     if (Status s = read_to_end(fd, path, src->owned); !s.ok()) return s;

@@ -12,7 +12,15 @@
 //  - pipes, FIFOs, character devices and "-" (stdin) are read() to the end into memory;
 //  - directories are walked recursively, files taken in bytewise-sorted path order (stable
 //    whatever the file system's order), symlinks to files followed, other entries skipped;
-//  - in-memory buffers (named, for error messages) are used as they are.
+//  - in-memory buffers (named, for error messages) are used as they are;
+//  - a file (or pipe) whose name ends in ".gz" or ".zst", given directly or found in a
+//    directory, is decompressed (gzip with zlib, zstd with libzstd; see decompress.hpp): its
+//    data() is the decompressed content, its name() the path as given. The suffix decides,
+//    and the content must then be in that format (magic bytes checked): a plain-text "x.gz"
+//    is an error, not read as text. Stdin ("-") is never decompressed. Memory: the whole
+//    decompressed content is held in memory from open() until the Inputs is destroyed (the
+//    compressed bytes only while they are decoded): a gzip stream cannot be split for
+//    parallel work without an index, so it is decoded once, up front.
 //
 // Splits: a record is a run of bytes ending with the delimiter (by default '\n') or at the end
 // of its input. Every record belongs to exactly one segment: the one that holds its first
@@ -59,8 +67,9 @@ class Inputs {
 
   // Resolves directories, opens, maps or reads every input. On failure returns the first
   // error, e.g. kNotFound "cannot open 'x.txt': No such file or directory", kIoError, or
-  // kInvalidArgument "'/dev/sda' is not a regular file, directory or pipe"; nothing stays
-  // open then.
+  // kInvalidArgument "'/dev/sda' is not a regular file, directory or pipe", kIoError
+  // "'x.gz': corrupt gzip data: <zlib's message>", kResourceExhausted when a decompressed
+  // input does not fit in memory; nothing stays open then.
   Status open();
   // Whether open() has succeeded (buffers: always).
   bool is_open() const noexcept;
