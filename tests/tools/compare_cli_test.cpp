@@ -1,0 +1,274 @@
+// `tally compare` as a user runs it: the real binary on the committed fixtures
+// (compare_fixtures/README.md), against the output of Google Benchmark's compare.py on the
+// same files, and its exit statuses.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/subprocess.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using tally::testing::ProcessResult;
+using tally::testing::run_process;
+
+const fs::path kFixtures = TALLY_COMPARE_FIXTURES;
+
+ProcessResult tally_compare(std::vector<std::string> args) {
+  args.insert(args.begin(), {TALLY_EXE, "compare"});
+  return run_process(args);
+}
+
+std::string fixture(const std::string& side, const std::string& name) {
+  return (kFixtures / side / (name + ".json")).string();
+}
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+// Agreement within 0.1% of compare.py's value (the issue's tolerance); both compute the same
+// double expression, so in practice they are identical.
+void expect_change_agrees(const json& ours, const json& theirs, const std::string& what) {
+  ASSERT_TRUE(ours.is_number()) << what;
+  const double expected = theirs.get<double>();
+  EXPECT_NEAR(ours.get<double>(), expected, 1e-3 * std::abs(expected) + 1e-12) << what;
+}
+
+// Oracle: compare.py's -d dump (expected/<name>.json, made by ./regenerate). For every
+// benchmark it reports, tally compare reports the same name with
+//  - the same per-repetition changes ("measurements": time, cpu), and, where compare.py has a
+//    single measurement (aggregates, single runs), the same time_change and cpu_change;
+//  - a U test exactly when compare.py has one, with the same p-values (to 1e-9), the same
+//    significance at alpha 0.05, and the same have_optimal_repetitions warning;
+// and no benchmark compare.py does not report.
+class AgreesWithCompareDotPy : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AgreesWithCompareDotPy, ChangesPValuesAndVerdicts) {
+  const std::string name = GetParam();
+  const ProcessResult r =
+      tally_compare({fixture("base", name), fixture("new", name), "--format", "json"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const json ours = json::parse(r.out);
+  const json theirs = read_json(kFixtures / "expected" / (name + ".json"));
+
+  std::map<std::string, json> by_name;
+  for (const json& b : ours["benchmarks"]) by_name[b["name"].get<std::string>()] = b;
+  std::size_t compared = 0;
+  for (const json& expected : theirs) {
+    const std::string bench = expected["name"];
+    if (bench == "OVERALL_GEOMEAN") continue;  // see README: tally's summary differs
+    SCOPED_TRACE(bench);
+    ASSERT_EQ(by_name.count(bench), 1u) << "missing from tally compare's output";
+    const json& b = by_name[bench];
+    ++compared;
+
+    const json& measurements = expected["measurements"];
+    ASSERT_EQ(b["measurements"].size(), measurements.size());
+    for (std::size_t i = 0; i < measurements.size(); ++i) {
+      expect_change_agrees(b["measurements"][i]["time"], measurements[i]["time"], "time");
+      expect_change_agrees(b["measurements"][i]["cpu"], measurements[i]["cpu"], "cpu");
+    }
+    if (measurements.size() == 1) {
+      expect_change_agrees(b["time_change"], measurements[0]["time"], "time_change");
+      expect_change_agrees(b["cpu_change"], measurements[0]["cpu"], "cpu_change");
+    }
+
+    const json& utest = expected["utest"];
+    ASSERT_EQ(b.contains("time_pvalue"), !utest.empty());
+    if (utest.empty()) continue;
+    EXPECT_NEAR(b["time_pvalue"].get<double>(), utest["time_pvalue"].get<double>(), 1e-9);
+    EXPECT_NEAR(b["cpu_pvalue"].get<double>(), utest["cpu_pvalue"].get<double>(), 1e-9);
+    EXPECT_EQ(b["pvalue"], b["time_pvalue"]) << "--metric real is the default";
+    EXPECT_EQ(b["significant"].get<bool>(), utest["time_pvalue"].get<double>() < 0.05);
+    EXPECT_EQ(b["have_optimal_repetitions"], utest["have_optimal_repetitions"]);
+  }
+  EXPECT_EQ(compared, ours["benchmarks"].size()) << "tally compare reports extra pairs";
+  EXPECT_GT(compared, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, AgreesWithCompareDotPy,
+                         ::testing::Values("ws_deque_5reps", "ws_deque_9reps",
+                                           "ws_deque_9reps_slower", "ws_deque_single"));
+
+// The regression fixture makes one benchmark 25% slower: the gate catches it above a 10%
+// threshold and lets it pass at 30% or with no threshold; the unchanged pair passes.
+TEST(CompareGate, ExitStatusGatesTheConstructedRegression) {
+  const std::string base = fixture("base", "ws_deque_9reps_slower");
+  const std::string slower = fixture("new", "ws_deque_9reps_slower");
+  const ProcessResult gated = tally_compare({base, slower, "--threshold", "10"});
+  EXPECT_EQ(gated.exit_status, 1) << gated.err;
+  EXPECT_NE(gated.out.find("1 slower by more than 10%"), std::string::npos) << gated.out;
+  EXPECT_EQ(tally_compare({base, slower, "--threshold", "30"}).exit_status, 0);
+  EXPECT_EQ(tally_compare({base, slower}).exit_status, 0);
+  EXPECT_EQ(tally_compare({fixture("base", "ws_deque_9reps"), fixture("new", "ws_deque_9reps"),
+                           "--threshold", "10"})
+                .exit_status,
+            0);
+  // The same regression seen through the items_per_second counter (higher is better).
+  EXPECT_EQ(tally_compare({base, slower, "--threshold", "10", "--metric", "items_per_second"})
+                .exit_status,
+            1);
+}
+
+TEST(CompareGate, JsonNamesTheRegression) {
+  const ProcessResult r =
+      tally_compare({fixture("base", "ws_deque_9reps_slower"),
+                     fixture("new", "ws_deque_9reps_slower"), "--threshold", "10", "-f", "json"});
+  ASSERT_EQ(r.exit_status, 1) << r.err;
+  std::vector<std::string> regressions;
+  const json doc = json::parse(r.out);
+  for (const json& b : doc["benchmarks"]) {
+    if (b["regression"].get<bool>()) regressions.push_back(b["name"]);
+  }
+  EXPECT_EQ(regressions, std::vector<std::string>{"BM_WorkStealingDeque_PushPop/depth:64"});
+}
+
+class CompareCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tally-compare-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::string& contents) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << contents;
+    return p.string();
+  }
+
+  fs::path dir_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Each bad input: exit 2 and exactly one line, "tally compare: '<path>': <problem>".
+TEST_F(CompareCli, BadInputIsOneLineNamingTheFileAndExitTwo) {
+  const std::string good = fixture("base", "ws_deque_5reps");
+  const std::string real = slurp(good);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {write("malformed.json", R"({"benchmarks": [{"name": "BM_A",, }]})"), "malformed JSON"},
+      {write("truncated.json", real.substr(0, real.size() / 2)), "truncated JSON"},
+      {write("not_a_report.json", R"({"words": [{"word": "a", "count": 1}]})"),
+       "not a benchmark report"},
+      {write("empty_list.json", R"({"context": {}, "benchmarks": []})"), "empty benchmark list"},
+      {write("mismatched_units.json", R"({"benchmarks": [
+          {"name": "BM_A", "run_name": "BM_A", "real_time": 1, "cpu_time": 1, "time_unit": "ns"},
+          {"name": "BM_A", "run_name": "BM_A", "real_time": 1, "cpu_time": 1, "time_unit": "ms"}]})"),
+       "mismatched time units for 'BM_A': ns and ms"},
+      {(dir_ / "missing.json").string(), "No such file or directory"},
+  };
+  for (const auto& [path, problem] : cases) {
+    for (const bool bad_is_new : {true, false}) {
+      SCOPED_TRACE(path + (bad_is_new ? " as NEW" : " as BASE"));
+      const ProcessResult r =
+          bad_is_new ? tally_compare({good, path}) : tally_compare({path, good});
+      EXPECT_EQ(r.exit_status, 2);
+      EXPECT_EQ(r.err.rfind("tally compare: '" + path + "': " + problem, 0), 0u) << r.err;
+      EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+      EXPECT_TRUE(r.out.empty());
+    }
+  }
+}
+
+TEST_F(CompareCli, UsageErrorsExitTwo) {
+  const std::string base = fixture("base", "ws_deque_5reps");
+  const std::string contender = fixture("new", "ws_deque_5reps");
+  EXPECT_EQ(tally_compare({base}).exit_status, 2);
+  EXPECT_EQ(tally_compare({base, contender, "--format", "csv"}).exit_status, 2);
+  EXPECT_EQ(tally_compare({base, contender, "--threshold", "-1"}).exit_status, 2);
+  const ProcessResult bad_regex = tally_compare({base, contender, "--filter", "("});
+  EXPECT_EQ(bad_regex.exit_status, 2);
+  EXPECT_EQ(bad_regex.err.rfind("tally compare: invalid --filter '('", 0), 0u) << bad_regex.err;
+  const ProcessResult no_match = tally_compare({base, contender, "--filter", "^BM_Nothing"});
+  EXPECT_EQ(no_match.exit_status, 2);
+  const ProcessResult no_counter = tally_compare({base, contender, "--metric", "bogus"});
+  EXPECT_EQ(no_counter.exit_status, 2);
+  EXPECT_NE(no_counter.err.find("'bogus'"), std::string::npos);
+  EXPECT_EQ(tally_compare({(kFixtures / "base").string(), contender}).exit_status, 2);
+}
+
+TEST_F(CompareCli, HelpDocumentsTheExitStatuses) {
+  const ProcessResult r = run_process({TALLY_EXE, "compare", "--help"});
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_NE(r.out.find("Exit status: 0 no regression, 1 a benchmark is significantly slower"),
+            std::string::npos)
+      << r.out;
+}
+
+// Directories pair their reports by file name; names carry the file.
+TEST_F(CompareCli, DirectoriesPairReportsByFileName) {
+  fs::copy(kFixtures / "base", dir_ / "base");
+  fs::copy(kFixtures / "new", dir_ / "new");
+  fs::remove(dir_ / "new" / "ws_deque_single.json");
+  fs::copy_file(kFixtures / "new" / "ws_deque_single.json", dir_ / "new" / "extra.json");
+  const ProcessResult r = tally_compare(
+      {(dir_ / "base").string(), (dir_ / "new").string(), "--threshold", "10", "--format", "json"});
+  EXPECT_EQ(r.exit_status, 1) << "the slower fixture is among them: " << r.err;
+  const json doc = json::parse(r.out);
+  std::map<std::string, int> pairs_per_file;
+  for (const json& b : doc["benchmarks"]) ++pairs_per_file[b["file"].get<std::string>()];
+  EXPECT_EQ(pairs_per_file.size(), 3u);
+  EXPECT_EQ(pairs_per_file.count("ws_deque_5reps.json"), 1u);
+  EXPECT_EQ(doc["only_in_base"], json::array({"ws_deque_single.json"}));
+  EXPECT_EQ(doc["only_in_new"], json::array({"extra.json"}));
+}
+
+// tally's own run reports (`tally wordcount --report`): phases in seconds, no CPU time.
+TEST_F(CompareCli, ComparesTallyRunReports) {
+  const ProcessResult r =
+      tally_compare({(kFixtures / "tally_run" / "base.json").string(),
+                     (kFixtures / "tally_run" / "new.json").string(), "--format", "json"});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const json doc = json::parse(r.out);
+  std::vector<std::string> names;
+  for (const json& b : doc["benchmarks"]) {
+    names.push_back(b["name"]);
+    EXPECT_TRUE(b["cpu_change"].is_null());
+    EXPECT_EQ(b["time_unit"], "s");
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"split", "map", "merge", "finalize", "total"}));
+  EXPECT_EQ(doc["benchmarks"][4]["counters"][0]["name"], "bytes_per_second");
+  EXPECT_EQ(tally_compare({(kFixtures / "tally_run" / "base.json").string(),
+                           (kFixtures / "tally_run" / "new.json").string(), "--metric", "cpu"})
+                .exit_status,
+            2)
+      << "a run report has no CPU time";
+}
+
+TEST_F(CompareCli, OutputFileReplacesStdoutAndTableHasNoColourWhenPiped) {
+  const std::string out = (dir_ / "report.md").string();
+  const ProcessResult to_file =
+      tally_compare({fixture("base", "ws_deque_5reps"), fixture("new", "ws_deque_5reps"),
+                     "--format", "markdown", "-o", out});
+  ASSERT_EQ(to_file.exit_status, 0) << to_file.err;
+  EXPECT_TRUE(to_file.out.empty());
+  EXPECT_EQ(slurp(out).rfind("### Benchmark comparison", 0), 0u);
+  const ProcessResult piped =
+      tally_compare({fixture("base", "ws_deque_5reps"), fixture("new", "ws_deque_5reps")});
+  EXPECT_EQ(piped.exit_status, 0);
+  EXPECT_EQ(piped.out.find('\033'), std::string::npos);
+  EXPECT_NE(piped.out.find("5 vs 5 (unreliable: 9+ recommended)"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,313 @@
+// Reading reports, pairing them and judging the pairs: tally::compare's logic without the
+// program around it. Reports are written inline so that each test shows its whole input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tools/tally/compare/comparison.hpp"
+#include "tools/tally/compare/pairing.hpp"
+#include "tools/tally/compare/report_parser.hpp"
+
+namespace {
+
+using namespace tally::compare;
+
+// A Google Benchmark run entry, as the library writes it.
+std::string run(const std::string& name, double real, double cpu, const std::string& unit = "ns",
+                const std::string& extra = "") {
+  return R"({"name":")" + name + R"(","run_name":")" + name +
+         R"(","run_type":"iteration","real_time":)" + std::to_string(real) + R"(,"cpu_time":)" +
+         std::to_string(cpu) + R"(,"time_unit":")" + unit + "\"" + extra + "}";
+}
+
+std::string report(const std::vector<std::string>& runs) {
+  std::string list;
+  for (const std::string& r : runs) list += (list.empty() ? "" : ",") + r;
+  return R"({"context":{},"benchmarks":[)" + list + "]}";
+}
+
+BenchmarkReport parse_ok(const std::string& text, const std::string& path = "r.json") {
+  auto r = parse_report(text, path);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : BenchmarkReport{};
+}
+
+Comparison compare_ok(const BenchmarkReport& base, const BenchmarkReport& contender,
+                      const CompareOptions& options = {}) {
+  auto c = compare_reports({{"", base, contender}}, options, base.path, contender.path);
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : Comparison{};
+}
+
+// --- parsing: each bad input is refused with one line naming the file and the problem.
+
+struct BadInput {
+  const char* name;
+  std::string text;
+  std::string problem;  // must appear in the message
+};
+
+class ParseBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(ParseBadInput, NamesTheFileAndTheProblem) {
+  const auto r = parse_report(GetParam().text, "dir/bad.json");
+  ASSERT_FALSE(r.ok());
+  const std::string message = r.status().message();
+  EXPECT_EQ(message.rfind("'dir/bad.json': ", 0), 0u) << message;
+  EXPECT_NE(message.find(GetParam().problem), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << "one line";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ParseBadInput,
+    ::testing::Values(
+        BadInput{"Empty", "  \n", "empty file"},
+        BadInput{"Malformed", R"({"benchmarks": [}, ])", "malformed JSON"},
+        BadInput{"Truncated", report({run("BM_A", 1, 1)}).substr(0, 40), "truncated JSON"},
+        BadInput{"NotAReport", R"({"hello": "world"})", "not a benchmark report"},
+        BadInput{"TopLevelArray", "[1, 2]", "not a benchmark report"},
+        BadInput{"EmptyList", R"({"benchmarks": []})", "empty benchmark list"},
+        BadInput{"NoRealTime", R"({"benchmarks": [{"name": "BM_A", "cpu_time": 1}]})",
+                 "no numeric 'real_time'"},
+        BadInput{"UnknownUnit", report({run("BM_A", 1, 1, "min")}), "unknown time unit 'min'"},
+        BadInput{"MismatchedUnits", report({run("BM_A", 1, 1, "ns"), run("BM_A", 1, 1, "us")}),
+                 "mismatched time units for 'BM_A': ns and us"},
+        BadInput{"TallyWithoutPhases", R"({"tally_run_report": 1})", "no 'phases'"}),
+    [](const auto& test_info) { return std::string(test_info.param.name); });
+
+TEST(ParseReport, ReadsRunsCountersAndAggregates) {
+  const BenchmarkReport r = parse_ok(report(
+      {run("BM_A", 10, 9, "us", R"(,"items_per_second":5e6,"repetition_index":0,"my_counter":3)"),
+       R"({"name":"BM_A_cv","run_name":"BM_A","run_type":"aggregate","aggregate_name":"cv",
+           "aggregate_unit":"percentage","real_time":0.01,"cpu_time":0.02,"time_unit":"us"})"}));
+  ASSERT_EQ(r.runs.size(), 2u);
+  EXPECT_EQ(r.kind, ReportKind::kGoogleBenchmark);
+  EXPECT_EQ(r.runs[0].time_unit, "us");
+  EXPECT_DOUBLE_EQ(r.runs[0].real_time, 10);
+  ASSERT_EQ(r.runs[0].counters.size(), 2u);
+  EXPECT_EQ(r.runs[0].counters[0].first, "items_per_second");
+  EXPECT_EQ(r.runs[0].counters[1].first, "my_counter");
+  EXPECT_EQ(r.runs[0].repetition_index, 0);
+  EXPECT_TRUE(r.runs[1].is_aggregate);
+  EXPECT_TRUE(r.runs[1].is_percentage);
+  EXPECT_EQ(r.runs[1].aggregate_name, "cv");
+  EXPECT_EQ(r.runs[1].run_name, "BM_A");
+}
+
+TEST(ParseReport, SkipsRunsThatFailed) {
+  const BenchmarkReport r = parse_ok(report(
+      {run("BM_A", 1, 1), R"({"name":"BM_B","error_occurred":true,"error_message":"boom"})"}));
+  ASSERT_EQ(r.runs.size(), 1u);
+  EXPECT_EQ(r.runs[0].name, "BM_A");
+}
+
+TEST(ParseReport, TallyRunReportBecomesPhases) {
+  const BenchmarkReport r = parse_ok(
+      R"({"tally_run_report":1,"phases":{"split_seconds":0.5,"map_seconds":2,"merge_seconds":0.25,
+          "finalize_seconds":0.25,"total_seconds":3},"bytes_in":3000,"records_in":30,
+          "peak_rss_bytes":1024})");
+  EXPECT_EQ(r.kind, ReportKind::kTallyRun);
+  ASSERT_EQ(r.runs.size(), 5u);
+  EXPECT_EQ(r.runs[1].name, "map");
+  EXPECT_DOUBLE_EQ(r.runs[1].real_time, 2);
+  EXPECT_EQ(r.runs[1].time_unit, "s");
+  EXPECT_FALSE(r.runs[1].cpu_time.has_value());
+  const BenchmarkRun& total = r.runs[4];
+  ASSERT_EQ(total.counters.size(), 3u);
+  EXPECT_EQ(total.counters[0].first, "bytes_per_second");
+  EXPECT_DOUBLE_EQ(total.counters[0].second, 1000);
+  EXPECT_DOUBLE_EQ(total.counters[1].second, 10);  // records per second
+  EXPECT_DOUBLE_EQ(total.counters[2].second, 1024);
+}
+
+TEST(LoadReport, MissingFileNamesIt) {
+  const auto r = load_report("/nonexistent/tally/base.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "'/nonexistent/tally/base.json': No such file or directory");
+}
+
+// --- pairing
+
+TEST(Pairing, PairsByNameAndListsTheRest) {
+  const BenchmarkReport base = parse_ok(report({run("BM_A", 1, 1), run("BM_B", 1, 1)}), "b");
+  const BenchmarkReport contender = parse_ok(report({run("BM_C", 1, 1), run("BM_A", 2, 2)}), "n");
+  const auto p = pair_benchmarks(base, contender);
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->pairs.size(), 1u);
+  EXPECT_EQ(p->pairs[0].base.name, "BM_A");
+  EXPECT_DOUBLE_EQ(p->pairs[0].contender.first().real_time, 2);
+  EXPECT_EQ(p->only_in_base, std::vector<std::string>{"BM_B"});
+  EXPECT_EQ(p->only_in_new, std::vector<std::string>{"BM_C"});
+}
+
+// compare.py sorts by repetition_index before pairing the i-th repetition with the i-th.
+TEST(Pairing, OrdersRepetitionsLikeCompareDotPy) {
+  const BenchmarkReport r = parse_ok(report({run("BM_A", 3, 3, "ns", R"(,"repetition_index":2)"),
+                                             run("BM_A", 1, 1, "ns", R"(,"repetition_index":0)"),
+                                             run("BM_A", 2, 2, "ns", R"(,"repetition_index":1)")}));
+  const std::vector<BenchmarkSeries> series = group_into_series(r);
+  ASSERT_EQ(series.size(), 1u);
+  ASSERT_EQ(series[0].runs.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(series[0].runs[i]->real_time, i + 1);
+}
+
+TEST(Pairing, PercentageAgainstTimeCannotBeCompared) {
+  const std::string cv_percent =
+      R"({"name":"BM_A_cv","run_type":"aggregate","aggregate_name":"cv","aggregate_unit":"percentage","real_time":0.1,"cpu_time":0.1,"time_unit":"ns"})";
+  const std::string cv_time =
+      R"({"name":"BM_A_cv","run_type":"aggregate","aggregate_name":"cv","real_time":0.1,"cpu_time":0.1,"time_unit":"ns"})";
+  const auto p = pair_benchmarks(parse_ok(report({cv_percent}), "base.json"),
+                                 parse_ok(report({cv_time}), "new.json"));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message().rfind("'new.json': mismatched units for 'BM_A_cv'", 0), 0u)
+      << p.status().message();
+}
+
+// --- comparing and judging
+
+// Different time units are converted (compare.py would silently drop such a pair).
+TEST(Compare, ConvertsTimeUnitsToTheBases) {
+  const Comparison c = compare_ok(parse_ok(report({run("BM_A", 2000, 1000, "ns")})),
+                                  parse_ok(report({run("BM_A", 3, 1, "us")})));
+  ASSERT_EQ(c.benchmarks.size(), 1u);
+  const BenchmarkComparison& b = c.benchmarks[0];
+  EXPECT_EQ(b.time_unit, "ns");
+  EXPECT_DOUBLE_EQ(b.new_real, 3000);
+  EXPECT_DOUBLE_EQ(b.time_change, 0.5);
+  EXPECT_DOUBLE_EQ(*b.cpu_change, 0.0);
+}
+
+// Repetitions: medians, per-repetition measurements, and a U test; the aggregates are shown
+// but only the repetitions are judged.
+TEST(Compare, RepetitionsAreJudgedByTheUTest) {
+  std::vector<std::string> base_runs, new_runs;
+  for (int i = 0; i < 5; ++i) {
+    const std::string index = R"(,"repetition_index":)" + std::to_string(i);
+    base_runs.push_back(run("BM_A", 100 + i, 100 + i, "ns", index));
+    new_runs.push_back(run("BM_A", 150 + i, 150 + i, "ns", index));
+  }
+  base_runs.push_back(
+      R"({"name":"BM_A_mean","run_name":"BM_A","run_type":"aggregate","aggregate_name":"mean","real_time":102,"cpu_time":102,"time_unit":"ns"})");
+  new_runs.push_back(
+      R"({"name":"BM_A_mean","run_name":"BM_A","run_type":"aggregate","aggregate_name":"mean","real_time":152,"cpu_time":152,"time_unit":"ns"})");
+  CompareOptions options;
+  options.threshold_pct = 10;
+  const Comparison c = compare_ok(parse_ok(report(base_runs)), parse_ok(report(new_runs)), options);
+  ASSERT_EQ(c.benchmarks.size(), 2u);
+  const BenchmarkComparison& reps = c.benchmarks[0];
+  EXPECT_TRUE(reps.primary);
+  EXPECT_DOUBLE_EQ(reps.base_real, 102);  // median of 100..104
+  EXPECT_DOUBLE_EQ(reps.new_real, 152);
+  ASSERT_EQ(reps.measurements.size(), 5u);
+  EXPECT_DOUBLE_EQ(reps.measurements[4].time, relative_change(104, 154));
+  ASSERT_TRUE(reps.utest.has_value());
+  // Completely separated 5 vs 5, no ties: exact p = 2 / C(10, 5) = 2 / 252.
+  EXPECT_NEAR(reps.utest->time_pvalue, 2.0 / 252.0, 1e-15);
+  EXPECT_FALSE(reps.utest->have_optimal_repetitions);
+  EXPECT_EQ(reps.verdict, Verdict::kSlower);
+  EXPECT_TRUE(reps.regression);
+  const BenchmarkComparison& mean = c.benchmarks[1];
+  EXPECT_FALSE(mean.primary);
+  EXPECT_FALSE(mean.utest.has_value());
+  EXPECT_EQ(mean.verdict, Verdict::kNone);
+  EXPECT_EQ(c.summary.compared, 1u);
+  EXPECT_EQ(c.summary.slower, 1u);
+  EXPECT_EQ(c.summary.regressions, 1u);
+}
+
+// Without a significant U test a change is "unchanged", however large.
+TEST(Compare, InsignificantChangeIsUnchanged) {
+  const std::vector<std::string> base_runs = {run("BM_A", 100, 100), run("BM_A", 200, 200)};
+  const std::vector<std::string> new_runs = {run("BM_A", 120, 120), run("BM_A", 250, 250)};
+  CompareOptions options;
+  options.threshold_pct = 5;
+  const Comparison c = compare_ok(parse_ok(report(base_runs)), parse_ok(report(new_runs)), options);
+  ASSERT_EQ(c.benchmarks.size(), 1u);
+  EXPECT_GT(c.benchmarks[0].time_change, 0.05);
+  ASSERT_TRUE(c.benchmarks[0].utest.has_value());
+  EXPECT_GE(*c.benchmarks[0].utest->metric_pvalue, 0.05);
+  EXPECT_EQ(c.benchmarks[0].verdict, Verdict::kUnchanged);
+  EXPECT_EQ(c.summary.regressions, 0u);
+}
+
+// Single runs cannot be tested: the threshold alone decides.
+TEST(Compare, SingleRunsAreJudgedByTheThreshold) {
+  const BenchmarkReport base =
+      parse_ok(report({run("BM_A", 100, 100), run("BM_B", 100, 100), run("BM_C", 100, 100)}));
+  const BenchmarkReport contender =
+      parse_ok(report({run("BM_A", 104, 104), run("BM_B", 120, 120), run("BM_C", 50, 50)}));
+  CompareOptions options;
+  options.threshold_pct = 5;
+  const Comparison c = compare_ok(base, contender, options);
+  ASSERT_EQ(c.benchmarks.size(), 3u);
+  EXPECT_EQ(c.benchmarks[0].verdict, Verdict::kUnchanged);
+  EXPECT_EQ(c.benchmarks[1].verdict, Verdict::kSlower);
+  EXPECT_EQ(c.benchmarks[2].verdict, Verdict::kFaster);
+  EXPECT_EQ(c.summary.regressions, 1u);
+  // Geometric mean of 1.04, 1.2 and 0.5.
+  EXPECT_NEAR(*c.summary.geomean_ratio, std::cbrt(1.04 * 1.2 * 0.5), 1e-12);
+}
+
+// A throughput counter as the metric: a drop is the regression.
+TEST(Compare, ThroughputCounterDropIsSlower) {
+  const BenchmarkReport base =
+      parse_ok(report({run("BM_A", 100, 100, "ns", R"(,"bytes_per_second":1000)")}));
+  const BenchmarkReport contender =
+      parse_ok(report({run("BM_A", 100, 100, "ns", R"(,"bytes_per_second":800)")}));
+  CompareOptions options;
+  options.metric = Metric::parse("bytes_per_second");
+  options.threshold_pct = 10;
+  const Comparison c = compare_ok(base, contender, options);
+  ASSERT_EQ(c.benchmarks.size(), 1u);
+  EXPECT_DOUBLE_EQ(*c.benchmarks[0].metric_change, -0.2);
+  EXPECT_EQ(c.benchmarks[0].verdict, Verdict::kSlower);
+  EXPECT_TRUE(c.benchmarks[0].regression);
+}
+
+TEST(Compare, UnknownCounterMetricIsAnError) {
+  CompareOptions options;
+  options.metric = Metric::parse("no_such_counter");
+  const BenchmarkReport r = parse_ok(report({run("BM_A", 1, 1)}));
+  const auto c = compare_reports({{"", r, r}}, options, "b", "n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("no_such_counter"), std::string::npos);
+}
+
+TEST(Compare, FilterKeepsMatchingNamesOnly) {
+  CompareOptions options;
+  options.filter.emplace("B$");
+  options.filter_text = "B$";
+  const BenchmarkReport r = parse_ok(report({run("BM_A", 1, 1), run("BM_B", 1, 1)}));
+  const Comparison c = compare_ok(r, r, options);
+  ASSERT_EQ(c.benchmarks.size(), 1u);
+  EXPECT_EQ(c.benchmarks[0].name, "BM_B");
+}
+
+TEST(Compare, NothingInCommonIsAnError) {
+  const auto c = compare_reports(
+      {{"", parse_ok(report({run("BM_A", 1, 1)})), parse_ok(report({run("BM_B", 1, 1)}))}}, {},
+      "b.json", "n.json");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "no benchmark is in both 'b.json' and 'n.json'");
+}
+
+// A report written with --benchmark_report_aggregates_only has no repetitions: its median
+// aggregate speaks for the benchmark.
+TEST(Compare, MedianAggregateIsPrimaryWithoutRepetitions) {
+  const auto aggregate = [](const char* which, double t) {
+    return std::string(R"({"name":"BM_A_)") + which +
+           R"(","run_name":"BM_A","run_type":"aggregate","aggregate_name":")" + which +
+           R"(","real_time":)" + std::to_string(t) + R"(,"cpu_time":1,"time_unit":"ns"})";
+  };
+  const Comparison c =
+      compare_ok(parse_ok(report({aggregate("mean", 10), aggregate("median", 10)})),
+                 parse_ok(report({aggregate("mean", 12), aggregate("median", 11)})));
+  ASSERT_EQ(c.benchmarks.size(), 2u);
+  EXPECT_FALSE(c.benchmarks[0].primary);
+  EXPECT_TRUE(c.benchmarks[1].primary);
+  EXPECT_EQ(c.summary.compared, 1u);
+}
+
+}  // namespace
