@@ -49,9 +49,9 @@ struct BadInput {
   std::string problem;  // must appear in the message
 };
 
-class ParseBadInput : public ::testing::TestWithParam<BadInput> {};
+class CompareParseBadInput : public ::testing::TestWithParam<BadInput> {};
 
-TEST_P(ParseBadInput, NamesTheFileAndTheProblem) {
+TEST_P(CompareParseBadInput, NamesTheFileAndTheProblem) {
   const auto r = parse_report(GetParam().text, "dir/bad.json");
   ASSERT_FALSE(r.ok());
   const std::string message = r.status().message();
@@ -61,7 +61,7 @@ TEST_P(ParseBadInput, NamesTheFileAndTheProblem) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Cases, ParseBadInput,
+    Cases, CompareParseBadInput,
     ::testing::Values(
         BadInput{"Empty", "  \n", "empty file"},
         BadInput{"Malformed", R"({"benchmarks": [}, ])", "malformed JSON"},
@@ -77,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"TallyWithoutPhases", R"({"tally_run_report": 1})", "no 'phases'"}),
     [](const auto& test_info) { return std::string(test_info.param.name); });
 
-TEST(ParseReport, ReadsRunsCountersAndAggregates) {
+TEST(CompareParseReport, ReadsRunsCountersAndAggregates) {
   const BenchmarkReport r = parse_ok(report(
       {run("BM_A", 10, 9, "us", R"(,"items_per_second":5e6,"repetition_index":0,"my_counter":3)"),
        R"({"name":"BM_A_cv","run_name":"BM_A","run_type":"aggregate","aggregate_name":"cv",
@@ -96,14 +96,14 @@ TEST(ParseReport, ReadsRunsCountersAndAggregates) {
   EXPECT_EQ(r.runs[1].run_name, "BM_A");
 }
 
-TEST(ParseReport, SkipsRunsThatFailed) {
+TEST(CompareParseReport, SkipsRunsThatFailed) {
   const BenchmarkReport r = parse_ok(report(
       {run("BM_A", 1, 1), R"({"name":"BM_B","error_occurred":true,"error_message":"boom"})"}));
   ASSERT_EQ(r.runs.size(), 1u);
   EXPECT_EQ(r.runs[0].name, "BM_A");
 }
 
-TEST(ParseReport, TallyRunReportBecomesPhases) {
+TEST(CompareParseReport, TallyRunReportBecomesPhases) {
   const BenchmarkReport r = parse_ok(
       R"({"tally_run_report":1,"phases":{"split_seconds":0.5,"map_seconds":2,"merge_seconds":0.25,
           "finalize_seconds":0.25,"total_seconds":3},"bytes_in":3000,"records_in":30,
@@ -122,7 +122,7 @@ TEST(ParseReport, TallyRunReportBecomesPhases) {
   EXPECT_DOUBLE_EQ(total.counters[2].second, 1024);
 }
 
-TEST(LoadReport, MissingFileNamesIt) {
+TEST(CompareLoadReport, MissingFileNamesIt) {
   const auto r = load_report("/nonexistent/tally/base.json");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "'/nonexistent/tally/base.json': No such file or directory");
@@ -130,7 +130,7 @@ TEST(LoadReport, MissingFileNamesIt) {
 
 // --- pairing
 
-TEST(Pairing, PairsByNameAndListsTheRest) {
+TEST(ComparePairing, PairsByNameAndListsTheRest) {
   const BenchmarkReport base = parse_ok(report({run("BM_A", 1, 1), run("BM_B", 1, 1)}), "b");
   const BenchmarkReport contender = parse_ok(report({run("BM_C", 1, 1), run("BM_A", 2, 2)}), "n");
   const auto p = pair_benchmarks(base, contender);
@@ -143,7 +143,7 @@ TEST(Pairing, PairsByNameAndListsTheRest) {
 }
 
 // compare.py sorts by repetition_index before pairing the i-th repetition with the i-th.
-TEST(Pairing, OrdersRepetitionsLikeCompareDotPy) {
+TEST(ComparePairing, OrdersRepetitionsLikeCompareDotPy) {
   const BenchmarkReport r = parse_ok(report({run("BM_A", 3, 3, "ns", R"(,"repetition_index":2)"),
                                              run("BM_A", 1, 1, "ns", R"(,"repetition_index":0)"),
                                              run("BM_A", 2, 2, "ns", R"(,"repetition_index":1)")}));
@@ -153,7 +153,7 @@ TEST(Pairing, OrdersRepetitionsLikeCompareDotPy) {
   for (int i = 0; i < 3; ++i) EXPECT_DOUBLE_EQ(series[0].runs[i]->real_time, i + 1);
 }
 
-TEST(Pairing, PercentageAgainstTimeCannotBeCompared) {
+TEST(ComparePairing, PercentageAgainstTimeCannotBeCompared) {
   const std::string cv_percent =
       R"({"name":"BM_A_cv","run_type":"aggregate","aggregate_name":"cv","aggregate_unit":"percentage","real_time":0.1,"cpu_time":0.1,"time_unit":"ns"})";
   const std::string cv_time =

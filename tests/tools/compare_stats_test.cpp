@@ -95,9 +95,9 @@ const std::vector<ScipyCase>& scipy_cases() {
   return cases;
 }
 
-class MannWhitneyAgainstScipy : public ::testing::TestWithParam<ScipyCase> {};
+class CompareMannWhitneyAgainstScipy : public ::testing::TestWithParam<ScipyCase> {};
 
-TEST_P(MannWhitneyAgainstScipy, AutoMethodMatchesScipy) {
+TEST_P(CompareMannWhitneyAgainstScipy, AutoMethodMatchesScipy) {
   const ScipyCase& c = GetParam();
   const auto r = mann_whitney_u(c.x, c.y);
   EXPECT_EQ(r.method, c.chosen);
@@ -105,23 +105,23 @@ TEST_P(MannWhitneyAgainstScipy, AutoMethodMatchesScipy) {
   EXPECT_NEAR(r.p_value, c.p_auto, kTolerance);
 }
 
-TEST_P(MannWhitneyAgainstScipy, AsymptoticPathMatchesScipy) {
+TEST_P(CompareMannWhitneyAgainstScipy, AsymptoticPathMatchesScipy) {
   const ScipyCase& c = GetParam();
   EXPECT_NEAR(mann_whitney_asymptotic_p(c.x, c.y), c.p_asymptotic, kTolerance);
 }
 
-TEST_P(MannWhitneyAgainstScipy, ExactPathMatchesScipy) {
+TEST_P(CompareMannWhitneyAgainstScipy, ExactPathMatchesScipy) {
   const ScipyCase& c = GetParam();
   const double mn = static_cast<double>(c.x.size() * c.y.size());
   const double u = std::max(c.u1, mn - c.u1);
   EXPECT_NEAR(mann_whitney_exact_p(u, c.x.size(), c.y.size()), c.p_exact, kTolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(Scipy, MannWhitneyAgainstScipy, ::testing::ValuesIn(scipy_cases()),
+INSTANTIATE_TEST_SUITE_P(Scipy, CompareMannWhitneyAgainstScipy, ::testing::ValuesIn(scipy_cases()),
                          [](const auto& test_info) { return std::string(test_info.param.name); });
 
 // The test is symmetric: swapping the samples keeps the two-sided p-value.
-TEST(MannWhitney, SwappingSamplesKeepsThePValue) {
+TEST(CompareMannWhitney, SwappingSamplesKeepsThePValue) {
   for (const ScipyCase& c : scipy_cases()) {
     EXPECT_NEAR(mann_whitney_u(c.y, c.x).p_value, c.p_auto, kTolerance) << c.name;
   }
@@ -129,14 +129,14 @@ TEST(MannWhitney, SwappingSamplesKeepsThePValue) {
 
 // Exact distribution of U for m = n = 2: U takes 0,1,2,2,3,4 over the 6 arrangements, so
 // P(U <= 0) = 1/6 and the two-sided p-value of U = 4 is 2/6.
-TEST(MannWhitney, ExactDistributionByEnumeration) {
+TEST(CompareMannWhitney, ExactDistributionByEnumeration) {
   EXPECT_NEAR(mann_whitney_exact_p(4, 2, 2), 2.0 / 6.0, kTolerance);
   EXPECT_NEAR(mann_whitney_exact_p(3, 2, 2), 4.0 / 6.0, kTolerance);
   EXPECT_NEAR(mann_whitney_exact_p(2, 2, 2), 1.0, kTolerance);  // 2 * (4/6) clipped
 }
 
 // compare.py's calculate_change, case by case.
-TEST(RelativeChange, IsCompareDotPysFormula) {
+TEST(CompareRelativeChange, IsCompareDotPysFormula) {
   using tally::compare::relative_change;
   EXPECT_DOUBLE_EQ(relative_change(100, 110), 0.10);
   EXPECT_DOUBLE_EQ(relative_change(100, 90), -0.10);
@@ -145,7 +145,7 @@ TEST(RelativeChange, IsCompareDotPysFormula) {
   EXPECT_DOUBLE_EQ(relative_change(0, 4), 2.0);  // old 0: relative to the mean of the two
 }
 
-TEST(HigherIsBetter, OnlyRatesAreThroughput) {
+TEST(CompareCounterDirection, OnlyRatesAreThroughput) {
   using tally::compare::higher_is_better;
   EXPECT_TRUE(higher_is_better("items_per_second"));
   EXPECT_TRUE(higher_is_better("bytes_per_second"));
