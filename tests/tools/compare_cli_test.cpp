@@ -272,3 +272,24 @@ TEST_F(CompareCli, OutputFileReplacesStdoutAndTableHasNoColourWhenPiped) {
 }
 
 }  // namespace
+
+namespace {
+
+// Colour needs a terminal: script(1) (util-linux, in every Debian) runs tally on a
+// pseudo-terminal. The slower row is red there, and plain again once NO_COLOR is set.
+TEST(CompareColour, OnlyOnATerminalAndNeverWithNoColor) {
+  const std::string command = std::string(TALLY_EXE) + " compare '" +
+                              fixture("base", "ws_deque_9reps_slower") + "' '" +
+                              fixture("new", "ws_deque_9reps_slower") + "'";
+  const ProcessResult tty = run_process({"/usr/bin/script", "-qec", command, "/dev/null"});
+  ASSERT_EQ(tty.exit_status, 0) << tty.err;
+  EXPECT_NE(tty.out.find("\033[91mBM_WorkStealingDeque_PushPop/depth:64 "), std::string::npos)
+      << tty.out;
+  const ProcessResult no_color =
+      run_process({"/usr/bin/env", "NO_COLOR=1", "/usr/bin/script", "-qec", command, "/dev/null"});
+  ASSERT_EQ(no_color.exit_status, 0) << no_color.err;
+  EXPECT_NE(no_color.out.find("BM_WorkStealingDeque_PushPop/depth:64"), std::string::npos);
+  EXPECT_EQ(no_color.out.find('\033'), std::string::npos);
+}
+
+}  // namespace
