@@ -7,7 +7,7 @@
 
 namespace tally {
 
-std::uint64_t hash_key(std::string_view key) noexcept {
+std::uint64_t detail::hash_long_key(std::string_view key) noexcept {
   return XXH3_64bits(key.data(), key.size());
 }
 

@@ -55,7 +55,7 @@ class FlatTable {
         ++size_;
         return {&s.acc, true};
       }
-      if (s.hash == hash && s.key == key) return {&s.acc, false};
+      if (s.hash == hash && keys_equal(s.key, key)) return {&s.acc, false};
     }
   }
 
