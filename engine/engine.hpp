@@ -54,10 +54,12 @@
 #include <vector>
 
 #include "engine/detail/arena.hpp"
+#include "engine/detail/budget_charge.hpp"
 #include "engine/detail/flat_table.hpp"
 #include "engine/detail/records.hpp"
 #include "engine/input.hpp"
 #include "engine/job.hpp"
+#include "engine/memory_budget.hpp"
 #include "engine/parallel.hpp"
 #include "engine/result_table.hpp"
 #include "engine/run_report.hpp"
@@ -94,6 +96,12 @@ struct RunOptions {
   std::size_t channel_capacity = 16;
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   std::stop_token stop{};
+  // Bytes the run's tables and keys may hold (memory_budget.hpp); 0: no limit. A run that
+  // needs more fails with kResourceExhausted instead of growing past it.
+  std::uint64_t memory_budget = 0;
+  // If set, the bytes of each split are added here (relaxed) when its map task finishes:
+  // for a progress display on another thread. Must outlive the run.
+  std::atomic<std::uint64_t>* progress_bytes = nullptr;
 };
 
 template <typename J>
@@ -181,17 +189,20 @@ class RunState {
   using Table = FlatTable<Key, Acc>;
 
   RunState(const J& job, Scheduler& scheduler, const Inputs& inputs, const RunOptions& options,
-           std::size_t partitions)
+           std::size_t partitions, MemoryBudget& budget)
       : job_(job),
         scheduler_(scheduler),
         inputs_(inputs),
         options_(options),
         partitions_(partitions),
+        budget_(budget),
         workers_(make_each<WorkerState>(scheduler.num_workers(), this)),
-        shards_(make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0)),
+        shards_(
+            make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0, &budget)),
         channels_(
             make_each<Channel>(options.strategy == Strategy::kPartitioned ? partitions : 0,
-                               options.channel_capacity == 0 ? 1 : options.channel_capacity)) {}
+                               options.channel_capacity == 0 ? 1 : options.channel_capacity,
+                               &budget)) {}
 
   // Map task: every record of one split.
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
@@ -204,6 +215,9 @@ class RunState {
     }
     w.bytes += split.bytes;
     w.records += records;
+    if (options_.progress_bytes != nullptr) {
+      options_.progress_bytes->fetch_add(split.bytes, std::memory_order_relaxed);  // a display
+    }
     hand_on(w);
     return Status::Ok();
   }
@@ -251,7 +265,8 @@ class RunState {
           }
         },
         1);
-    finals_.resize(partitions_);
+    finals_.reserve(partitions_);
+    for (std::size_t p = 0; p < partitions_; ++p) finals_.emplace_back(0, &budget_);
     parallel_for(
         scheduler_, 0, partitions_,
         [&](std::size_t lo, std::size_t hi) {
@@ -270,6 +285,11 @@ class RunState {
 
   // The sorted result, owning every key.
   ResultTable<Key, Value> finalize() {
+    // The entries exist twice for a moment (per partition, then in one array): both count.
+    std::size_t n = 0;
+    for (const Table& t : finals_) n += t.size();
+    BudgetCharge entries_charge(&budget_);
+    entries_charge.add(2 * n * sizeof(std::pair<Key, Value>), "the result's entries");
     std::vector<std::vector<std::pair<Key, Value>>> parts(finals_.size());
     parallel_for(
         scheduler_, 0, finals_.size(),
@@ -283,15 +303,16 @@ class RunState {
         },
         1);
     std::vector<std::pair<Key, Value>> entries;
-    std::size_t n = 0;
-    for (auto& part : parts) n += part.size();
     entries.reserve(n);
     for (auto& part : parts) {
       entries.insert(entries.end(), std::make_move_iterator(part.begin()),
                      std::make_move_iterator(part.end()));
     }
     std::vector<Arena> storage;
-    for (auto& t : finals_) storage.push_back(t.take_arena());
+    for (auto& t : finals_) {
+      storage.push_back(t.take_arena());
+      storage.back().detach_budget();  // the result outlives the run and its budget
+    }
     return ResultTable<Key, Value>(std::move(entries), std::move(storage));
   }
 
@@ -329,6 +350,7 @@ class RunState {
         : run(r),
           bounded(r->options_.strategy != Strategy::kLocal),
           limit(r->options_.combiner_keys == 0 ? 1 : r->options_.combiner_keys),
+          combiner(0, &r->budget_),
           emitter(*this) {}
     RunState* run;
     const bool bounded;
@@ -343,6 +365,7 @@ class RunState {
   // kSharded: one lock and one table per shard, each alone on its cache lines so that
   // threads merging into neighbouring shards do not false-share.
   struct alignas(lockfree::kCacheLine) Shard {
+    explicit Shard(MemoryBudget* budget) : table(0, budget) {}
     std::mutex mu;
     Table table;                  // guarded by mu
     std::uint64_t locks = 0;      // guarded by mu
@@ -352,6 +375,7 @@ class RunState {
   // kPartitioned: a batch of one partition's entries, with its own copy of the keys (the
   // combiner table they came from is cleared and reused at once).
   struct Batch {
+    explicit Batch(MemoryBudget* budget) : keys(budget) {}
     std::vector<std::pair<Key, Acc>> entries;
     std::vector<std::uint64_t> hashes;
     Arena keys;
@@ -359,7 +383,7 @@ class RunState {
 
   // kPartitioned: one partition's channel and table, alone on its cache lines.
   struct alignas(lockfree::kCacheLine) Channel {
-    explicit Channel(std::size_t capacity) : queue(capacity) {}
+    Channel(std::size_t capacity, MemoryBudget* budget) : queue(capacity), table(0, budget) {}
     lockfree::MpmcQueue<std::unique_ptr<Batch>> queue;
     // The drain token: whoever exchanges it from false to true owns `table` until it stores
     // false again. Acquire on taking it pairs with the release on returning it, so one
@@ -398,7 +422,7 @@ class RunState {
     std::vector<std::unique_ptr<Batch>> batches(channels_.size());
     w.combiner.for_each_slot([&](typename Table::Slot& s) {
       auto& b = batches[partition_of(s.hash, channels_.size())];
-      if (!b) b = std::make_unique<Batch>();
+      if (!b) b = std::make_unique<Batch>(&budget_);
       Key key = s.key;
       if constexpr (std::is_same_v<Key, std::string_view>) key = b->keys.copy(s.key);
       b->entries.emplace_back(key, std::move(s.acc));
@@ -450,6 +474,7 @@ class RunState {
   const Inputs& inputs_;
   const RunOptions& options_;
   const std::size_t partitions_;
+  MemoryBudget& budget_;
   // Declared after options_, which WorkerState's constructor reads.
   std::vector<std::unique_ptr<WorkerState>> workers_;
   std::vector<std::unique_ptr<Shard>> shards_;
@@ -489,7 +514,8 @@ Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions&
 
   const std::size_t partitions =
       options.partitions != 0 ? options.partitions : 8 * scheduler_.num_workers();
-  detail::RunState<J> state(job, scheduler_, inputs, options, partitions);
+  MemoryBudget budget(options.memory_budget);
+  detail::RunState<J> state(job, scheduler_, inputs, options, partitions, budget);
 
   t = Clock::now();
   {
@@ -525,6 +551,8 @@ Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions&
     report.steal_failures += after[i].steal_failures - before[i].steal_failures;
   }
   report.peak_rss_bytes = peak_rss_bytes();
+  report.memory_budget_bytes = options.memory_budget;
+  report.tracked_peak_bytes = budget.peak();
   return out;
 }
 

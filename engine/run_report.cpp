@@ -6,6 +6,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "engine/memory_budget.hpp"
+
 namespace tally {
 namespace {
 
@@ -55,7 +57,10 @@ std::string RunReport::to_text() const {
     out << ", " << sum(shard_locks) << " shard locks (" << sum(shard_locks_contended)
         << " contended)";
   }
-  out << "\npeak RSS " << peak_rss_bytes / (std::uint64_t{1} << 20) << " MiB\n";
+  out << "\npeak RSS " << format_bytes(peak_rss_bytes) << ", tables and keys peak "
+      << format_bytes(tracked_peak_bytes);
+  if (memory_budget_bytes != 0) out << " (budget " << format_bytes(memory_budget_bytes) << ")";
+  out << "\n";
   return out.str();
 }
 
@@ -78,7 +83,9 @@ std::string RunReport::to_json() const {
   json_array(out, shard_locks);
   out << ",\"shard_locks_contended\":";
   json_array(out, shard_locks_contended);
-  out << ",\"peak_rss_bytes\":" << peak_rss_bytes << "}";
+  out << ",\"peak_rss_bytes\":" << peak_rss_bytes
+      << ",\"memory_budget_bytes\":" << memory_budget_bytes
+      << ",\"tracked_peak_bytes\":" << tracked_peak_bytes << "}";
   return out.str();
 }
 

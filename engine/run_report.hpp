@@ -44,6 +44,10 @@ struct RunReport {
   std::vector<std::uint64_t> shard_locks_contended;
 
   std::uint64_t peak_rss_bytes = 0;  // of the whole process, at the end of the run
+  // The memory budget (0: none) and the peak of what the run's tables and keys held against
+  // it (counted whether or not a budget was set; see memory_budget.hpp for what counts).
+  std::uint64_t memory_budget_bytes = 0;
+  std::uint64_t tracked_peak_bytes = 0;
 
   double total_seconds() const {
     return split_seconds + map_seconds + merge_seconds + finalize_seconds;

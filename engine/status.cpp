@@ -1,6 +1,7 @@
 #include "engine/status.hpp"
 
 #include <exception>
+#include <new>
 #include <string>
 
 namespace tally {
@@ -33,6 +34,10 @@ Status Status::FromException(std::exception_ptr e) {
   std::string what = "unknown exception";
   try {
     if (e) std::rethrow_exception(e);
+  } catch (const StatusError& ex) {
+    return {ex.status().code(), ex.status().message(), std::move(e)};
+  } catch (const std::bad_alloc&) {
+    return {StatusCode::kResourceExhausted, "out of memory", std::move(e)};
   } catch (const std::exception& ex) {
     what = ex.what();
   } catch (...) {

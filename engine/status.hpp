@@ -62,8 +62,9 @@ class [[nodiscard]] Status {
     return {StatusCode::kInternal, std::move(message)};
   }
 
-  // The status for an exception caught from user code: kInternal with the exception's
-  // what() (or "unknown exception"), keeping the exception itself as the cause.
+  // The status for an exception caught from user code: the Status a StatusError carries;
+  // kResourceExhausted for std::bad_alloc; otherwise kInternal with the exception's what()
+  // (or "unknown exception"). The exception itself is kept as the cause.
   static Status FromException(std::exception_ptr e);
 
   bool ok() const noexcept { return code_ == StatusCode::kOk; }
@@ -84,6 +85,19 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   std::exception_ptr cause_;
+};
+
+// An exception that carries a Status, for the places where a failure must cross code that
+// reports by exception (a job's map() calling into the engine, a memory budget charged deep
+// inside a table). Status::FromException turns it back into the Status it carries.
+class StatusError : public std::exception {
+ public:
+  explicit StatusError(Status status) : status_(std::move(status)) {}
+  const char* what() const noexcept override { return status_.message().c_str(); }
+  const Status& status() const noexcept { return status_; }
+
+ private:
+  Status status_;
 };
 
 // A value or the Status that explains its absence (abseil StatusOr, C++23 std::expected).

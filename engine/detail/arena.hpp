@@ -9,7 +9,10 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "engine/detail/budget_charge.hpp"
 
 namespace tally::detail {
 
@@ -20,9 +23,26 @@ class Arena {
   static constexpr std::size_t kFirstBlock = 4096;
   static constexpr std::size_t kMaxBlock = std::size_t{1} << 20;
 
-  Arena() = default;
-  Arena(Arena&&) noexcept = default;
-  Arena& operator=(Arena&&) noexcept = default;
+  // Blocks are charged to `budget` (if any) before they are allocated.
+  explicit Arena(MemoryBudget* budget = nullptr) noexcept : charge_(budget) {}
+  // A moved-from arena is empty, and safe to copy into again.
+  Arena(Arena&& other) noexcept
+      : blocks_(std::move(other.blocks_)),
+        next_(std::exchange(other.next_, nullptr)),
+        left_(std::exchange(other.left_, 0)),
+        next_block_(std::exchange(other.next_block_, kFirstBlock / 2)),
+        charge_(std::move(other.charge_)) {}
+  Arena& operator=(Arena&& other) noexcept {
+    if (this != &other) {
+      blocks_ = std::move(other.blocks_);
+      other.blocks_.clear();
+      next_ = std::exchange(other.next_, nullptr);
+      left_ = std::exchange(other.left_, 0);
+      next_block_ = std::exchange(other.next_block_, kFirstBlock / 2);
+      charge_ = std::move(other.charge_);
+    }
+    return *this;
+  }
   Arena(const Arena&) = delete;
   Arena& operator=(const Arena&) = delete;
   ~Arena() = default;
@@ -38,11 +58,22 @@ class Arena {
     return {out, s.size()};
   }
 
+  // Stops charging the budget: for keys handed to a result that outlives the run.
+  void detach_budget() noexcept { charge_.detach(); }
+
  private:
   void grow(std::size_t at_least) {
-    next_block_ = std::min(kMaxBlock, next_block_ * 2);
-    const std::size_t size = std::max(at_least, next_block_);
-    blocks_.push_back(std::make_unique<char[]>(size));
+    const std::size_t block = std::min(kMaxBlock, next_block_ * 2);
+    const std::size_t size = std::max(at_least, block);
+    blocks_.reserve(blocks_.size() + 1);  // so that push_back cannot throw after the charge
+    charge_.add(size, "the key storage");
+    try {
+      blocks_.push_back(std::make_unique<char[]>(size));
+    } catch (...) {
+      charge_.remove(size);
+      throw;
+    }
+    next_block_ = block;
     next_ = blocks_.back().get();
     left_ = size;
   }
@@ -51,6 +82,7 @@ class Arena {
   char* next_ = nullptr;
   std::size_t left_ = 0;
   std::size_t next_block_ = kFirstBlock / 2;
+  BudgetCharge charge_;
 };
 
 }  // namespace tally::detail

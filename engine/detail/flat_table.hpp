@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "engine/detail/arena.hpp"
+#include "engine/detail/budget_charge.hpp"
 #include "engine/key_hash.hpp"
 
 namespace tally::detail {
@@ -31,9 +32,33 @@ class FlatTable {
     Acc acc{};
   };
 
-  explicit FlatTable(std::size_t expected_keys = 0) { reserve(expected_keys); }
-  FlatTable(FlatTable&&) noexcept = default;
-  FlatTable& operator=(FlatTable&&) noexcept = default;
+  // Slot arrays and key blocks are charged to `budget` (if any) before they are allocated;
+  // an insertion that would pass it throws StatusError and leaves the table as it was.
+  explicit FlatTable(std::size_t expected_keys = 0, MemoryBudget* budget = nullptr)
+      : arena_(budget), charge_(budget) {
+    reserve(expected_keys);
+  }
+  // A moved-from table is empty with no slots; reserve() or an insertion makes it usable.
+  FlatTable(FlatTable&& other) noexcept
+      : slots_(std::move(other.slots_)),
+        capacity_(std::exchange(other.capacity_, 0)),
+        mask_(std::exchange(other.mask_, 0)),
+        size_(std::exchange(other.size_, 0)),
+        grow_at_(std::exchange(other.grow_at_, 0)),
+        arena_(std::move(other.arena_)),
+        charge_(std::move(other.charge_)) {}
+  FlatTable& operator=(FlatTable&& other) noexcept {
+    if (this != &other) {
+      slots_ = std::move(other.slots_);
+      capacity_ = std::exchange(other.capacity_, 0);
+      mask_ = std::exchange(other.mask_, 0);
+      size_ = std::exchange(other.size_, 0);
+      grow_at_ = std::exchange(other.grow_at_, 0);
+      arena_ = std::move(other.arena_);
+      charge_ = std::move(other.charge_);
+    }
+    return *this;
+  }
   FlatTable(const FlatTable&) = delete;
   FlatTable& operator=(const FlatTable&) = delete;
   ~FlatTable() = default;
@@ -46,12 +71,14 @@ class FlatTable {
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.hash == 0) {
-        s.hash = hash;
+        // The key is copied first: if the copy throws (budget, allocation), the slot stays
+        // empty.
         if constexpr (std::is_same_v<Key, std::string_view>) {
           s.key = arena_.copy(key);
         } else {
           s.key = key;
         }
+        s.hash = hash;
         ++size_;
         return {&s.acc, true};
       }
@@ -84,11 +111,11 @@ class FlatTable {
   void clear() {
     for (std::size_t i = 0; i < capacity_; ++i) slots_[i] = Slot{};
     size_ = 0;
-    arena_ = Arena();
+    arena_ = Arena(charge_.budget());
   }
 
   // Moves the key storage out (e.g. into a result that outlives the table).
-  Arena take_arena() { return std::exchange(arena_, Arena()); }
+  Arena take_arena() { return std::exchange(arena_, Arena(charge_.budget())); }
 
  private:
   // Load factor 3/4: short probe sequences with linear probing, and 25% empty slots.
@@ -104,9 +131,17 @@ class FlatTable {
   void grow() { rehash(capacity_ == 0 ? 16 : capacity_ * 2); }
 
   void rehash(std::size_t new_capacity) {
-    auto old = std::move(slots_);
+    // Charged and allocated before anything changes, so a throw leaves the table intact.
+    charge_.add(new_capacity * sizeof(Slot), "a hash table");
+    std::unique_ptr<Slot[]> fresh;
+    try {
+      fresh = std::make_unique<Slot[]>(new_capacity);
+    } catch (...) {
+      charge_.remove(new_capacity * sizeof(Slot));
+      throw;
+    }
+    auto old = std::exchange(slots_, std::move(fresh));
     const std::size_t old_capacity = capacity_;
-    slots_ = std::make_unique<Slot[]>(new_capacity);
     capacity_ = new_capacity;
     mask_ = new_capacity - 1;
     grow_at_ = grow_threshold(new_capacity);
@@ -117,6 +152,8 @@ class FlatTable {
       while (slots_[j].hash != 0) j = (j + 1) & mask_;
       slots_[j] = std::move(s);
     }
+    old.reset();
+    charge_.remove(old_capacity * sizeof(Slot));
   }
 
   std::unique_ptr<Slot[]> slots_;
@@ -125,6 +162,7 @@ class FlatTable {
   std::size_t size_ = 0;
   std::size_t grow_at_ = 0;
   Arena arena_;
+  BudgetCharge charge_;  // for slots_ (arena_ charges its own blocks)
 };
 
 }  // namespace tally::detail

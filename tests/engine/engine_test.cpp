@@ -361,4 +361,22 @@ TEST(Engine, ReportJson) {
   EXPECT_NE(result->report.to_text().find("4 distinct keys"), std::string::npos);
 }
 
+// RunOptions::progress_bytes: every split's bytes are added exactly once, so a finished run
+// has counted the whole input, whatever the split size.
+TEST(EngineProgress, CountsEveryInputByteOnce) {
+  std::string text;
+  for (int i = 0; i < 50000; ++i) text += "w" + std::to_string(i % 97) + (i % 7 ? " " : "\n");
+  auto inputs = Inputs::buffers({{"a", text}, {"b", text.substr(0, 1000)}, {"empty", ""}});
+  Engine engine({.threads = 3});
+  for (std::uint64_t split : {std::uint64_t{0}, std::uint64_t{100}, std::uint64_t{1} << 20}) {
+    std::atomic<std::uint64_t> done{0};
+    RunOptions options;
+    options.split_bytes = split;
+    options.progress_bytes = &done;
+    auto result = engine.run(CountWords{}, inputs, options);
+    ASSERT_TRUE(result.ok()) << result.status().to_string();
+    EXPECT_EQ(done.load(), inputs.total_bytes()) << "split " << split;
+  }
+}
+
 }  // namespace
