@@ -241,4 +241,91 @@ TEST_F(WordcountCli, SigintIsExit130AndLeavesNothing) {
   EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"big.txt"}));
 }
 
+// Oracle: one word of 100 MB (no whitespace at all) is counted whole and lowercased, at 1
+// and 2 threads.
+TEST_F(WordcountCli, SingleHundredMegabyteWord) {
+  constexpr std::size_t kWordBytes = 100u << 20;
+  const std::string path = write("one-word.txt", std::string(kWordBytes, 'W') + "\nb");
+  for (const char* threads : {"1", "2"}) {
+    const auto r = run_process({TALLY_EXE, "wordcount", "-j", threads, "-f", "tsv", path});
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    const std::string want = "b\t1\n" + std::string(kWordBytes, 'w') + "\t1\n";
+    EXPECT_EQ(r.out.size(), want.size());
+    EXPECT_TRUE(r.out == want) << "threads " << threads;  // not EXPECT_EQ: 100 MB diffs
+  }
+}
+
+// --unicode: letters, marks and digits with case folding; ' and - inside words; invalid
+// UTF-8 becomes U+FFFD inside the word, is reported on stderr, and the run still succeeds.
+TEST_F(WordcountCli, UnicodeRuleAndInvalidUtf8) {
+  const std::string text =
+      "Stra\xc3\x9f" "e STRASSE strasse, don't -dash- \xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91 "
+      "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1\r\ncaf\xe9 caf\xe9\n";
+  const auto r = run_process({TALLY_EXE, "wordcount", "--unicode", "-f", "tsv", "-"}, text);
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "strasse\t3\n"
+            "caf\xef\xbf\xbd\t2\n"                         // caf + U+FFFD
+            "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1\t2\n"  // sofia, folded
+            "dash\t1\n"
+            "don't\t1\n");
+  EXPECT_NE(r.err.find("2 invalid UTF-8 sequence(s)"), std::string::npos) << r.err;
+
+  const auto sensitive =
+      run_process({TALLY_EXE, "wordcount", "--unicode", "--case-sensitive", "-f", "tsv", "-"},
+                  "A a \xc3\x89 \xc3\xa9\n");
+  ASSERT_EQ(sensitive.exit_status, 0) << sensitive.err;
+  EXPECT_EQ(sensitive.out, "A\t1\na\t1\n\xc3\x89\t1\n\xc3\xa9\t1\n");
+  EXPECT_EQ(sensitive.err, "");  // valid input: no warning
+}
+
+// --memory: a budget the word tables fit in changes nothing; one they do not fit in fails
+// the run (exit 4, a message that names the budget) and writes nothing; a malformed size is
+// a usage error.
+TEST_F(WordcountCli, MemoryBudget) {
+  std::string text;
+  for (int i = 0; i < 200000; ++i) text += "w" + std::to_string(i) + (i % 8 ? " " : "\n");
+  const std::string in = write("distinct.txt", text);
+  const std::string out = (dir_ / "out.tsv").string();
+  const auto plain = run_process({TALLY_EXE, "wordcount", "-f", "tsv", in});
+  ASSERT_EQ(plain.exit_status, 0) << plain.err;
+
+  const auto fits = run_process({TALLY_EXE, "wordcount", "-f", "tsv", "--memory", "256M", in});
+  ASSERT_EQ(fits.exit_status, 0) << fits.err;
+  EXPECT_EQ(fits.out, plain.out);
+
+  const auto over =
+      run_process({TALLY_EXE, "wordcount", "-f", "tsv", "--memory", "1M", "-o", out, in});
+  EXPECT_EQ(over.exit_status, 4) << over.err;
+  EXPECT_NE(over.err.find("memory budget of 1 MiB exceeded"), std::string::npos) << over.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"distinct.txt"}));
+
+  for (const char* bad : {"lots", "12X", "0"}) {
+    const auto r = run_process({TALLY_EXE, "wordcount", "--memory", bad, in});
+    EXPECT_EQ(r.exit_status, 2) << bad;
+    EXPECT_NE(r.err.find("--memory"), std::string::npos) << r.err;
+  }
+}
+
+// --progress draws on stderr (plain lines when stderr is not a terminal) and ends at 100%;
+// --no-progress, and the default when stderr is not a terminal, draw nothing. The counts on
+// stdout are the same either way.
+TEST_F(WordcountCli, ProgressOnStderrOnly) {
+  const std::string in = write("p.txt", random_text(7, 50000));
+  const auto with = run_process({TALLY_EXE, "wordcount", "--progress", "-f", "tsv", in});
+  ASSERT_EQ(with.exit_status, 0) << with.err;
+  EXPECT_NE(with.err.find("100%"), std::string::npos) << with.err;
+  EXPECT_NE(with.err.find("MB/s"), std::string::npos) << with.err;
+  EXPECT_EQ(with.err.find('\033'), std::string::npos) << "escape codes in a non-terminal";
+
+  const auto without = run_process({TALLY_EXE, "wordcount", "--no-progress", "-f", "tsv", in});
+  ASSERT_EQ(without.exit_status, 0) << without.err;
+  EXPECT_EQ(without.err, "");
+  EXPECT_EQ(without.out, with.out);
+
+  const auto by_default = run_process({TALLY_EXE, "wordcount", "-f", "tsv", in});
+  EXPECT_EQ(by_default.err, "");
+}
+
 }  // namespace

@@ -1,6 +1,8 @@
 #include "tools/tally/wordcount_command.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -8,10 +10,12 @@
 
 #include "engine/engine.hpp"
 #include "engine/input.hpp"
+#include "jobs/unicode_wordcount.hpp"
 #include "jobs/wordcount.hpp"
-#include "tools/tally/duration.hpp"
+#include "tools/tally/units.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/output.hpp"
+#include "tools/tally/progress.hpp"
 #include "tools/tally/signals.hpp"
 
 namespace tally::cli {
@@ -53,18 +57,102 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
   cmd->add_option("--timeout", args.timeout, "Give up after this long, e.g. 30s, 500ms, 2m");
   cmd->add_option("--strategy", args.strategy, "Aggregation: local, sharded or partitioned")
       ->check(CLI::IsMember({"local", "sharded", "partitioned"}));
-  cmd->add_flag("--case-sensitive", args.case_sensitive, "Do not lowercase ASCII letters");
+  cmd->add_flag("--case-sensitive", args.case_sensitive, "Keep case (both word rules)");
+  cmd->add_flag("--unicode", args.unicode,
+                "Unicode words (letters, marks, digits) with case folding, on UTF-8 input");
+  cmd->add_option("--memory", args.memory,
+                  "Budget for the word tables, e.g. 512M or 2G (exceeding it fails the run)");
+  cmd->add_flag_function(
+      "--progress,!--no-progress",
+      [&args](std::int64_t count) { args.progress = count > 0; },
+      "Progress on stderr (bytes, MB/s, ETA); default: when stderr is a terminal");
   cmd->footer(
-      "Words are maximal runs of bytes other than ASCII whitespace; A-Z are lowercased.\n"
+      "Words (default rule): maximal runs of bytes other than ASCII whitespace; A-Z are\n"
+      "lowercased. --unicode: runs of Unicode letters, marks and digits (with ' and - inside\n"
+      "a word), case-folded; invalid UTF-8 becomes U+FFFD and is reported.\n"
+      "Inputs ending in .gz or .zst are decompressed.\n"
       "Output: count descending, then word ascending (bytewise).");
   return cmd;
 }
+
+namespace {
+
+// What run_job needs besides the job: validated options, and where the signals arrive.
+struct RunSetup {
+  Engine& engine;
+  Inputs& inputs;
+  RunOptions options;
+  bool show_progress = false;
+};
+
+// Runs `job`, with a progress display if asked; the result, or the status that stopped it.
+template <Job J>
+Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
+  std::atomic<std::uint64_t> bytes_done{0};
+  std::optional<ProgressDisplay> progress;
+  if (setup.show_progress) {
+    setup.options.progress_bytes = &bytes_done;
+    progress.emplace(bytes_done, setup.inputs.total_bytes());
+  }
+  auto result = setup.engine.run(job, setup.inputs, setup.options);
+  if (progress) progress->stop();
+  return result;
+}
+
+// Writes the counts and the report; the exit status.
+template <typename J>
+int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& out) {
+  const auto rows = out.table.top(args.top == 0 ? out.table.size() : args.top);
+  const std::string text = render(rows, format);
+  if (args.output.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0) return fail(kExitJobFailed, "cannot write to stdout");
+  } else if (Status s = write_file_atomically(args.output, text); !s.ok()) {
+    return fail(kExitJobFailed, s.message());
+  }
+  if (!args.report_path.empty()) {
+    if (Status s = write_file_atomically(args.report_path, out.report.to_json() + "\n");
+        !s.ok()) {
+      return fail(kExitJobFailed, s.message());
+    }
+  }
+  if (args.stats) std::cerr << out.report.to_text();
+  return kExitOk;
+}
+
+// Runs the job and turns its outcome into output and an exit status.
+template <Job J>
+int count(const J& job, const WordcountArgs& args, Format format, RunSetup& setup,
+          const SignalWatcher& signals) {
+  auto result = run_job(job, setup);
+  if (!result.ok()) {
+    const Status s = result.status();
+    const int code = exit_status_for(s, signals.signal_received());
+    if (code == kExitInterrupted) return fail(code, "interrupted");
+    if (code == kExitTimeout) return fail(code, "timed out after " + args.timeout);
+    return fail(code, s.to_string());
+  }
+  // A Ctrl-C that lands after the last task but before the output still cancels: nothing
+  // is written.
+  if (signals.signal_received() != 0) return fail(kExitInterrupted, "interrupted");
+  return write_results(args, format, *result);
+}
+
+}  // namespace
 
 int run_wordcount(const WordcountArgs& args) {
   std::optional<std::chrono::nanoseconds> timeout;
   if (!args.timeout.empty()) {
     timeout = parse_duration(args.timeout);
     if (!timeout) return fail(kExitUsage, "invalid --timeout '" + args.timeout + "'");
+  }
+  std::uint64_t memory_budget = 0;
+  if (!args.memory.empty()) {
+    const auto bytes = parse_size(args.memory);
+    if (!bytes || *bytes == 0) {
+      return fail(kExitUsage, "invalid --memory '" + args.memory + "' (e.g. 512M, 2G)");
+    }
+    memory_budget = *bytes;
   }
   const Format format = *parse_format(args.format);          // validated by CLI11
   const Strategy strategy = *parse_strategy(args.strategy);  // validated by CLI11
@@ -76,36 +164,24 @@ int run_wordcount(const WordcountArgs& args) {
   if (Status s = inputs.open(); !s.ok()) return fail(exit_status_for(s, 0), s.message());
   install_sigbus_guard();
 
-  RunOptions options{.strategy = strategy, .stop = signals.token()};
-  if (timeout) options.deadline = std::chrono::steady_clock::now() + *timeout;
-  auto result = engine.run(jobs::WordCount{.case_sensitive = args.case_sensitive}, inputs, options);
-  if (!result.ok()) {
-    const Status s = result.status();
-    const int code = exit_status_for(s, signals.signal_received());
-    if (code == kExitInterrupted) return fail(code, "interrupted");
-    if (code == kExitTimeout) return fail(code, "timed out after " + args.timeout);
-    return fail(code, s.to_string());
-  }
+  RunSetup setup{.engine = engine, .inputs = inputs, .options = {}, .show_progress = false};
+  setup.options.strategy = strategy;
+  setup.options.stop = signals.token();
+  setup.options.memory_budget = memory_budget;
+  if (timeout) setup.options.deadline = std::chrono::steady_clock::now() + *timeout;
+  setup.show_progress = args.progress.value_or(stderr_is_terminal());
 
-  // A Ctrl-C that lands after the last task but before the output still cancels: nothing
-  // is written.
-  if (signals.signal_received() != 0) return fail(kExitInterrupted, "interrupted");
-  const auto rows = result->table.top(args.top == 0 ? result->table.size() : args.top);
-  const std::string text = render(rows, format);
-  if (args.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    if (std::fflush(stdout) != 0) return fail(kExitJobFailed, "cannot write to stdout");
-  } else if (Status s = write_file_atomically(args.output, text); !s.ok()) {
-    return fail(kExitJobFailed, s.message());
+  if (!args.unicode) {
+    return count(jobs::WordCount{.case_sensitive = args.case_sensitive}, args, format, setup,
+                 signals);
   }
-  if (!args.report_path.empty()) {
-    if (Status s = write_file_atomically(args.report_path, result->report.to_json() + "\n");
-        !s.ok()) {
-      return fail(kExitJobFailed, s.message());
-    }
+  const jobs::UnicodeWordCount job{.case_sensitive = args.case_sensitive};
+  const int status = count(job, args, format, setup, signals);
+  if (const std::uint64_t invalid = job.invalid_sequences(); invalid != 0) {
+    std::cerr << "tally: warning: " << invalid
+              << " invalid UTF-8 sequence(s) were counted as U+FFFD\n";
   }
-  if (args.stats) std::cerr << result->report.to_text();
-  return kExitOk;
+  return status;
 }
 
 }  // namespace tally::cli

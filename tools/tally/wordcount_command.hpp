@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct WordcountArgs {
   std::string timeout;
   std::string strategy = "local";
   bool case_sensitive = false;
+  bool unicode = false;
+  std::string memory;              // e.g. "512M"; empty: no budget
+  std::optional<bool> progress;    // --progress / --no-progress; unset: on a terminal
 };
 
 // Adds the subcommand and its options to `app`, filling `args` when parsed.
