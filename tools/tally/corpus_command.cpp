@@ -1,7 +1,6 @@
 #include "tools/tally/corpus_command.hpp"
 
 #include <cmath>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -10,21 +9,10 @@
 
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/output.hpp"
+#include "tools/tally/units.hpp"
 
 namespace tally::cli {
 namespace {
-
-std::optional<std::uint64_t> parse_size(const std::string& text) {
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
-  if (end == text.c_str()) return std::nullopt;
-  const std::string unit(end);
-  if (unit.empty()) return n;
-  if (unit == "K") return n << 10;
-  if (unit == "M") return n << 20;
-  if (unit == "G") return n << 30;
-  return std::nullopt;
-}
 
 // Word i of the vocabulary: syllables picked by the digits of i in base 24, so words are
 // pronounceable-looking, distinct, and the same on every machine.
@@ -46,7 +34,7 @@ CLI::App* add_corpus_command(CLI::App& app, CorpusArgs& args) {
   CLI::App* cmd = app.add_subcommand(
       "generate-corpus", "Write a deterministic Zipf-distributed text (for demos and benchmarks)");
   cmd->add_option("-o,--output", args.output, "The file to write")->required();
-  cmd->add_option("--size", args.size, "Bytes to write, e.g. 100M (K, M, G: powers of 1024)");
+  cmd->add_option("--size", args.size, "Bytes to write, e.g. 100M or 1.5G (K, M, G: powers of 1024)");
   cmd->add_option("--vocabulary", args.vocabulary, "Distinct words to draw from")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   cmd->add_option("--seed", args.seed, "Random seed (same seed, same text)");
