@@ -41,6 +41,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -78,6 +79,22 @@ std::string_view to_string(Strategy s) noexcept;
 // "local", "sharded" or "partitioned"; nullopt for anything else.
 std::optional<Strategy> parse_strategy(std::string_view name) noexcept;
 
+// The phases of a run, in the order run() goes through them: cutting the inputs into
+// splits, the map tasks, merging the per-worker or per-partition tables, and building the
+// sorted result.
+enum class Phase { kSplit, kMap, kMerge, kFinalize };
+
+// "split", "map", "merge" or "finalize".
+constexpr std::string_view to_string(Phase p) noexcept {
+  switch (p) {
+    case Phase::kSplit: return "split";
+    case Phase::kMap: return "map";
+    case Phase::kMerge: return "merge";
+    case Phase::kFinalize: return "finalize";
+  }
+  return "?";
+}
+
 struct EngineOptions {
   std::size_t threads = 0;  // 0: the cores in this process's affinity mask
 };
@@ -102,6 +119,12 @@ struct RunOptions {
   // If set, the bytes of each split are added here (relaxed) when its map task finishes:
   // for a progress display on another thread. Must outlive the run.
   std::atomic<std::uint64_t>* progress_bytes = nullptr;
+  // If set, called with starting = true just before each phase and with starting = false
+  // just after it, on the thread that called run(): split, map, merge, finalize, in that
+  // order. Every starting call gets its ending call, also when the phase fails (then no
+  // later phase starts). For phase markers such as perf's --control protocol
+  // (tools/tally/perf_control.hpp). Must not throw. Unset, it costs one test per phase.
+  std::function<void(Phase, bool starting)> on_phase{};
 };
 
 template <typename J>
@@ -171,6 +194,23 @@ class Engine {
 };
 
 namespace detail {
+
+// Reports a phase to RunOptions::on_phase for the lifetime of the scope.
+class PhaseScope {
+ public:
+  PhaseScope(const RunOptions& options, Phase phase) : options_(options), phase_(phase) {
+    if (options_.on_phase) options_.on_phase(phase_, true);
+  }
+  ~PhaseScope() {
+    if (options_.on_phase) options_.on_phase(phase_, false);
+  }
+  PhaseScope(const PhaseScope&) = delete;
+  PhaseScope& operator=(const PhaseScope&) = delete;
+
+ private:
+  const RunOptions& options_;
+  const Phase phase_;
+};
 
 template <typename T, typename... Args>
 std::vector<std::unique_ptr<T>> make_each(std::size_t n, Args&&... args) {
@@ -497,6 +537,7 @@ Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions&
   const auto before = scheduler_.worker_stats();
 
   auto t = Clock::now();
+  std::optional<detail::PhaseScope> phase(std::in_place, options, Phase::kSplit);
   if (!inputs.is_open()) {
     if (Status s = inputs.open(); !s.ok()) return s;
   }
@@ -510,6 +551,7 @@ Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions&
       plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
   report.inputs = inputs.size();
   report.splits = plan.splits.size();
+  phase.reset();
   report.split_seconds = seconds_since(t);
 
   const std::size_t partitions =
@@ -519,6 +561,7 @@ Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions&
 
   t = Clock::now();
   {
+    const detail::PhaseScope map_phase(options, Phase::kMap);
     TaskGroup map_group(scheduler_, {.deadline = options.deadline, .parent = options.stop});
     for (const Split& split : plan.splits) {
       map_group.spawn([&state, &plan, &split](std::stop_token stop) {
@@ -531,10 +574,14 @@ Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions&
 
   t = Clock::now();
   try {
+    phase.emplace(options, Phase::kMerge);
     state.merge(report);
+    phase.reset();
     report.merge_seconds = seconds_since(t);
     t = Clock::now();
+    phase.emplace(options, Phase::kFinalize);
     out.table = state.finalize();
+    phase.reset();
   } catch (...) {
     return Status::FromException(std::current_exception()).with_context("reduce");
   }
