@@ -20,6 +20,9 @@
 //    been popped. Nothing whose push returned true is ever lost. close() wakes every blocked
 //    push and pop; calling it twice is harmless.
 //
+// Contention: every lost CAS on tail_/head_ and every stale position is counted in the calling
+// thread's lockfree::contention_counters() (lockfree/instrument.hpp), on the retry path only.
+//
 // Requirements on T: nothrow move construction, move assignment and destruction (a throw
 // after a position is claimed would wedge the ring). Move-only types are fine.
 //
@@ -51,6 +54,7 @@
 
 #include "lockfree/backoff.hpp"
 #include "lockfree/cache_line.hpp"
+#include "lockfree/instrument.hpp"
 
 namespace tally::lockfree {
 
@@ -255,14 +259,17 @@ class MpmcQueue {
           return true;
         }
         // CAS failure reloaded `tail`; retry at the new position.
+        detail::count_contention(&ContentionCounters::push_cas_failures);
       } else if (diff < 0) {
         // The slot still holds the item of the previous lap: the ring is full, unless
         // tail_ moved meanwhile (then retry there).
         const std::size_t now = tail_->load(std::memory_order_relaxed);
         if (now == tail) return false;
+        detail::count_contention(&ContentionCounters::push_stale_positions);
         tail = now;
       } else {
         // Another producer claimed this position and we read a stale tail; catch up.
+        detail::count_contention(&ContentionCounters::push_stale_positions);
         tail = tail_->load(std::memory_order_relaxed);
       }
     }
@@ -290,12 +297,17 @@ class MpmcQueue {
           s.sequence.store(free_sequence(head) + 2, std::memory_order_release);
           return true;
         }
+        // CAS failure reloaded `head`; retry at the new position.
+        detail::count_contention(&ContentionCounters::pop_cas_failures);
       } else if (diff < 0) {
         // Not yet published for this lap: empty, or a producer is still writing it.
         const std::size_t now = head_->load(std::memory_order_relaxed);
         if (now == head) return false;
+        detail::count_contention(&ContentionCounters::pop_stale_positions);
         head = now;
       } else {
+        // Another consumer claimed this position and we read a stale head; catch up.
+        detail::count_contention(&ContentionCounters::pop_stale_positions);
         head = head_->load(std::memory_order_relaxed);
       }
     }

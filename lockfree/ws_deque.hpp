@@ -18,6 +18,15 @@
 // wrapping around, writes it: the thief's CAS then fails and the value it read is discarded,
 // but the read itself must not be a data race.
 //
+// Layout: by default top_ (written by thieves) and bottom_ (written by the owner) sit on
+// separate cache lines, so an owner push/pop does not pull a line a thief just wrote.
+// DequeLayout::kSharedLine puts both on one line; it exists only so that
+// bench/lockfree/ws_deque_bench.cpp can measure what the separation buys. Both layouts run
+// the same code and pass the same tests (tests/lockfree/ws_deque_test.cpp).
+//
+// Contention: a steal that loses the CAS on top_ is counted in the calling thread's
+// lockfree::contention_counters().steal_cas_failures (lockfree/instrument.hpp).
+//
 // Memory orders: as in the paper, except that its seq_cst fences in pop() and steal() are
 // folded into the neighbouring accesses of top_ and bottom_ (see pop()).
 //
@@ -44,10 +53,32 @@
 #include <vector>
 
 #include "lockfree/cache_line.hpp"
+#include "lockfree/instrument.hpp"
 
 namespace tally::lockfree {
 
+// Where top_ and bottom_ live (see the header comment).
+enum class DequeLayout {
+  kSeparateLines,  // top_ and bottom_ each on their own cache line: the default
+  kSharedLine,     // both on one line, false-sharing between owner and thieves: benchmark only
+};
+
+namespace detail {
+
+// A T with no padding, with CachePadded's accessors, so the deque's code reads the same for
+// both layouts.
 template <typename T>
+struct Unpadded {
+  T value;
+  T& operator*() noexcept { return value; }
+  const T& operator*() const noexcept { return value; }
+  T* operator->() noexcept { return &value; }
+  const T* operator->() const noexcept { return &value; }
+};
+
+}  // namespace detail
+
+template <typename T, DequeLayout kLayout = DequeLayout::kSeparateLines>
 class WorkStealingDeque {
   static_assert(std::is_trivially_copyable_v<T>,
                 "WorkStealingDeque<T>: T must be trivially copyable (store pointers or handles)");
@@ -68,7 +99,17 @@ class WorkStealingDeque {
 
   WorkStealingDeque(const WorkStealingDeque&) = delete;
   WorkStealingDeque& operator=(const WorkStealingDeque&) = delete;
-  ~WorkStealingDeque() = default;
+  ~WorkStealingDeque() {
+    // Here rather than at namespace scope: the members are private.
+    static_assert(kLayout != DequeLayout::kSharedLine ||
+                      (offsetof(WorkStealingDeque, top_) / kCacheLine ==
+                       offsetof(WorkStealingDeque, bottom_) / kCacheLine),
+                  "kSharedLine: top_ and bottom_ must share a cache line");
+    static_assert(kLayout != DequeLayout::kSeparateLines ||
+                      offsetof(WorkStealingDeque, bottom_) - offsetof(WorkStealingDeque, top_) >=
+                          kCacheLine,
+                  "kSeparateLines: top_ and bottom_ must be a cache line apart");
+  }
 
   // Owner only. Never fails (grows when full).
   void push(T item) {
@@ -141,6 +182,7 @@ class WorkStealingDeque {
     // last-item CAS). Relaxed failure: we lost and discard the value read above.
     if (!top_->compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
                                        std::memory_order_relaxed)) {
+      detail::count_contention(&ContentionCounters::steal_cas_failures);
       return std::nullopt;
     }
     return item;
@@ -189,10 +231,17 @@ class WorkStealingDeque {
     return raw;
   }
 
+  template <typename A>
+  using Index = std::conditional_t<kLayout == DequeLayout::kSeparateLines, CachePadded<A>,
+                                   detail::Unpadded<A>>;
+
+  // The first members, so that with kSharedLine they share the object's first cache line (the
+  // object is kCacheLine-aligned because buffer_ is).
   // Written by thieves (CAS) and by the owner for the last item.
-  CachePadded<std::atomic<std::int64_t>> top_{};
+  Index<std::atomic<std::int64_t>> top_{};
   // Written only by the owner; read by thieves.
-  CachePadded<std::atomic<std::int64_t>> bottom_{};
+  Index<std::atomic<std::int64_t>> bottom_{};
+  // Written only by the owner, rarely (grow); read by thieves.
   CachePadded<std::atomic<Buffer*>> buffer_{};
   // Owner-private: every buffer ever used, the current one last.
   std::vector<std::unique_ptr<Buffer>> buffers_;

@@ -16,6 +16,7 @@
 
 namespace {
 
+using tally::lockfree::DequeLayout;
 using tally::lockfree::WorkStealingDeque;
 
 // Oracle: the owner pops newest first (LIFO); a thief steals oldest first (FIFO).
@@ -56,7 +57,8 @@ TEST(WorkStealingDeque, WrapsAroundWithoutGrowing) {
   EXPECT_EQ(d.capacity(), 4u);
 }
 
-using DequeParam = std::tuple<int, std::size_t>;  // thieves, initial capacity
+// thieves, initial capacity, layout (the default, and the benchmark-only shared line)
+using DequeParam = std::tuple<int, std::size_t, DequeLayout>;
 
 class WorkStealingDequeStress : public ::testing::TestWithParam<DequeParam> {};
 
@@ -64,10 +66,11 @@ class WorkStealingDequeStress : public ::testing::TestWithParam<DequeParam> {};
 // steal concurrently. Every item is taken exactly once in total (owner + thieves), nothing is
 // lost or duplicated, including while the buffer grows under the thieves (small initial
 // capacity), and each thief sees the items it steals in increasing order (FIFO at the top).
-TEST_P(WorkStealingDequeStress, EveryItemExactlyOnce) {
-  const auto [thieves, initial_capacity] = GetParam();
+// Both layouts run the same code, so both must pass.
+template <DequeLayout kLayout>
+void StressEveryItemExactlyOnce(int thieves, std::size_t initial_capacity) {
   constexpr std::uint64_t kItems = 50000;
-  WorkStealingDeque<std::uint64_t> d(initial_capacity);
+  WorkStealingDeque<std::uint64_t, kLayout> d(initial_capacity);
   std::vector<std::vector<std::uint64_t>> stolen(static_cast<std::size_t>(thieves));
   std::vector<std::uint64_t> popped;
   std::atomic<bool> owner_done{false};
@@ -112,15 +115,27 @@ TEST_P(WorkStealingDequeStress, EveryItemExactlyOnce) {
   EXPECT_EQ(out_of_order.load(), 0);
 }
 
+TEST_P(WorkStealingDequeStress, EveryItemExactlyOnce) {
+  const auto [thieves, initial_capacity, layout] = GetParam();
+  if (layout == DequeLayout::kSeparateLines) {
+    StressEveryItemExactlyOnce<DequeLayout::kSeparateLines>(thieves, initial_capacity);
+  } else {
+    StressEveryItemExactlyOnce<DequeLayout::kSharedLine>(thieves, initial_capacity);
+  }
+}
+
 std::string deque_name(const ::testing::TestParamInfo<DequeParam>& param_info) {
   std::ostringstream name;
-  name << std::get<0>(param_info.param) << "thieves_cap" << std::get<1>(param_info.param);
+  name << std::get<0>(param_info.param) << "thieves_cap" << std::get<1>(param_info.param)
+       << (std::get<2>(param_info.param) == DequeLayout::kSeparateLines ? "" : "_shared_line");
   return name.str();
 }
 
 INSTANTIATE_TEST_SUITE_P(Sweep, WorkStealingDequeStress,
                          ::testing::Combine(::testing::Values(1, 2, 4, 8),
-                                            ::testing::Values(std::size_t{2}, std::size_t{1024})),
+                                            ::testing::Values(std::size_t{2}, std::size_t{1024}),
+                                            ::testing::Values(DequeLayout::kSeparateLines,
+                                                              DequeLayout::kSharedLine)),
                          deque_name);
 
 }  // namespace
