@@ -87,10 +87,14 @@ enum class Phase { kSplit, kMap, kMerge, kFinalize };
 // "split", "map", "merge" or "finalize".
 constexpr std::string_view to_string(Phase p) noexcept {
   switch (p) {
-    case Phase::kSplit: return "split";
-    case Phase::kMap: return "map";
-    case Phase::kMerge: return "merge";
-    case Phase::kFinalize: return "finalize";
+    case Phase::kSplit:
+      return "split";
+    case Phase::kMap:
+      return "map";
+    case Phase::kMerge:
+      return "merge";
+    case Phase::kFinalize:
+      return "finalize";
   }
   return "?";
 }
