@@ -2,10 +2,14 @@
 """Prints the headline ratios of tally's benchmarks from the JSON files in bench/results/.
 
 Every ratio compares medians from one file, that is from one run of one binary, so the two
-sides saw the same machine state. Usage: bench/ratios.py [results-dir]
+sides saw the same machine state.
+
+Usage: bench/ratios.py [--harness] [results-dir]
+  --harness  only the false-sharing and contention table (what bench/harness prints)
 """
 import json
 import os
+import re
 import sys
 
 
@@ -16,6 +20,9 @@ def load(results_dir, suite):
     with open(path, encoding="utf-8") as f:
         report = json.load(f)
     medians = {b["run_name"]: b for b in report["benchmarks"] if b.get("aggregate_name") == "median"}
+    # A per-benchmark MinTime() puts "/min_time:0.100" into the name: look names up without it.
+    for name, b in list(medians.items()):
+        medians.setdefault(re.sub(r"/min_time:[0-9.]+", "", name), b)
     return report.get("context", {}), medians
 
 
@@ -37,8 +44,132 @@ def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
 
+def counter(m, name, key):
+    b = m.get(name)
+    return b.get(key) if b else None
+
+
+def harness_rows(results_dir):
+    """False sharing (padded vs packed, per structure) and contention (shard counts, CAS
+    retries, steals). Time ratios are slow / fast: above 1 means the padded layout wins."""
+    rows = []
+
+    _, fs = load(results_dir, "false_sharing_bench")
+    if fs:
+        for t in (2, 4):
+            packed = time_of(fs, f"BM_FalseSharing_Packed/real_time/threads:{t}")
+            p64 = time_of(fs, f"BM_FalseSharing_Pad64/real_time/threads:{t}")
+            p128 = time_of(fs, f"BM_FalseSharing_Pad128/real_time/threads:{t}")
+            rows.append((f"false sharing: counters packed / padded-128, {t} threads", fmt(ratio(packed, p128), "x"),
+                         f"time ratio; padded-64 / padded-128 {fmt(ratio(p64, p128), 'x')}"))
+
+    _, q = load(results_dir, "mpmc_queue_bench")
+    if q:
+        for sc in ("1P1C", "2P2C", "4P4C"):
+            padded = rate(q, f"BM_MpmcQueuePadded_Try/{sc}/manual_time")
+            packed = rate(q, f"BM_MpmcQueuePacked_Try/{sc}/manual_time")
+            remapped = rate(q, f"BM_MpmcQueue_Try/{sc}/manual_time")
+            rows.append((f"false sharing: MpmcQueue slots padded / packed, try {sc}", fmt(ratio(padded, packed), "x"),
+                         f"throughput ratio; remapped (default) / packed {fmt(ratio(remapped, packed), 'x')}"))
+
+    _, sh = load(results_dir, "shard_bench")
+    if sh:
+        for t in (2, 4):
+            for n in (2, 8, 32, 256):
+                padded = rate(sh, f"BM_ShardedAggregate_Padded/shards:{n}/real_time/threads:{t}")
+                packed = rate(sh, f"BM_ShardedAggregate_Packed/shards:{n}/real_time/threads:{t}")
+                rows.append((f"false sharing: aggregator shards padded / packed, {n} shards, {t} threads",
+                             fmt(ratio(padded, packed), "x"),
+                             f"throughput ratio; {fmt(padded and padded / 1e6)} vs {fmt(packed and packed / 1e6)} M updates/s"))
+
+    _, d = load(results_dir, "ws_deque_bench")
+    if d:
+        for th in (1, 3):
+            sep = rate(d, f"BM_WorkStealingDeque_OwnerWithThieves/thieves:{th}/manual_time")
+            shared = rate(d, f"BM_WorkStealingDequeSharedLine_OwnerWithThieves/thieves:{th}/manual_time")
+            rows.append((f"false sharing: deque top/bottom separate / one line, owner + {th} thieves",
+                         fmt(ratio(sep, shared), "x"),
+                         f"throughput ratio; stolen {fmt(counter(d, f'BM_WorkStealingDeque_OwnerWithThieves/thieves:{th}/manual_time', 'stolen'))}"
+                         f" vs {fmt(counter(d, f'BM_WorkStealingDequeSharedLine_OwnerWithThieves/thieves:{th}/manual_time', 'stolen'))}"))
+        sep = time_of(d, "BM_WorkStealingDeque_PushPop/depth:64")
+        shared = time_of(d, "BM_WorkStealingDequeSharedLine_PushPop/depth:64")
+        rows.append(("false sharing: deque top/bottom separate / one line, owner push+pop alone",
+                     fmt(ratio(shared, sep), "x"), f"time ratio; {fmt(sep)} vs {fmt(shared)} ns"))
+
+    if sh:
+        for t in (1, 2, 4, 8):
+            rates = {n: rate(sh, f"BM_ShardedAggregate_Padded/shards:{n}/real_time/threads:{t}")
+                     for n in (1, 2, 4, 8, 16, 32, 64, 128, 256)}
+            rates = {n: r for n, r in rates.items() if r}
+            if not rates:
+                continue
+            best = max(rates, key=rates.get)
+            worst = min(rates, key=rates.get)
+            cont = {n: counter(sh, f"BM_ShardedAggregate_Padded/shards:{n}/real_time/threads:{t}", "contended")
+                    for n in (1, best, worst, 256)}
+            rows.append((f"contention: aggregator best / worst shard count, {t} threads",
+                         fmt(ratio(rates[best], rates[worst]), "x"),
+                         f"best {best} shards {fmt(rates[best] / 1e6)}, worst {worst} shards {fmt(rates[worst] / 1e6)} M updates/s; "
+                         f"contended acquisitions {fmt(cont[1] and 100 * cont[1], '%')} at 1 shard, "
+                         f"{fmt(cont[256] and 100 * cont[256], '%')} at 256"))
+
+    if q:
+        for p in (1, 2, 4):
+            for c in (1, 2, 4):
+                name = f"BM_MpmcQueue_Try/{p}P{c}C/manual_time"
+                if name not in q:
+                    continue
+                push = counter(q, name, "push_retries_per_op")
+                pop = counter(q, name, "pop_retries_per_op")
+                cas = counter(q, name, "cas_failures_per_op")
+                rows.append((f"contention: MpmcQueue try {p}P{c}C, retries per push / per pop",
+                             f"{fmt(push)} / {fmt(pop)}",
+                             f"lost CASes per op {fmt(cas, '')}; {fmt(rate(q, name) and rate(q, name) / 1e6)} M msg/s"))
+
+    if d:
+        for th in (1, 3):
+            name = f"BM_WorkStealingDeque_OwnerWithThieves/thieves:{th}/manual_time"
+            rows.append((f"contention: deque lost steal CASes per item, owner + {th} thieves",
+                         fmt(counter(d, name, "steal_cas_failures"), ""), f"stolen fraction {fmt(counter(d, name, 'stolen'))}"))
+
+    _, s = load(results_dir, "scheduler_bench")
+    if s:
+        for kind, bench in (("fork-join", "BM_Scheduler_ForkJoinSteals"), ("parallel_for", "BM_Scheduler_ParallelForSteals")):
+            for t in (1, 2, 4, 8):
+                name = f"{bench}/threads:{t}/real_time"
+                if name not in s:
+                    continue
+                rows.append((f"contention: scheduler {kind}, {t} workers: steals / failed steals per task",
+                             f"{fmt(counter(s, name, 'steals_per_task'))} / {fmt(counter(s, name, 'failed_steals_per_task'))}",
+                             f"{fmt(counter(s, name, 'tasks'), '')} tasks per run, {fmt(time_of(s, name))} ms"))
+    return rows
+
+
+def print_context(ctx):
+    if ctx:
+        print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "
+              f"{ctx.get('compiler', '?')}, flags {ctx.get('flags', '?')}\n")
+
+
+def print_table(rows):
+    print("| measure | median ratio / value | detail |")
+    print("|---|---|---|")
+    for name, value, detail in rows:
+        print(f"| {name} | {value} | {detail} |")
+
+
 def main():
-    results_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
+    args = sys.argv[1:]
+    harness_only = "--harness" in args
+    args = [a for a in args if a != "--harness"]
+    results_dir = args[0] if args else os.path.join(os.path.dirname(__file__), "results")
+    if harness_only:
+        ctx = {}
+        for suite in ("false_sharing_bench", "shard_bench", "mpmc_queue_bench", "ws_deque_bench", "scheduler_bench"):
+            ctx = ctx or load(results_dir, suite)[0]
+        print_context(ctx)
+        print_table(harness_rows(results_dir))
+        return
     rows = []
 
     ctx, q = load(results_dir, "mpmc_queue_bench")
@@ -126,13 +257,9 @@ def main():
             rows.append((f"FlatTable / std::unordered_map, {d} distinct, 1 thread", fmt(ratio(um, flat), "x"),
                          f"{fmt(flat)} vs {fmt(um)} ms"))
 
-    if ctx:
-        print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "
-              f"{ctx.get('compiler', '?')}, flags {ctx.get('flags', '?')}\n")
-    print("| measure | median ratio / value | detail |")
-    print("|---|---|---|")
-    for name, value, detail in rows:
-        print(f"| {name} | {value} | {detail} |")
+    rows += harness_rows(results_dir)
+    print_context(ctx)
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,15 @@
 //    second (the benchmark thread itself only sleeps), `worker_cpu_ms` that of the pool's
 //    workers alone. Both should be ~0: an idle pool must park, not poll. Registered first, so
 //    that no TBB thread exists yet to blur the process-wide figure.
+//  - BM_Scheduler_ForkJoinSteals / BM_Scheduler_ParallelForSteals, threads:1, 2, 4, 8: how
+//    much stealing a workload needs, from the pool's own counters (Scheduler::worker_stats,
+//    summed over workers, before and after). ForkJoin: a binary tree of nested TaskGroups,
+//    kForkJoinDepth levels, each leaf hashing kLeafWork words; ParallelFor: parallel_for over
+//    kStealRangeElements indices, each hashing one word, with the default grain.
+//    `tasks` is tasks run per iteration, `steals_per_task` the fraction of them a worker took
+//    from another worker's deque, `failed_steals_per_task` steal attempts that found nothing
+//    or lost a race, per task run. 4 and 8 workers oversubscribe a 2-core machine on purpose:
+//    idle workers that spin find nothing, and their failed attempts show the cost of that.
 //
 // kRangeElements is 10^8, far beyond any cache; the input and output arrays (800 MB together)
 // are allocated and filled once per process, outside any timing.
@@ -90,6 +99,12 @@ constexpr auto kWorkSlice = std::chrono::microseconds(10);
 // per pool size on an idle 2-core machine (several seconds when other processes compete).
 constexpr benchmark::IterationCount kCancelSamples = 500;
 constexpr auto kIdleTime = std::chrono::seconds(1);
+// ForkJoinSteals: 2^12 leaves of ~1 us each (a few ms per iteration), deep enough that
+// thieves find work at every level.
+constexpr int kForkJoinDepth = 12;
+constexpr int kLeafWork = 256;
+// ParallelForSteals: 2^20 indices of one hash each, a few ms per iteration.
+constexpr std::size_t kStealRangeElements = std::size_t{1} << 20;
 
 std::size_t PoolSize(const benchmark::State& state) {
   return static_cast<std::size_t>(state.range(0));
@@ -301,6 +316,103 @@ void BM_TaskGroup_CancelLatency(benchmark::State& state) {
   state.counters["max_us"] = samples.back() * 1e6;
 }
 
+// ---- Steals per task ---------------------------------------------------------------------
+
+// A few ns of work the compiler cannot fold away: one round of a 64-bit mixer.
+std::uint64_t Mix(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// Sums the leaves of a binary tree of depth `depth` rooted at `node`, forking at every level.
+std::uint64_t ForkJoin(tally::Scheduler& sched, int depth, std::uint64_t node) {
+  if (depth == 0) {
+    std::uint64_t h = node;
+    for (int i = 0; i < kLeafWork; ++i) h = Mix(h + static_cast<std::uint64_t>(i));
+    return h;
+  }
+  std::uint64_t left = 0;
+  tally::TaskGroup group(sched);
+  group.spawn([&] { left = ForkJoin(sched, depth - 1, 2 * node); });
+  const std::uint64_t right = ForkJoin(sched, depth - 1, 2 * node + 1);
+  static_cast<void>(group.wait());  // no task here fails or is cancelled
+  return left ^ right;
+}
+
+tally::SchedulerStats SummedWorkerStats(const tally::Scheduler& sched) {
+  tally::SchedulerStats sum;
+  for (const tally::SchedulerStats& w : sched.worker_stats()) {
+    sum.tasks_run += w.tasks_run;
+    sum.tasks_stolen += w.tasks_stolen;
+    sum.steal_failures += w.steal_failures;
+  }
+  return sum;
+}
+
+// Runs `iteration(sched)` per benchmark iteration and reports the pool's steal counters.
+template <typename Iteration>
+void StealsPerTask(benchmark::State& state, Iteration iteration) {
+  tally::Scheduler sched{{.threads = PoolSize(state)}};
+  const tally::SchedulerStats before = SummedWorkerStats(sched);
+  for (auto _ : state) {
+    if (!iteration(sched)) {
+      state.SkipWithError("the workload computed a wrong result");
+      break;
+    }
+  }
+  // A snapshot while the pool runs is approximate (scheduler.hpp); here every task has
+  // finished, but an idle worker may still be counting a failed steal: a few at most.
+  const tally::SchedulerStats after = SummedWorkerStats(sched);
+  const auto run = static_cast<double>(after.tasks_run - before.tasks_run);
+  const auto iterations = static_cast<double>(state.iterations());
+  state.counters["tasks"] = iterations > 0 ? run / iterations : 0;
+  state.counters["steals_per_task"] =
+      run > 0 ? static_cast<double>(after.tasks_stolen - before.tasks_stolen) / run : 0;
+  state.counters["failed_steals_per_task"] =
+      run > 0 ? static_cast<double>(after.steal_failures - before.steal_failures) / run : 0;
+}
+
+void BM_Scheduler_ForkJoinSteals(benchmark::State& state) {
+  // The expected result, computed once on this thread.
+  static const std::uint64_t expected = [] {
+    std::uint64_t x = 0;
+    for (std::uint64_t leaf = 0; leaf < (std::uint64_t{1} << kForkJoinDepth); ++leaf) {
+      std::uint64_t h = (std::uint64_t{1} << kForkJoinDepth) + leaf;
+      for (int i = 0; i < kLeafWork; ++i) h = Mix(h + static_cast<std::uint64_t>(i));
+      x ^= h;
+    }
+    return x;
+  }();
+  StealsPerTask(state, [](tally::Scheduler& sched) {
+    std::uint64_t result = 0;
+    tally::TaskGroup root(sched);
+    root.spawn([&] { result = ForkJoin(sched, kForkJoinDepth, 1); });
+    return root.wait().ok() && result == expected;
+  });
+  state.SetItemsProcessed(state.iterations() * (std::int64_t{1} << kForkJoinDepth));
+}
+
+void BM_Scheduler_ParallelForSteals(benchmark::State& state) {
+  static const std::uint64_t expected = [] {
+    std::uint64_t x = 0;
+    for (std::size_t i = 0; i < kStealRangeElements; ++i) x += Mix(i);
+    return x;
+  }();
+  StealsPerTask(state, [](tally::Scheduler& sched) {
+    std::atomic<std::uint64_t> total{0};
+    tally::parallel_for(sched, 0, kStealRangeElements, [&](std::size_t lo, std::size_t hi) {
+      std::uint64_t x = 0;
+      for (std::size_t i = lo; i < hi; ++i) x += Mix(i);
+      // Relaxed: a sum; parallel_for's return orders every piece before the check below.
+      total.fetch_add(x, std::memory_order_relaxed);
+    });
+    return total.load(std::memory_order_relaxed) == expected;
+  });
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kStealRangeElements));
+}
+
 // ---- Idle pool CPU use ---------------------------------------------------------------------
 
 double CpuSeconds(clockid_t clock) {
@@ -389,6 +501,15 @@ void RegisterAll() {
       ->Iterations(kCancelSamples)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
+  auto steal_pool_sizes = [](benchmark::internal::Benchmark* b) {
+    b->ArgName("threads")->Arg(1)->Arg(2)->Arg(4)->Arg(8)->UseRealTime();
+  };
+  benchmark::RegisterBenchmark("BM_Scheduler_ForkJoinSteals", BM_Scheduler_ForkJoinSteals)
+      ->Apply(steal_pool_sizes)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_Scheduler_ParallelForSteals", BM_Scheduler_ParallelForSteals)
+      ->Apply(steal_pool_sizes)
+      ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace

@@ -21,6 +21,12 @@
 //  - MpmcQueuePadded and MpmcQueuePacked are MpmcQueue with SlotLayout::kPadded and kPacked
 //    (MpmcQueue alone is the default, kRemapped): the cost of false sharing between
 //    neighbouring slots, and what padding or remapping buys back.
+//  - Contention (tally's queues only): the counters of lockfree/instrument.hpp, summed over the
+//    run's threads, per operation (a push or a pop): `push_retries_per_op` and
+//    `pop_retries_per_op` count every extra trip round the claim loop (a lost CAS on tail_ or
+//    head_, or a position found already taken), `cas_failures_per_op` the lost CASes alone,
+//    over pushes and pops together. BM_MpmcQueue_Try also sweeps producers x consumers over
+//    1, 2 and 4 each, so the retries can be read against both sides' thread counts.
 //
 // Every bounded queue gets kCapacity slots. moodycamel's queues are not bounded: the capacity
 // only preallocates blocks. ConcurrentQueue::try_enqueue never allocates, so in Try mode it is
@@ -60,10 +66,13 @@
 
 #include "lockfree/backoff.hpp"
 #include "lockfree/cache_line.hpp"
+#include "lockfree/instrument.hpp"
 #include "lockfree/mpmc_queue.hpp"
 
 namespace {
 
+using tally::lockfree::contention_counters;
+using tally::lockfree::ContentionCounters;
 using tally::lockfree::cpu_relax;
 using tally::lockfree::MpmcQueue;
 using tally::lockfree::SlotLayout;
@@ -111,8 +120,10 @@ class RetryWait {
 // Each adapter gives a queue the same three calls: make() builds one with kCapacity slots,
 // push(q, v) waits until v is in, pop(q) waits for a message.
 
+// Adapters with kCountsContention report the contention counters of tally's queues.
 template <SlotLayout kLayout>
 struct TallyTry {
+  static constexpr bool kCountsContention = true;
   using Queue = MpmcQueue<std::uint64_t, kLayout>;
   static std::unique_ptr<Queue> make() { return std::make_unique<Queue>(kCapacity); }
   static void push(Queue& q, std::uint64_t v) noexcept {
@@ -126,6 +137,7 @@ struct TallyTry {
 };
 
 struct TallyBlocking {
+  static constexpr bool kCountsContention = true;
   using Queue = MpmcQueue<std::uint64_t>;
   static std::unique_ptr<Queue> make() { return std::make_unique<Queue>(kCapacity); }
   static void push(Queue& q, std::uint64_t v) noexcept {
@@ -259,6 +271,8 @@ struct alignas(tally::lockfree::kCacheLine) WorkerReport {
   std::vector<std::uint64_t> seen;
   std::uint64_t sum = 0;
   std::uint64_t bad = 0;
+  // The thread's contention counters over its loop (tally's queues only; zero for the rest).
+  ContentionCounters contention;
 };
 
 // What went wrong in one run, or an empty string.
@@ -292,6 +306,7 @@ template <typename Adapter>
 void BM_Throughput(benchmark::State& state, int producers, int consumers) {
   const auto per_producer = kMessagesPerRun / static_cast<std::uint64_t>(producers);
   const auto per_consumer = kMessagesPerRun / static_cast<std::uint64_t>(consumers);
+  ContentionCounters contention;
   for (auto _ : state) {
     // A fresh queue per run: moodycamel keeps one sub-queue per producer thread it has ever
     // seen, and new threads each run would otherwise make its consumers scan more every time.
@@ -306,11 +321,13 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
           WorkerReport& r = reports[static_cast<std::size_t>(p)];
           const std::uint64_t first_id = static_cast<std::uint64_t>(p) * per_producer;
           start.arrive_and_wait();
+          const ContentionCounters before = contention_counters();
           r.start = Clock::now();
           for (std::uint64_t id = first_id; id < first_id + per_producer; ++id) {
             Adapter::push(*queue, id + 1);
           }
           r.end = Clock::now();
+          r.contention = contention_counters() - before;
         });
       }
       for (int c = 0; c < consumers; ++c) {
@@ -318,6 +335,7 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
           WorkerReport& r = reports[static_cast<std::size_t>(producers + c)];
           r.seen.assign(kMessagesPerRun / 64, 0);
           start.arrive_and_wait();
+          const ContentionCounters before = contention_counters();
           r.start = Clock::now();
           // Exactly a quota each, rather than "until all are consumed": a consumer blocked
           // in pop could never learn that the others took the last message.
@@ -333,6 +351,7 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
             r.sum += v;
           }
           r.end = Clock::now();
+          r.contention = contention_counters() - before;
         });
       }
     }  // the jthreads join here
@@ -344,6 +363,7 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
       last_end = std::max(last_end, r.end);
     }
     state.SetIterationTime(std::chrono::duration<double>(last_end - first_start).count());
+    for (const WorkerReport& r : reports) contention += r.contention;
 
     const std::string error =
         CheckDelivery(std::span(reports).subspan(static_cast<std::size_t>(producers)));
@@ -353,6 +373,20 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
     }
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kMessagesPerRun));
+  if constexpr (requires { Adapter::kCountsContention; }) {
+    // One push and one pop per message.
+    const double ops = static_cast<double>(state.iterations()) * kMessagesPerRun;
+    if (ops > 0) {
+      state.counters["push_retries_per_op"] =
+          static_cast<double>(contention.push_cas_failures + contention.push_stale_positions) /
+          ops;
+      state.counters["pop_retries_per_op"] =
+          static_cast<double>(contention.pop_cas_failures + contention.pop_stale_positions) / ops;
+      state.counters["cas_failures_per_op"] =
+          static_cast<double>(contention.push_cas_failures + contention.pop_cas_failures) /
+          (2 * ops);
+    }
+  }
 }
 
 // One benchmark iteration is one round trip, so the Time column is ns per round trip.
@@ -384,10 +418,19 @@ void BM_PingPong(benchmark::State& state) {
 }
 
 enum class PingPong { kYes, kNo };
+// kBalanced: 1P1C, 2P2C, 4P4C. kSweep: every producers x consumers over 1, 2, 4.
+enum class Scenarios { kBalanced, kSweep };
 
 template <typename Adapter>
-void RegisterQueue(const std::string& prefix, PingPong ping_pong) {
-  for (const auto& [producers, consumers] : {std::pair{1, 1}, std::pair{2, 2}, std::pair{4, 4}}) {
+void RegisterQueue(const std::string& prefix, PingPong ping_pong,
+                   Scenarios scenarios = Scenarios::kBalanced) {
+  std::vector<std::pair<int, int>> shapes;
+  for (const int p : {1, 2, 4}) {
+    for (const int c : {1, 2, 4}) {
+      if (p == c || scenarios == Scenarios::kSweep) shapes.emplace_back(p, c);
+    }
+  }
+  for (const auto& [producers, consumers] : shapes) {
     const std::string name =
         prefix + "/" + std::to_string(producers) + "P" + std::to_string(consumers) + "C";
     benchmark::RegisterBenchmark(name.c_str(), BM_Throughput<Adapter>, producers, consumers)
@@ -404,7 +447,8 @@ void RegisterQueue(const std::string& prefix, PingPong ping_pong) {
 
 void RegisterAll() {
   // BM_MpmcQueue_* is the default layout (kRemapped); the others are the alternatives.
-  RegisterQueue<TallyTry<SlotLayout::kRemapped>>("BM_MpmcQueue_Try", PingPong::kYes);
+  RegisterQueue<TallyTry<SlotLayout::kRemapped>>("BM_MpmcQueue_Try", PingPong::kYes,
+                                                 Scenarios::kSweep);
   RegisterQueue<TallyBlocking>("BM_MpmcQueue_Blocking", PingPong::kYes);
   // With one message in flight there are no neighbouring slots to share a line, so the layout
   // variants skip ping-pong.

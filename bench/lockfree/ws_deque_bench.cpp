@@ -12,6 +12,12 @@
 //    stealable. 3 thieves + owner oversubscribe a 2-core machine on purpose.
 //  - BM_WorkStealingDeque_StealOnly/thieves:N: the deque is filled first (not timed), then N
 //    thieves empty it: the cost of a steal, alone and under CAS contention on top_.
+//  - BM_WorkStealingDequeSharedLine_*: the same benchmarks on DequeLayout::kSharedLine, top_
+//    and bottom_ on one cache line (the default keeps them on separate lines). The ratio to
+//    the default at the same arguments is what the separation buys.
+//  - `steal_cas_failures` (OwnerWithThieves, StealOnly): steals that saw an item but lost the
+//    CAS on top_, per item taken, from the thieves' contention counters
+//    (lockfree/instrument.hpp).
 //
 // Multi-threaded runs time wall-clock from the start latch to the last thread finishing
 // (manual time, so thread creation and joining are not counted), and check that every item
@@ -32,11 +38,14 @@
 
 #include "lockfree/backoff.hpp"
 #include "lockfree/cache_line.hpp"
+#include "lockfree/instrument.hpp"
 #include "lockfree/ws_deque.hpp"
 
 namespace {
 
+using tally::lockfree::contention_counters;
 using tally::lockfree::cpu_relax;
+using tally::lockfree::DequeLayout;
 using tally::lockfree::SpinWait;
 using tally::lockfree::WorkStealingDeque;
 using Clock = std::chrono::steady_clock;
@@ -55,6 +64,7 @@ struct alignas(tally::lockfree::kCacheLine) Taken {
   std::uint64_t sum = 0;
   Clock::time_point start;
   Clock::time_point end;
+  std::uint64_t steal_cas_failures = 0;  // this thread's lost CASes on top_ during the run
 
   void add(std::uint64_t item) noexcept {
     ++count;
@@ -78,8 +88,15 @@ std::string CheckTaken(const std::vector<Taken>& takers) {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-void BM_WorkStealingDeque_PushPop(benchmark::State& state) {
-  WorkStealingDeque<std::uint64_t> deque;
+double StealCasFailuresPerItem(const std::vector<Taken>& takers, std::int64_t items) {
+  std::uint64_t failures = 0;
+  for (const Taken& t : takers) failures += t.steal_cas_failures;
+  return items > 0 ? static_cast<double>(failures) / static_cast<double>(items) : 0;
+}
+
+template <DequeLayout kLayout>
+void BM_PushPop(benchmark::State& state) {
+  WorkStealingDeque<std::uint64_t, kLayout> deque;
   const auto depth = static_cast<std::uint64_t>(state.range(0));
   for (std::uint64_t i = 0; i < depth; ++i) deque.push(i);
   std::uint64_t item = depth;
@@ -94,14 +111,15 @@ void BM_WorkStealingDeque_PushPop(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_WorkStealingDeque_PushPop)->ArgName("depth")->Arg(0)->Arg(64);
 
-void BM_WorkStealingDeque_OwnerWithThieves(benchmark::State& state) {
+template <DequeLayout kLayout>
+void BM_OwnerWithThieves(benchmark::State& state) {
   const auto thieves = static_cast<std::size_t>(state.range(0));
   // Reused across iterations: it is empty after each one, and a fresh deque per run would
   // only add an allocation.
-  WorkStealingDeque<std::uint64_t> deque(kBatch);
+  WorkStealingDeque<std::uint64_t, kLayout> deque(kBatch);
   std::uint64_t stolen = 0;
+  std::vector<Taken> all_taken;  // every iteration's takers, for the contention counter
   for (auto _ : state) {
     // Slot 0 is the owner.
     std::vector<Taken> taken(thieves + 1);
@@ -115,6 +133,7 @@ void BM_WorkStealingDeque_OwnerWithThieves(benchmark::State& state) {
           Taken& mine = taken[t];
           SpinWait spin;
           start.arrive_and_wait();
+          const std::uint64_t failures_before = contention_counters().steal_cas_failures;
           // Acquire pairs with the owner's release store below; the join orders everything
           // anyway, the flag only ends the loop.
           while (!owner_done.load(std::memory_order_acquire)) {
@@ -127,6 +146,7 @@ void BM_WorkStealingDeque_OwnerWithThieves(benchmark::State& state) {
               std::this_thread::yield();
             }
           }
+          mine.steal_cas_failures = contention_counters().steal_cas_failures - failures_before;
         });
       }
       Taken& owner = taken[0];
@@ -149,23 +169,21 @@ void BM_WorkStealingDeque_OwnerWithThieves(benchmark::State& state) {
       break;
     }
     stolen += kItemsPerRun - taken[0].count;
+    all_taken.insert(all_taken.end(), taken.begin(), taken.end());
   }
   const auto items =
       static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(kItemsPerRun);
   state.SetItemsProcessed(items);
   state.counters["stolen"] =
       items > 0 ? static_cast<double>(stolen) / static_cast<double>(items) : 0;
+  state.counters["steal_cas_failures"] = StealCasFailuresPerItem(all_taken, items);
 }
-BENCHMARK(BM_WorkStealingDeque_OwnerWithThieves)
-    ->ArgName("thieves")
-    ->Arg(1)
-    ->Arg(3)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
 
-void BM_WorkStealingDeque_StealOnly(benchmark::State& state) {
+template <DequeLayout kLayout>
+void BM_StealOnly(benchmark::State& state) {
   const auto thieves = static_cast<std::size_t>(state.range(0));
-  WorkStealingDeque<std::uint64_t> deque(kItemsPerRun);  // never grows while filling
+  WorkStealingDeque<std::uint64_t, kLayout> deque(kItemsPerRun);  // never grows while filling
+  std::vector<Taken> all_taken;  // every iteration's takers, for the contention counter
   for (auto _ : state) {
     for (std::uint64_t item = 1; item <= kItemsPerRun; ++item) deque.push(item);
     std::vector<Taken> taken(thieves);
@@ -177,6 +195,7 @@ void BM_WorkStealingDeque_StealOnly(benchmark::State& state) {
         threads.emplace_back([&, t] {
           Taken& mine = taken[t];
           start.arrive_and_wait();
+          const std::uint64_t failures_before = contention_counters().steal_cas_failures;
           mine.start = Clock::now();
           for (;;) {
             if (const std::optional<std::uint64_t> item = deque.steal()) {
@@ -189,6 +208,7 @@ void BM_WorkStealingDeque_StealOnly(benchmark::State& state) {
             }
           }
           mine.end = Clock::now();
+          mine.steal_cas_failures = contention_counters().steal_cas_failures - failures_before;
         });
       }
     }  // the jthreads join here
@@ -206,17 +226,43 @@ void BM_WorkStealingDeque_StealOnly(benchmark::State& state) {
       state.SkipWithError(error.c_str());
       break;
     }
+    all_taken.insert(all_taken.end(), taken.begin(), taken.end());
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) *
-                          static_cast<std::int64_t>(kItemsPerRun));
+  const auto items =
+      static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(kItemsPerRun);
+  state.SetItemsProcessed(items);
+  state.counters["steal_cas_failures"] = StealCasFailuresPerItem(all_taken, items);
 }
-BENCHMARK(BM_WorkStealingDeque_StealOnly)
-    ->ArgName("thieves")
-    ->Arg(1)
-    ->Arg(2)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
+
+template <DequeLayout kLayout>
+void RegisterLayout(const std::string& prefix) {
+  benchmark::RegisterBenchmark((prefix + "_PushPop").c_str(), BM_PushPop<kLayout>)
+      ->ArgName("depth")
+      ->Arg(0)
+      ->Arg(64);
+  benchmark::RegisterBenchmark((prefix + "_OwnerWithThieves").c_str(),
+                               BM_OwnerWithThieves<kLayout>)
+      ->ArgName("thieves")
+      ->Arg(1)
+      ->Arg(3)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark((prefix + "_StealOnly").c_str(), BM_StealOnly<kLayout>)
+      ->ArgName("thieves")
+      ->Arg(1)
+      ->Arg(2)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  RegisterLayout<DequeLayout::kSeparateLines>("BM_WorkStealingDeque");
+  RegisterLayout<DequeLayout::kSharedLine>("BM_WorkStealingDequeSharedLine");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
