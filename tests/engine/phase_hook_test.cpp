@@ -83,8 +83,8 @@ TEST_P(PhaseHook, CallsEveryPhaseInOrderOnTheCallingThread) {
   options.split_bytes = 1024;
   options.combiner_keys = 2;  // kSharded, kPartitioned: hand tables on during the map phase
   options.on_phase = [&](Phase p, bool starting) {
-    events.push_back({p, starting, std::this_thread::get_id(),
-                      mapped.load(std::memory_order_relaxed)});
+    events.push_back(
+        {p, starting, std::this_thread::get_id(), mapped.load(std::memory_order_relaxed)});
   };
   Engine engine({.threads = threads});
   Inputs inputs = make_inputs(kRecords);
@@ -94,23 +94,27 @@ TEST_P(PhaseHook, CallsEveryPhaseInOrderOnTheCallingThread) {
 
   const auto me = std::this_thread::get_id();
   const std::vector<Event> expected = {
-      {Phase::kSplit, true, me, 0},         {Phase::kSplit, false, me, 0},
-      {Phase::kMap, true, me, 0},           {Phase::kMap, false, me, kRecords},
-      {Phase::kMerge, true, me, kRecords},  {Phase::kMerge, false, me, kRecords},
-      {Phase::kFinalize, true, me, kRecords}, {Phase::kFinalize, false, me, kRecords},
+      {Phase::kSplit, true, me, 0},
+      {Phase::kSplit, false, me, 0},
+      {Phase::kMap, true, me, 0},
+      {Phase::kMap, false, me, kRecords},
+      {Phase::kMerge, true, me, kRecords},
+      {Phase::kMerge, false, me, kRecords},
+      {Phase::kFinalize, true, me, kRecords},
+      {Phase::kFinalize, false, me, kRecords},
   };
   EXPECT_EQ(events, expected) << describe(events);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    StrategiesAndThreads, PhaseHook,
-    ::testing::Combine(::testing::Values(Strategy::kLocal, Strategy::kSharded,
-                                         Strategy::kPartitioned),
-                       ::testing::Values(std::size_t{1}, std::size_t{2}, std::size_t{4})),
-    [](const auto& param_info) {
-      return std::string(to_string(std::get<0>(param_info.param))) + "_" +
-             std::to_string(std::get<1>(param_info.param)) + "threads";
-    });
+INSTANTIATE_TEST_SUITE_P(StrategiesAndThreads, PhaseHook,
+                         ::testing::Combine(::testing::Values(Strategy::kLocal, Strategy::kSharded,
+                                                              Strategy::kPartitioned),
+                                            ::testing::Values(std::size_t{1}, std::size_t{2},
+                                                              std::size_t{4})),
+                         [](const auto& param_info) {
+                           return std::string(to_string(std::get<0>(param_info.param))) + "_" +
+                                  std::to_string(std::get<1>(param_info.param)) + "threads";
+                         });
 
 TEST(PhaseHookFailure, AFailedMapPhaseEndsAndNothingFollows) {
   std::atomic<std::uint64_t> mapped{0};
@@ -119,8 +123,7 @@ TEST(PhaseHookFailure, AFailedMapPhaseEndsAndNothingFollows) {
   options.on_phase = [&](Phase p, bool starting) { events.emplace_back(p, starting); };
   Engine engine({.threads = 2});
   Inputs inputs = make_inputs(400);
-  auto result =
-      engine.run(CountingJob{.mapped = &mapped, .throw_in_map = true}, inputs, options);
+  auto result = engine.run(CountingJob{.mapped = &mapped, .throw_in_map = true}, inputs, options);
   ASSERT_FALSE(result.ok());
   const std::vector<std::pair<Phase, bool>> expected = {
       {Phase::kSplit, true}, {Phase::kSplit, false}, {Phase::kMap, true}, {Phase::kMap, false}};

@@ -10,10 +10,13 @@
 #include "tools/tally/compare/compare_command.hpp"
 #include "tools/tally/corpus_command.hpp"
 #include "tools/tally/exit_status.hpp"
+#include "tools/tally/profile_command.hpp"
 #include "tools/tally/wordcount_command.hpp"
 
 int main(int argc, char** argv) {
   using namespace tally::cli;
+  // `tally profile` hands its whole command line to a script, unparsed (it has its own --help).
+  if (const int status = run_profile_if_asked(argc, argv); status != -1) return status;
 
   CLI::App app{"tally: a parallel map-reduce engine with a lock-free core", "tally"};
   app.set_version_flag("--version", [] {
@@ -26,6 +29,7 @@ int main(int argc, char** argv) {
   CLI::App* corpus_cmd = add_corpus_command(app, corpus);
   CompareArgs compare;
   CLI::App* compare_cmd = add_compare_command(app, compare);
+  add_profile_command(app);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
       "130 interrupted (tally compare: 0 ok, 1 regression, 2 error).");

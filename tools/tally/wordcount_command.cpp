@@ -15,6 +15,7 @@
 #include "tools/tally/units.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/output.hpp"
+#include "tools/tally/perf_control.hpp"
 #include "tools/tally/progress.hpp"
 #include "tools/tally/signals.hpp"
 
@@ -66,6 +67,20 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
       "--progress,!--no-progress",
       [&args](std::int64_t count) { args.progress = count > 0; },
       "Progress on stderr (bytes, MB/s, ETA); default: when stderr is a terminal");
+  CLI::Option* ctl =
+      cmd->add_option("--perf-ctl-fd", args.perf_ctl_fd,
+                      "Phase markers: write perf's enable/disable commands to this descriptor "
+                      "(perf stat --delay=-1 --control fd:CTL,ACK; see docs/profiling.md)")
+          ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--perf-ack-fd", args.perf_ack_fd,
+                  "Wait for perf's ack on this descriptor after each command")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(ctl);
+  cmd->add_option("--perf-phase", args.perf_phase,
+                  "Phase to count: map (default), merge, finalize, all, or each (every phase "
+                  "enabled and disabled on its own)")
+      ->check(CLI::IsMember({"map", "merge", "finalize", "all", "each"}))
+      ->needs(ctl);
   cmd->footer(
       "Words (default rule): maximal runs of bytes other than ASCII whitespace; A-Z are\n"
       "lowercased. --unicode: runs of Unicode letters, marks and digits (with ' and - inside\n"
@@ -154,6 +169,11 @@ int run_wordcount(const WordcountArgs& args) {
     }
     memory_budget = *bytes;
   }
+  if (args.perf_ctl_fd != -1) {
+    if (Status s = PerfControl::check_descriptors(args.perf_ctl_fd, args.perf_ack_fd); !s.ok()) {
+      return fail(kExitUsage, s.message());
+    }
+  }
   const Format format = *parse_format(args.format);          // validated by CLI11
   const Strategy strategy = *parse_strategy(args.strategy);  // validated by CLI11
 
@@ -171,12 +191,32 @@ int run_wordcount(const WordcountArgs& args) {
   if (timeout) setup.options.deadline = std::chrono::steady_clock::now() + *timeout;
   setup.show_progress = args.progress.value_or(stderr_is_terminal());
 
+  std::optional<PerfControl> perf;
+  if (args.perf_ctl_fd != -1) {
+    perf.emplace(args.perf_ctl_fd, args.perf_ack_fd, *parse_perf_phases(args.perf_phase));
+    setup.options.on_phase = [&perf](Phase phase, bool starting) {
+      perf->on_phase(phase, starting);
+    };
+  }
+  // Markers are best effort: a perf that stops answering costs the measurement, not the
+  // counts, so its failure is a warning.
+  const auto finish_perf = [&perf] {
+    if (!perf) return;
+    perf->finish();
+    if (!perf->status().ok()) {
+      std::cerr << "tally: warning: perf phase markers: " << perf->status().message() << "\n";
+    }
+  };
+
   if (!args.unicode) {
-    return count(jobs::WordCount{.case_sensitive = args.case_sensitive}, args, format, setup,
-                 signals);
+    const int status =
+        count(jobs::WordCount{.case_sensitive = args.case_sensitive}, args, format, setup, signals);
+    finish_perf();
+    return status;
   }
   const jobs::UnicodeWordCount job{.case_sensitive = args.case_sensitive};
   const int status = count(job, args, format, setup, signals);
+  finish_perf();
   if (const std::uint64_t invalid = job.invalid_sequences(); invalid != 0) {
     std::cerr << "tally: warning: " << invalid
               << " invalid UTF-8 sequence(s) were counted as U+FFFD\n";

@@ -22,8 +22,11 @@ struct WordcountArgs {
   std::string strategy = "local";
   bool case_sensitive = false;
   bool unicode = false;
-  std::string memory;              // e.g. "512M"; empty: no budget
-  std::optional<bool> progress;    // --progress / --no-progress; unset: on a terminal
+  std::string memory;            // e.g. "512M"; empty: no budget
+  std::optional<bool> progress;  // --progress / --no-progress; unset: on a terminal
+  int perf_ctl_fd = -1;          // perf's --control protocol (perf_control.hpp); -1: off
+  int perf_ack_fd = -1;
+  std::string perf_phase = "map";
 };
 
 // Adds the subcommand and its options to `app`, filling `args` when parsed.

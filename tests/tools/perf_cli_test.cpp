@@ -1,0 +1,326 @@
+// perf integration of the `tally` program: the phase markers of `tally wordcount`
+// (--perf-ctl-fd, --perf-ack-fd, --perf-phase: perf's --control protocol), `tally profile`
+// and `tally profile --c2c` (tools/perf/).
+//
+// Oracles:
+//  - Markers: the test plays perf. It reads tally's commands from the control pipe and
+//    answers each with perf's "ack\n\0". The commands are exactly "enable", "disable" once
+//    for one phase or `all`, four times for `each`; the counts are still right (exit 0).
+//    While an "enable" waits for its ack, tally sends nothing more (it does not start the
+//    phase before perf counts). Without an ack descriptor, the same commands arrive. A perf
+//    that closes its ack end costs a warning, not the counts. Bad descriptors are usage
+//    errors (exit 2).
+//  - tally profile, on a generated 20 MiB corpus: exit 0, a non-empty folded-stacks file of
+//    `frame;...;frame count` lines, and a map-phase table naming a function of the word
+//    count's map path. perf is a required test dependency (linux-perf): without it the test
+//    fails and says so.
+//  - tally profile --c2c: where `perf mem` lists no usable memory-sampling event (virtual
+//    machines, as this project's), exit 69 with one line saying why; elsewhere a report.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/subprocess.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using tally::testing::run_process;
+
+// The descriptor numbers tally is given: high enough never to be a pipe's own number here.
+constexpr int kChildCtlFd = 50;
+constexpr int kChildAckFd = 51;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class PerfCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("tally-perf-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    corpus_ = (dir_ / "words.txt").string();
+    std::ofstream(corpus_) << "b a b\nc b a\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  std::string corpus_;
+};
+
+// A pipe whose ends close with it.
+struct Pipe {
+  int read_end = -1;
+  int write_end = -1;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+    read_end = fds[0];
+    write_end = fds[1];
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+  ~Pipe() {
+    close_read();
+    close_write();
+  }
+  void close_read() {
+    if (read_end >= 0) ::close(read_end);
+    read_end = -1;
+  }
+  void close_write() {
+    if (write_end >= 0) ::close(write_end);
+    write_end = -1;
+  }
+};
+
+// How the fake perf answers.
+enum class Acks { kAlways, kNone, kCloseAtOnce, kDelayFirst };
+
+struct MarkerRun {
+  int exit_status = -1;
+  std::vector<std::string> commands;     // what tally wrote to the control pipe, one per line
+  bool sent_more_while_waiting = false;  // kDelayFirst: bytes arrived before the first ack
+  std::string out;
+  std::string err;
+};
+
+// Runs `tally wordcount` with a control pipe on kChildCtlFd and, unless acks are kNone, an
+// ack pipe on kChildAckFd, playing perf on the other ends.
+MarkerRun run_with_markers(const fs::path& dir, const std::vector<std::string>& args, Acks acks) {
+  Pipe ctl, ack;
+  EXPECT_LT(std::max({ctl.read_end, ctl.write_end, ack.read_end, ack.write_end}), kChildCtlFd);
+  const std::string out_path = (dir / "stdout").string();
+  const std::string err_path = (dir / "stderr").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, ctl.write_end, kChildCtlFd);
+  std::vector<std::string> argv = {TALLY_EXE, "wordcount"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--perf-ctl-fd", std::to_string(kChildCtlFd)});
+  if (acks != Acks::kNone) {
+    posix_spawn_file_actions_adddup2(&actions, ack.read_end, kChildAckFd);
+    argv.insert(argv.end(), {"--perf-ack-fd", std::to_string(kChildAckFd)});
+  }
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  MarkerRun run;
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << TALLY_EXE << " failed: " << rc;
+    return run;
+  }
+  ctl.close_write();  // EOF on the control pipe once tally exits
+  ack.close_read();
+  if (acks == Acks::kNone || acks == Acks::kCloseAtOnce) ack.close_write();
+
+  std::string buffered;
+  char buf[256];
+  for (;;) {
+    const ssize_t n = ::read(ctl.read_end, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buffered.append(buf, static_cast<std::size_t>(n));
+    std::size_t nl;
+    while ((nl = buffered.find('\n')) != std::string::npos) {
+      run.commands.push_back(buffered.substr(0, nl));
+      buffered.erase(0, nl + 1);
+      if (ack.write_end < 0) continue;
+      if (acks == Acks::kDelayFirst && run.commands.size() == 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        pollfd p{ctl.read_end, POLLIN, 0};
+        run.sent_more_while_waiting = !buffered.empty() || ::poll(&p, 1, 0) > 0;
+      }
+      static constexpr char kAck[] = "ack\n";  // with its NUL, as perf writes it
+      EXPECT_EQ(::write(ack.write_end, kAck, sizeof kAck), static_cast<ssize_t>(sizeof kAck));
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.out = read_file(out_path);
+  run.err = read_file(err_path);
+  return run;
+}
+
+const std::vector<std::string> kOnePair = {"enable", "disable"};
+const char* const kCounts = "b\t3\na\t2\nc\t1\n";
+
+class PerfPhaseMarkers : public PerfCli, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(PerfPhaseMarkers, EnableAndDisableAroundThePhaseWithAcks) {
+  const std::string phase = GetParam();
+  const MarkerRun run =
+      run_with_markers(dir_, {corpus_, "-f", "tsv", "--perf-phase", phase}, Acks::kAlways);
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(run.out, kCounts);
+  EXPECT_EQ(run.err, "");
+  std::vector<std::string> expected = kOnePair;
+  if (phase == "each") {
+    expected = {"enable", "disable", "enable", "disable", "enable", "disable", "enable", "disable"};
+  }
+  EXPECT_EQ(run.commands, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Phases, PerfPhaseMarkers,
+                         ::testing::Values("map", "merge", "finalize", "all", "each"),
+                         [](const auto& param_info) { return std::string(param_info.param); });
+
+TEST_F(PerfCli, MapIsTheDefaultPhase) {
+  const MarkerRun run = run_with_markers(dir_, {corpus_, "-f", "tsv"}, Acks::kAlways);
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(run.commands, kOnePair);
+}
+
+TEST_F(PerfCli, WaitsForTheAckBeforeThePhaseStarts) {
+  const MarkerRun run =
+      run_with_markers(dir_, {corpus_, "-f", "tsv", "--perf-phase", "each"}, Acks::kDelayFirst);
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_FALSE(run.sent_more_while_waiting);
+  EXPECT_EQ(run.commands.size(), 8u);
+}
+
+TEST_F(PerfCli, WithoutAnAckDescriptorSendsWithoutWaiting) {
+  const MarkerRun run = run_with_markers(dir_, {corpus_, "-f", "tsv"}, Acks::kNone);
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(run.out, kCounts);
+  EXPECT_EQ(run.commands, kOnePair);
+}
+
+TEST_F(PerfCli, APerfThatStopsAnsweringCostsAWarningNotTheCounts) {
+  const MarkerRun run = run_with_markers(dir_, {corpus_, "-f", "tsv"}, Acks::kCloseAtOnce);
+  EXPECT_EQ(run.exit_status, 0) << run.err;
+  EXPECT_EQ(run.out, kCounts);
+  EXPECT_NE(run.err.find("warning: perf phase markers"), std::string::npos) << run.err;
+  EXPECT_EQ(run.commands, std::vector<std::string>{"enable"});  // nothing after the failure
+}
+
+TEST_F(PerfCli, BadDescriptorsAreUsageErrors) {
+  auto r = run_process({TALLY_EXE, "wordcount", corpus_, "--perf-ctl-fd", "57"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("--perf-ctl-fd 57: not an open file descriptor"), std::string::npos)
+      << r.err;
+  // stdin is open for reading only.
+  r = run_process({TALLY_EXE, "wordcount", corpus_, "--perf-ctl-fd", "0"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("not open for writing"), std::string::npos) << r.err;
+  r = run_process({TALLY_EXE, "wordcount", corpus_, "--perf-phase", "map"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("--perf-ctl-fd"), std::string::npos) << r.err;
+  r = run_process({TALLY_EXE, "wordcount", corpus_, "--perf-ctl-fd", "1", "--perf-phase", "x"});
+  EXPECT_EQ(r.exit_status, 2);
+}
+
+// perf must be installed for the rest: it is a test dependency (scripts/install-deps).
+::testing::AssertionResult perf_installed() {
+  const auto r = run_process({"/bin/sh", "-c", "command -v perf"});
+  if (r.exit_status == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "perf is not installed: it is required by this test; on Debian install "
+            "linux-perf (scripts/install-deps does)";
+}
+
+TEST_F(PerfCli, ProfileNamesTheMapPhaseFunctionsAndWritesFoldedStacks) {
+  ASSERT_TRUE(perf_installed());
+  const std::string corpus = (dir_ / "corpus.txt").string();
+  auto r = run_process({TALLY_EXE, "generate-corpus", "--size", "20M", "-o", corpus});
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const fs::path out = dir_ / "profile";
+  r = run_process({TALLY_EXE, "profile", "-o", out.string(), "--", "wordcount", corpus, "-n", "3"});
+  ASSERT_EQ(r.exit_status, 0) << r.out << r.err;
+
+  // The counts of the profiled command come first, then the profile.
+  const std::string counts = r.out.substr(0, r.out.find("tally-profile:"));
+  EXPECT_EQ(std::count(counts.begin(), counts.end(), '\n'), 3) << r.out;
+  ASSERT_NE(r.out.find("By phase"), std::string::npos) << r.out << r.err;
+  const std::size_t map_at = r.out.find("  map phase, ");
+  ASSERT_NE(map_at, std::string::npos) << r.out;
+  const std::size_t map_end = r.out.find("\n  merge phase", map_at);
+  const std::string map_table = r.out.substr(map_at, map_end - map_at);
+  const std::regex map_path(
+      "WordCount|for_each_record|FlatTable|map_split|find_or_insert|"
+      "hash_key|CombiningEmitter");
+  EXPECT_TRUE(std::regex_search(map_table, map_path)) << map_table;
+
+  const std::string folded = read_file(out / "stacks.folded");
+  ASSERT_FALSE(folded.empty());
+  const std::regex line("[^\n]+;[^\n]+ [0-9]+");
+  std::istringstream lines(folded);
+  std::string l;
+  while (std::getline(lines, l)) ASSERT_TRUE(std::regex_match(l, line)) << l;
+  EXPECT_TRUE(fs::file_size(out / "perf.data") > 0);
+  EXPECT_FALSE(read_file(out / "stacks-map.folded").empty());
+  EXPECT_NE(r.out.find((out / "stacks.folded").string()), std::string::npos);
+}
+
+TEST_F(PerfCli, ProfilePassesTheCommandsExitStatusThrough) {
+  ASSERT_TRUE(perf_installed());
+  const auto r = run_process({TALLY_EXE, "profile", "-o", (dir_ / "p").string(), "--", "wordcount",
+                              (dir_ / "missing.txt").string()});
+  EXPECT_EQ(r.exit_status, 3) << r.out << r.err;  // tally wordcount's input error
+  EXPECT_NE(r.err.find("missing.txt"), std::string::npos) << r.err;
+}
+
+TEST_F(PerfCli, ProfileUsage) {
+  auto r = run_process({TALLY_EXE, "profile"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("no command to profile"), std::string::npos) << r.err;
+  r = run_process({TALLY_EXE, "profile", "--help"});
+  EXPECT_EQ(r.exit_status, 0);
+  EXPECT_NE(r.out.find("folded"), std::string::npos) << r.out;
+  r = run_process({TALLY_EXE, "--help"});
+  EXPECT_NE(r.out.find("profile"), std::string::npos) << r.out;
+}
+
+TEST_F(PerfCli, C2cSaysWhyWhereTheMachineCannotSampleMemory) {
+  ASSERT_TRUE(perf_installed());
+  const auto mem = run_process({"/bin/sh", "-c", "perf mem record -e list 2>&1"});
+  const bool can_sample = mem.out.find(": available") != std::string::npos;
+  const auto r = run_process(
+      {TALLY_EXE, "profile", "--c2c", "-o", (dir_ / "c2c").string(), "--", "wordcount", corpus_});
+  if (can_sample) {
+    EXPECT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_TRUE(fs::exists(dir_ / "c2c" / "c2c-report.txt"));
+    return;
+  }
+  EXPECT_EQ(r.exit_status, 69) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find("perf c2c needs hardware memory sampling"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bench/"), std::string::npos) << r.err;
+}
+
+}  // namespace
