@@ -6,14 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <string>
+#include <system_error>
 
 namespace tally::cli {
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+// strerror's text, without strerror's shared buffer.
+std::string errno_text(int err) { return std::generic_category().message(err); }
 
 // Writes all of `bytes` to `fd` without dying of SIGPIPE when the reader (perf) has gone:
 // SIGPIPE is blocked on this thread for the write, and one it raised is taken back, so the

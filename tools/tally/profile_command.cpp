@@ -3,14 +3,14 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
+
+extern char** environ;
 
 namespace tally::cli {
 namespace {
@@ -47,14 +47,23 @@ int run_profile_if_asked(int argc, char** argv) {
       tried += (tried.empty() ? "" : ", ") + script.string();
       continue;
     }
-    ::setenv("TALLY_EXE", exe.c_str(), 1);
     std::vector<char*> args;
     std::string arg0 = script.string();
     args.push_back(arg0.data());
     for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
     args.push_back(nullptr);
-    ::execv(arg0.c_str(), args.data());
-    std::cerr << "tally: profile: cannot run " << arg0 << ": " << std::strerror(errno) << "\n";
+    // The environment plus TALLY_EXE, built here rather than with setenv (not thread-safe).
+    std::string tally_exe = "TALLY_EXE=" + exe.string();
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).starts_with("TALLY_EXE=")) continue;
+      env.push_back(*e);
+    }
+    env.push_back(tally_exe.data());
+    env.push_back(nullptr);
+    ::execve(arg0.c_str(), args.data(), env.data());
+    std::cerr << "tally: profile: cannot run " << arg0 << ": "
+              << std::generic_category().message(errno) << "\n";
     return kExitNoProfileScript;
   }
   std::cerr << "tally: profile: " << kScript << " not found (looked at " << tried
