@@ -1,0 +1,101 @@
+// The inner loop of the default word rule: find where a word ends and lowercase it, 16 bytes
+// at a time with SSE2 (part of every x86-64 CPU), one byte at a time elsewhere and near the
+// end of a record. Profiling tally wordcount put two thirds of the map loop's instructions
+// in the byte-at-a-time loop; this is what replaced it.
+//
+// Safety: a 16-byte load is only made when all 16 bytes lie before the record's end, so no
+// byte outside the record is ever read.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace tally::jobs {
+
+// The countwords whitespace set: exactly these six bytes separate words.
+constexpr bool is_ascii_space(unsigned char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+namespace detail {
+
+// Per byte: whether it separates words, and its lowercase form.
+struct ByteTables {
+  bool space[256];
+  char lower[256];
+};
+
+constexpr ByteTables make_byte_tables() {
+  ByteTables t{};
+  for (int c = 0; c < 256; ++c) {
+    t.space[c] = is_ascii_space(static_cast<unsigned char>(c));
+    t.lower[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return t;
+}
+
+inline constexpr ByteTables kByteTables = make_byte_tables();
+
+#if defined(__SSE2__)
+
+// Bit i set where byte i of v is ASCII whitespace: ' ', or '\t'..'\r' (9..13). The range test
+// is one signed compare: adding 119 maps 9..13, and only those, onto -128..-124.
+inline unsigned space_mask(__m128i v) noexcept {
+  const __m128i is_blank = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+  const __m128i is_control =
+      _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(119)), _mm_set1_epi8(-123));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(is_blank, is_control)));
+}
+
+// v with A-Z lowercased. Bytes >= 0x80 are negative as signed and fail the >= 'A' test.
+inline __m128i lowercase(__m128i v) noexcept {
+  const __m128i is_upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                         _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+  return _mm_or_si128(v, _mm_and_si128(is_upper, _mm_set1_epi8(0x20)));
+}
+
+#endif
+
+}  // namespace detail
+
+// Scans the word starting at p (which is not whitespace): advances p past it, or past its
+// first `room` bytes if it is longer, and returns how many bytes were consumed. With
+// kLowercase, the consumed bytes are written to dst lowercased; dst must have room + 16
+// bytes (whole 16-byte blocks are stored). Without, dst is not touched.
+template <bool kLowercase>
+inline std::size_t scan_word(const unsigned char*& p, const unsigned char* end, char* dst,
+                             std::size_t room) noexcept {
+  std::size_t n = 0;
+#if defined(__SSE2__)
+  while (end - p >= 16 && n < room) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if constexpr (kLowercase) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + n), detail::lowercase(v));
+    }
+    const unsigned spaces = detail::space_mask(v);
+    if (spaces != 0) {
+      const auto k = std::min<std::size_t>(static_cast<std::size_t>(__builtin_ctz(spaces)),
+                                           room - n);
+      p += k;
+      return n + k;
+    }
+    const std::size_t k = std::min<std::size_t>(16, room - n);
+    p += k;
+    n += k;
+  }
+#endif
+  const auto& tables = detail::kByteTables;
+  while (p < end && n < room && !tables.space[*p]) {
+    if constexpr (kLowercase) dst[n] = tables.lower[*p];
+    ++p;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace tally::jobs
