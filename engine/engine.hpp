@@ -294,6 +294,16 @@ class RunState {
       }
       return;
     }
+    // kLocal with one table holding everything (one worker, or one that took every split):
+    // it is the result as it is, with no partitioning and no second insertion.
+    std::size_t non_empty = 0;
+    for (const auto& w : workers_) non_empty += w->combiner.empty() ? 0 : 1;
+    if (non_empty <= 1) {
+      for (auto& w : workers_) {
+        if (!w->combiner.empty()) finals_.push_back(std::move(w->combiner));
+      }
+      return;
+    }
     // kLocal: bucket each worker's entries by partition (in parallel, one task per worker
     // table), then build each partition's table from its buckets (one task per partition).
     std::vector<std::vector<std::vector<typename Table::Slot*>>> buckets(workers_.size());
