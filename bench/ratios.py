@@ -5,6 +5,7 @@ Every ratio compares medians from one file, that is from one run of one binary, 
 sides saw the same machine state.
 
 Usage: bench/ratios.py [--harness] [results-dir]
+  Prints the headline table, then the false-sharing and contention table.
   --harness  only the false-sharing and contention table (what bench/harness prints)
 """
 import json
@@ -38,6 +39,15 @@ def time_of(m, name):
 
 def fmt(x, unit=""):
     return "n/a" if x is None else f"{x:.2f}{unit}"
+
+
+def sig(x):
+    """Small per-operation rates: three significant digits."""
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def pct(x):
+    return "n/a" if x is None else f"{100 * x:.3g}%"
 
 
 def ratio(a, b):
@@ -110,8 +120,7 @@ def harness_rows(results_dir):
             rows.append((f"contention: aggregator best / worst shard count, {t} threads",
                          fmt(ratio(rates[best], rates[worst]), "x"),
                          f"best {best} shards {fmt(rates[best] / 1e6)}, worst {worst} shards {fmt(rates[worst] / 1e6)} M updates/s; "
-                         f"contended acquisitions {fmt(cont[1] and 100 * cont[1], '%')} at 1 shard, "
-                         f"{fmt(cont[256] and 100 * cont[256], '%')} at 256"))
+                         f"contended acquisitions {pct(cont[1])} at 1 shard, {pct(cont[256])} at 256"))
 
     if q:
         for p in (1, 2, 4):
@@ -123,14 +132,14 @@ def harness_rows(results_dir):
                 pop = counter(q, name, "pop_retries_per_op")
                 cas = counter(q, name, "cas_failures_per_op")
                 rows.append((f"contention: MpmcQueue try {p}P{c}C, retries per push / per pop",
-                             f"{fmt(push)} / {fmt(pop)}",
-                             f"lost CASes per op {fmt(cas, '')}; {fmt(rate(q, name) and rate(q, name) / 1e6)} M msg/s"))
+                             f"{sig(push)} / {sig(pop)}",
+                             f"lost CASes per op {sig(cas)}; {fmt(rate(q, name) and rate(q, name) / 1e6)} M msg/s"))
 
     if d:
         for th in (1, 3):
             name = f"BM_WorkStealingDeque_OwnerWithThieves/thieves:{th}/manual_time"
             rows.append((f"contention: deque lost steal CASes per item, owner + {th} thieves",
-                         fmt(counter(d, name, "steal_cas_failures"), ""), f"stolen fraction {fmt(counter(d, name, 'stolen'))}"))
+                         sig(counter(d, name, "steal_cas_failures")), f"stolen fraction {fmt(counter(d, name, 'stolen'))}"))
 
     _, s = load(results_dir, "scheduler_bench")
     if s:
@@ -140,7 +149,7 @@ def harness_rows(results_dir):
                 if name not in s:
                     continue
                 rows.append((f"contention: scheduler {kind}, {t} workers: steals / failed steals per task",
-                             f"{fmt(counter(s, name, 'steals_per_task'))} / {fmt(counter(s, name, 'failed_steals_per_task'))}",
+                             f"{sig(counter(s, name, 'steals_per_task'))} / {sig(counter(s, name, 'failed_steals_per_task'))}",
                              f"{fmt(counter(s, name, 'tasks'), '')} tasks per run, {fmt(time_of(s, name))} ms"))
     return rows
 
@@ -257,9 +266,10 @@ def main():
             rows.append((f"FlatTable / std::unordered_map, {d} distinct, 1 thread", fmt(ratio(um, flat), "x"),
                          f"{fmt(flat)} vs {fmt(um)} ms"))
 
-    rows += harness_rows(results_dir)
     print_context(ctx)
     print_table(rows)
+    print("\nFalse sharing and contention (bench/harness):\n")
+    print_table(harness_rows(results_dir))
 
 
 if __name__ == "__main__":
