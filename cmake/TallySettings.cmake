@@ -6,6 +6,13 @@
 
 add_library(tally_warnings INTERFACE)
 add_library(tally::warnings ALIAS tally_warnings)
+# TALLY_SANITIZER may hold a comma ("address,undefined"), which a generator expression cannot
+# take as one argument: test it here.
+if(TALLY_SANITIZER)
+  set(_tally_sanitized ON)
+else()
+  set(_tally_sanitized OFF)
+endif()
 target_compile_options(tally_warnings INTERFACE
   $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
     -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough>
@@ -17,7 +24,7 @@ target_compile_options(tally_warnings INTERFACE
   # Under sanitizers g++ 12 reports -Wmaybe-uninitialized inside libstdc++'s std::regex and
   # std::function (its flow analysis is unreliable on instrumented code; GCC documents that
   # sanitizers cause false positives). Kept on in the plain builds, where it is accurate.
-  $<$<AND:$<CXX_COMPILER_ID:GNU>,$<BOOL:${TALLY_SANITIZER}>>:-Wno-maybe-uninitialized>
+  $<$<AND:$<CXX_COMPILER_ID:GNU>,$<BOOL:${_tally_sanitized}>>:-Wno-maybe-uninitialized>
   # Clang's static lock analysis (GUARDED_BY, REQUIRES); g++ ignores the annotations.
   $<$<CXX_COMPILER_ID:Clang>:-Wthread-safety>
   $<$<BOOL:${TALLY_WERROR}>:-Werror>)
