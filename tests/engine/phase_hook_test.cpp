@@ -5,10 +5,13 @@
 // run(); no map() call happens outside the map phase's start and end (the map phase starts
 // before the first record and ends after the last), so the number of records mapped is 0
 // at map start and every record at map end and after. For a run that fails in a phase, every
-// phase that started has ended, and no later phase starts.
+// phase that started has ended, and no later phase starts. A phase's seconds in the report
+// exclude the time spent inside its callbacks: callbacks that sleep 150 ms each add nothing
+// to any *_seconds (each stays far below 150 ms on this tiny input).
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -142,6 +145,25 @@ TEST(PhaseHookFailure, AnInputThatCannotOpenEndsTheSplitPhase) {
   const std::vector<std::pair<Phase, bool>> expected = {{Phase::kSplit, true},
                                                         {Phase::kSplit, false}};
   EXPECT_EQ(events, expected);
+}
+
+TEST(PhaseHookTiming, PhaseSecondsExcludeTheCallbacks) {
+  constexpr auto kSleep = std::chrono::milliseconds(150);
+  std::atomic<std::uint64_t> mapped{0};
+  RunOptions options;
+  options.on_phase = [&](Phase, bool) { std::this_thread::sleep_for(kSleep); };
+  Engine engine({.threads = 2});
+  Inputs inputs = make_inputs(400);
+  auto result = engine.run(CountingJob{.mapped = &mapped}, inputs, options);
+  ASSERT_TRUE(result.ok()) << result.status().to_string();
+  const tally::RunReport& r = result->report;
+  // Half the sleep: room for a loaded or sanitized machine, far from the 150 ms (or 300 ms)
+  // the callbacks would add.
+  constexpr double kLimit = 0.075;
+  EXPECT_LT(r.split_seconds, kLimit);
+  EXPECT_LT(r.map_seconds, kLimit);
+  EXPECT_LT(r.merge_seconds, kLimit);
+  EXPECT_LT(r.finalize_seconds, kLimit);
 }
 
 TEST(PhaseNames, AreTheLowercaseNames) {
