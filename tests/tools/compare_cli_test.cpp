@@ -176,6 +176,9 @@ TEST_F(CompareCli, BadInputIsOneLineNamingTheFileAndExitTwo) {
           {"name": "BM_A", "run_name": "BM_A", "real_time": 1, "cpu_time": 1, "time_unit": "ns"},
           {"name": "BM_A", "run_name": "BM_A", "real_time": 1, "cpu_time": 1, "time_unit": "ms"}]})"),
        "mismatched time units for 'BM_A': ns and ms"},
+      {write("error_occurred.json", R"({"benchmarks": [{"name": "BM_A", "error_occurred": 1,
+          "real_time": 1, "cpu_time": 1, "time_unit": "ns"}]})"),
+       "benchmark 'BM_A' has a non-boolean 'error_occurred'"},
       {(dir_ / "missing.json").string(), "No such file or directory"},
   };
   for (const auto& [path, problem] : cases) {
@@ -200,6 +203,12 @@ TEST_F(CompareCli, UsageErrorsExitTwo) {
   const ProcessResult bad_regex = tally_compare({base, contender, "--filter", "("});
   EXPECT_EQ(bad_regex.exit_status, 2);
   EXPECT_EQ(bad_regex.err.rfind("tally compare: invalid --filter '('", 0), 0u) << bad_regex.err;
+  // libstdc++ refuses a pattern too large for its automaton at construction: a usage error.
+  const ProcessResult huge_regex = tally_compare({base, contender, "--filter", "a{1000000}"});
+  EXPECT_EQ(huge_regex.exit_status, 2);
+  EXPECT_EQ(huge_regex.err.rfind("tally compare: invalid --filter 'a{1000000}'", 0), 0u)
+      << huge_regex.err;
+  EXPECT_EQ(huge_regex.err.find('\n'), huge_regex.err.size() - 1) << huge_regex.err;
   const ProcessResult no_match = tally_compare({base, contender, "--filter", "^BM_Nothing"});
   EXPECT_EQ(no_match.exit_status, 2);
   const ProcessResult no_counter = tally_compare({base, contender, "--metric", "bogus"});
@@ -256,6 +265,30 @@ TEST_F(CompareCli, ComparesTallyRunReports) {
       << "a run report has no CPU time";
 }
 
+// Oracle: 3 vs 3 repetitions can never give p < 0.05 (the smallest is 2 / C(6, 3) = 0.10), so
+// the threshold alone judges them: a 25% slowdown trips --threshold 10 and the output says why.
+TEST_F(CompareCli, ThreeRepetitionsAreGatedByTheThreshold) {
+  const auto reps = [](double t) {
+    std::string list;
+    for (int i = 0; i < 3; ++i) {
+      const std::string v = std::to_string(t + i);
+      list += std::string(i == 0 ? "" : ",") + R"({"name": "BM_A", "run_name": "BM_A", "real_time": )" +
+              v + R"(, "cpu_time": )" + v + R"(, "time_unit": "ns", "repetition_index": )" +
+              std::to_string(i) + "}";
+    }
+    return R"({"benchmarks": [)" + list + "]}";
+  };
+  const std::string base = write("base.json", reps(100));
+  const std::string slower = write("new.json", reps(125));
+  const ProcessResult r = tally_compare({base, slower, "--threshold", "10"});
+  EXPECT_EQ(r.exit_status, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("3 vs 3 (too few repetitions for the U test; judged by threshold only)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("1 judged by threshold only"), std::string::npos) << r.out;
+  EXPECT_EQ(tally_compare({base, slower, "--threshold", "30"}).exit_status, 0);
+}
+
 TEST_F(CompareCli, OutputFileReplacesStdoutAndTableHasNoColourWhenPiped) {
   const std::string out = (dir_ / "report.md").string();
   const ProcessResult to_file =
@@ -271,17 +304,16 @@ TEST_F(CompareCli, OutputFileReplacesStdoutAndTableHasNoColourWhenPiped) {
   EXPECT_NE(piped.out.find("5 vs 5 (unreliable: 9+ recommended)"), std::string::npos);
 }
 
-}  // namespace
-
-namespace {
-
 // Colour needs a terminal: script(1) (util-linux, in every Debian) runs tally on a
 // pseudo-terminal. The slower row is red there, and plain again once NO_COLOR is set.
 TEST(CompareColour, OnlyOnATerminalAndNeverWithNoColor) {
   const std::string command = std::string(TALLY_EXE) + " compare '" +
                               fixture("base", "ws_deque_9reps_slower") + "' '" +
                               fixture("new", "ws_deque_9reps_slower") + "'";
-  const ProcessResult tty = run_process({"/usr/bin/script", "-qec", command, "/dev/null"});
+  // NO_COLOR is removed, not inherited: set in the developer's or CI's environment it would
+  // turn colour off.
+  const ProcessResult tty =
+      run_process({"/usr/bin/env", "-u", "NO_COLOR", "/usr/bin/script", "-qec", command, "/dev/null"});
   ASSERT_EQ(tty.exit_status, 0) << tty.err;
   EXPECT_NE(tty.out.find("\033[91mBM_WorkStealingDeque_PushPop/depth:64 "), std::string::npos)
       << tty.out;

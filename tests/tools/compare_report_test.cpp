@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tools/tally/compare/comparison.hpp"
+#include "tools/tally/compare/mann_whitney.hpp"
 #include "tools/tally/compare/pairing.hpp"
 #include "tools/tally/compare/report_parser.hpp"
 
@@ -74,7 +75,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"UnknownUnit", report({run("BM_A", 1, 1, "min")}), "unknown time unit 'min'"},
         BadInput{"MismatchedUnits", report({run("BM_A", 1, 1, "ns"), run("BM_A", 1, 1, "us")}),
                  "mismatched time units for 'BM_A': ns and us"},
-        BadInput{"TallyWithoutPhases", R"({"tally_run_report": 1})", "no 'phases'"}),
+        BadInput{"TallyWithoutPhases", R"({"tally_run_report": 1})", "no 'phases'"},
+        BadInput{"NonBooleanErrorOccurred",
+                 report({run("BM_A", 1, 1, "ns", R"(,"error_occurred":"no")")}),
+                 "benchmark 'BM_A' has a non-boolean 'error_occurred'"},
+        BadInput{"NumberOverflow", report({run("BM_A", 1, 1, "ns", R"(,"big":1e999)")}),
+                 "number out of range"}),
     [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CompareParseReport, ReadsRunsCountersAndAggregates) {
@@ -217,19 +223,53 @@ TEST(Compare, RepetitionsAreJudgedByTheUTest) {
   EXPECT_EQ(c.summary.regressions, 1u);
 }
 
-// Without a significant U test a change is "unchanged", however large.
+// Without a significant U test a change is "unchanged", however large: 5 vs 5 overlapping
+// samples can reach p < 0.05, but these do not.
 TEST(Compare, InsignificantChangeIsUnchanged) {
-  const std::vector<std::string> base_runs = {run("BM_A", 100, 100), run("BM_A", 200, 200)};
-  const std::vector<std::string> new_runs = {run("BM_A", 120, 120), run("BM_A", 250, 250)};
+  std::vector<std::string> base_runs, new_runs;
+  for (int i = 0; i < 5; ++i) {
+    base_runs.push_back(run("BM_A", 100 + 40 * i, 100 + 40 * i));
+    new_runs.push_back(run("BM_A", 120 + 40 * i, 120 + 40 * i));
+  }
   CompareOptions options;
   options.threshold_pct = 5;
   const Comparison c = compare_ok(parse_ok(report(base_runs)), parse_ok(report(new_runs)), options);
   ASSERT_EQ(c.benchmarks.size(), 1u);
   EXPECT_GT(c.benchmarks[0].time_change, 0.05);
   ASSERT_TRUE(c.benchmarks[0].utest.has_value());
+  EXPECT_TRUE(c.benchmarks[0].utest->decides);
   EXPECT_GE(*c.benchmarks[0].utest->metric_pvalue, 0.05);
   EXPECT_EQ(c.benchmarks[0].verdict, Verdict::kUnchanged);
   EXPECT_EQ(c.summary.regressions, 0u);
+  EXPECT_EQ(c.summary.threshold_only, 0u);
+}
+
+// Oracle: with 2 vs 2 or 3 vs 3 repetitions the smallest attainable p-value, 2 / C(m + n, m),
+// is 1/3 or 1/10, never below alpha 0.05: the U test cannot decide, so the threshold alone
+// judges the pair (as for single runs) and the summary counts it. 5 vs 5 can decide.
+TEST(Compare, TooFewRepetitionsAreJudgedByTheThreshold) {
+  for (const int reps : {2, 3}) {
+    SCOPED_TRACE(reps);
+    std::vector<std::string> base_runs, new_runs;
+    for (int i = 0; i < reps; ++i) {
+      base_runs.push_back(run("BM_A", 100 + i, 100 + i));
+      new_runs.push_back(run("BM_A", 125 + i, 125 + i));
+    }
+    CompareOptions options;
+    options.threshold_pct = 10;
+    const Comparison c =
+        compare_ok(parse_ok(report(base_runs)), parse_ok(report(new_runs)), options);
+    ASSERT_EQ(c.benchmarks.size(), 1u);
+    const BenchmarkComparison& b = c.benchmarks[0];
+    ASSERT_TRUE(b.utest.has_value());
+    EXPECT_FALSE(b.utest->decides);
+    EXPECT_GE(*b.utest->metric_pvalue, 0.05);
+    EXPECT_EQ(b.verdict, Verdict::kSlower);
+    EXPECT_TRUE(b.regression);
+    EXPECT_EQ(c.summary.threshold_only, 1u);
+  }
+  EXPECT_NEAR(mann_whitney_smallest_p(3, 3), 0.1, 1e-15);
+  EXPECT_LT(mann_whitney_smallest_p(5, 5), 0.05);
 }
 
 // Single runs cannot be tested: the threshold alone decides.
@@ -308,6 +348,37 @@ TEST(Compare, MedianAggregateIsPrimaryWithoutRepetitions) {
   EXPECT_FALSE(c.benchmarks[0].primary);
   EXPECT_TRUE(c.benchmarks[1].primary);
   EXPECT_EQ(c.summary.compared, 1u);
+}
+
+// Oracle: a benchmark present on both sides is judged once, whatever shape each report has.
+// Base has repetitions and aggregates, new aggregates only (--benchmark_report_aggregates_only):
+// the repetitions pair with nothing, so the paired median aggregate stands in and its 30%
+// slowdown is a regression.
+TEST(Compare, MedianStandsInWhenOnlyOneSideHasRepetitions) {
+  const auto aggregate = [](const char* which, double t) {
+    return std::string(R"({"name":"BM_A_)") + which +
+           R"(","run_name":"BM_A","run_type":"aggregate","aggregate_name":")" + which +
+           R"(","real_time":)" + std::to_string(t) + R"(,"cpu_time":)" + std::to_string(t) +
+           R"(,"time_unit":"ns"})";
+  };
+  std::vector<std::string> base_runs;
+  for (int i = 0; i < 3; ++i) base_runs.push_back(run("BM_A", 100, 100));
+  base_runs.push_back(aggregate("mean", 100));
+  base_runs.push_back(aggregate("median", 100));
+  const BenchmarkReport contender =
+      parse_ok(report({aggregate("mean", 130), aggregate("median", 130)}));
+  CompareOptions options;
+  options.threshold_pct = 10;
+  const Comparison c = compare_ok(parse_ok(report(base_runs)), contender, options);
+  ASSERT_EQ(c.benchmarks.size(), 2u);
+  EXPECT_EQ(c.only_in_base, std::vector<std::string>{"BM_A"});
+  EXPECT_EQ(c.benchmarks[0].name, "BM_A_mean");
+  EXPECT_FALSE(c.benchmarks[0].primary);
+  EXPECT_EQ(c.benchmarks[1].name, "BM_A_median");
+  EXPECT_TRUE(c.benchmarks[1].primary);
+  EXPECT_EQ(c.benchmarks[1].verdict, Verdict::kSlower);
+  EXPECT_EQ(c.summary.compared, 1u);
+  EXPECT_EQ(c.summary.regressions, 1u);
 }
 
 }  // namespace

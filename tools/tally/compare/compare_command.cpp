@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <exception>
 #include <regex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -18,7 +21,8 @@
 namespace tally::cli {
 namespace {
 
-int fail(const std::string& message) {
+int fail(std::string message) {
+  std::replace(message.begin(), message.end(), '\n', ' ');  // one line, whatever the source
   std::cerr << "tally compare: " << message << "\n";
   return kCompareError;
 }
@@ -55,14 +59,18 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
       "Pairs benchmarks by name; repetitions are summarised by their median. Changes are\n"
       "(new - base) / |base| as in Google Benchmark's compare.py (+0.10 = 10% more time).\n"
       "With 2+ repetitions on both sides a Mann-Whitney U test decides significance\n"
-      "(p < alpha); without, every change counts. Counters ending in per_second are\n"
+      "(p < alpha); without, or with too few for p to reach alpha (2 or 3 a side at 0.05),\n"
+      "every change counts. Counters ending in per_second are\n"
       "throughput (higher is better); other counters are costs.\n"
       "Exit status: 0 no regression, 1 a benchmark is significantly slower by more than\n"
       "--threshold, 2 usage or input error (one line on stderr naming the file).");
   return cmd;
 }
 
-int run_compare(const CompareArgs& args) {
+namespace {
+
+// run_compare without its guard: errors it foresees come back as a status.
+int compare_or_throw(const CompareArgs& args) {
   compare::CompareOptions options;
   options.metric = compare::Metric::parse(args.metric);
   options.alpha = args.alpha;
@@ -70,7 +78,7 @@ int run_compare(const CompareArgs& args) {
   if (!args.filter.empty()) {
     try {
       options.filter.emplace(args.filter);
-    } catch (const std::regex_error& e) {
+    } catch (const std::exception& e) {  // regex_error, or bad_alloc for a huge pattern
       return fail("invalid --filter '" + args.filter + "': " + e.what());
     }
     options.filter_text = args.filter;
@@ -99,12 +107,26 @@ int run_compare(const CompareArgs& args) {
   const std::string text =
       compare::render(*comparison, format, want_colour(format, args.output.empty()));
   if (args.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    if (std::fflush(stdout) != 0) return fail("cannot write to stdout");
+    const std::size_t written = std::fwrite(text.data(), 1, text.size(), stdout);
+    if (written != text.size() || std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+      return fail("cannot write to stdout");
+    }
   } else if (Status s = write_file_atomically(args.output, text); !s.ok()) {
     return fail(s.message());
   }
   return comparison->summary.regressions > 0 ? kCompareRegression : kCompareOk;
+}
+
+}  // namespace
+
+int run_compare(const CompareArgs& args) {
+  // Whatever escapes (an allocation failure, a library exception on input nobody foresaw) is
+  // one line and exit 2 like any other error, never an abort.
+  try {
+    return compare_or_throw(args);
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
 }
 
 }  // namespace tally::cli

@@ -37,28 +37,36 @@ std::vector<double> values_of(const BenchmarkSeries& s, double scale, Get get) {
   return values;
 }
 
-// Which run names of a report have repetitions, and which have a median aggregate: they
-// decide which series of a benchmark is primary (see BenchmarkComparison::primary).
-struct RunNameShapes {
-  std::set<std::string> with_repetitions, with_median;
-
-  explicit RunNameShapes(const BenchmarkReport& report) {
-    for (const BenchmarkRun& run : report.runs) {
-      if (!run.is_aggregate) with_repetitions.insert(run.run_name);
-      if (run.is_aggregate && run.aggregate_name == "median") with_median.insert(run.run_name);
+// Which run names have their repetitions (or single run) paired, and which have a paired
+// median aggregate: they decide which pair of a benchmark is primary (see
+// BenchmarkComparison::primary). Built from the pairs, not from one report, so that an
+// aggregate stands in whenever the repetitions did not pair (base with repetitions, new with
+// aggregates only).
+class PrimarySeries {
+ public:
+  explicit PrimarySeries(const std::vector<SeriesPair>& pairs) {
+    for (const SeriesPair& pair : pairs) {
+      const BenchmarkRun& run = pair.base.first();
+      if (!run.is_aggregate) paired_repetitions_.insert(run.run_name);
+      if (run.is_aggregate && run.aggregate_name == "median") paired_median_.insert(run.run_name);
     }
   }
 
-  bool is_primary(const BenchmarkRun& run) const {
+  bool is_primary(const SeriesPair& pair) const {
+    const BenchmarkRun& run = pair.base.first();
     if (!run.is_aggregate) return true;
-    if (with_repetitions.count(run.run_name) != 0) return false;
+    if (paired_repetitions_.count(run.run_name) != 0) return false;
     if (run.aggregate_name == "median") return true;
-    return run.aggregate_name == "mean" && with_median.count(run.run_name) == 0;
+    return run.aggregate_name == "mean" && paired_median_.count(run.run_name) == 0;
   }
+
+ private:
+  std::set<std::string> paired_repetitions_, paired_median_;
 };
 
 BenchmarkComparison compare_pair(const std::string& source, const SeriesPair& pair,
-                                 const RunNameShapes& shapes, const Metric& metric) {
+                                 const PrimarySeries& primary, const CompareOptions& options) {
+  const Metric& metric = options.metric;
   const BenchmarkRun& base_first = pair.base.first();
   const BenchmarkRun& new_first = pair.contender.first();
   BenchmarkComparison c;
@@ -68,7 +76,7 @@ BenchmarkComparison compare_pair(const std::string& source, const SeriesPair& pa
   c.is_aggregate = base_first.is_aggregate;
   c.aggregate_name = base_first.aggregate_name;
   c.is_percentage = base_first.is_percentage;
-  c.primary = shapes.is_primary(base_first);
+  c.primary = primary.is_primary(pair);
   c.time_unit = base_first.time_unit;
   c.base_repetitions = pair.base.runs.size();
   c.new_repetitions = pair.contender.runs.size();
@@ -130,6 +138,8 @@ BenchmarkComparison compare_pair(const std::string& source, const SeriesPair& pa
     u.repetitions = c.base_repetitions;
     u.repetitions_other = c.new_repetitions;
     u.have_optimal_repetitions = fewest >= kUtestOptimalRepetitions;
+    u.smallest_pvalue = mann_whitney_smallest_p(c.base_repetitions, c.new_repetitions);
+    u.decides = u.smallest_pvalue < options.alpha;
     u.time_pvalue = mann_whitney_u(base_real, new_real).p_value;
     if (has_cpu) u.cpu_pvalue = mann_whitney_u(base_cpu, new_cpu).p_value;
     switch (metric.kind) {
@@ -172,8 +182,10 @@ void judge(BenchmarkComparison& c, const CompareOptions& options) {
       options.metric.kind == Metric::Kind::kCounter && higher_is_better(options.metric.counter);
   const double slowdown = higher_better ? -*c.metric_change : *c.metric_change;
   const double tolerance = options.threshold_pct.value_or(0.0) / 100.0;
-  const bool significant =
-      !c.utest || !c.utest->metric_pvalue || *c.utest->metric_pvalue < options.alpha;
+  // A U test that cannot reach alpha (too few repetitions) leaves the threshold to decide, as
+  // for single runs; otherwise no change of any size could ever be significant.
+  const bool significant = !c.utest || !c.utest->decides || !c.utest->metric_pvalue ||
+                           *c.utest->metric_pvalue < options.alpha;
   if (significant && slowdown > tolerance) {
     c.verdict = Verdict::kSlower;
   } else if (significant && slowdown < -tolerance) {
@@ -213,6 +225,7 @@ Summary summarize(const std::vector<BenchmarkComparison>& benchmarks, const Metr
     if (c.verdict == Verdict::kSlower) ++s.slower;
     if (c.verdict == Verdict::kUnchanged) ++s.unchanged;
     if (c.regression) ++s.regressions;
+    if (c.utest && !c.utest->decides) ++s.threshold_only;
     const auto values = metric_values(c, metric);
     if (values && values->first > 0 && values->second > 0) {
       log_sum += std::log(values->second / values->first);
@@ -289,10 +302,10 @@ Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
   for (const ReportPair& reports_pair : reports) {
     Result<Pairing> pairing = pair_benchmarks(reports_pair.base, reports_pair.contender);
     if (!pairing.ok()) return pairing.status();
-    const RunNameShapes shapes(reports_pair.base);
+    const PrimarySeries primary(pairing->pairs);
     for (const SeriesPair& pair : pairing->pairs) {
       any_in_common = true;
-      BenchmarkComparison c = compare_pair(reports_pair.source, pair, shapes, options.metric);
+      BenchmarkComparison c = compare_pair(reports_pair.source, pair, primary, options);
       if (!wanted(c.display_name)) continue;
       judge(c, options);
       result.benchmarks.push_back(std::move(c));

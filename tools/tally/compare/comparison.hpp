@@ -2,7 +2,8 @@
 // Mann-Whitney p-values, verdicts and a summary. Renderers (renderers.hpp) only format it.
 //
 //   CompareOptions options;                      // real time, alpha 0.05, no threshold
-//   Result<Comparison> c = compare_reports({{"", base_report, new_report}}, options);
+//   Result<Comparison> c =
+//       compare_reports({{"", base_report, new_report}}, options, "base.json", "new.json");
 //   if (c.ok() && c->summary.regressions > 0) ...  // only counted with a threshold
 #pragma once
 
@@ -67,6 +68,11 @@ struct CounterChange {
 struct UTest {
   std::size_t repetitions = 0, repetitions_other = 0;
   bool have_optimal_repetitions = false;  // both sides have kUtestOptimalRepetitions or more
+  // The smallest p-value these sample sizes can give, 2 / C(m + n, m) (0.10 for 3 vs 3).
+  double smallest_pvalue = 0;
+  // smallest_pvalue < alpha. When false the test can never find a change significant (too few
+  // repetitions), and the threshold alone judges the pair, as for single runs.
+  bool decides = true;
   double time_pvalue = 1;
   std::optional<double> cpu_pvalue;     // when both reports have CPU times
   std::optional<double> metric_pvalue;  // of the chosen metric (a counter has its own test)
@@ -106,6 +112,7 @@ struct Summary {
   std::size_t compared = 0;  // primary pairs with the metric on both sides
   std::size_t faster = 0, slower = 0, unchanged = 0;
   std::size_t regressions = 0;
+  std::size_t threshold_only = 0;  // of `compared`, judged by the threshold alone (UTest::decides)
   // Geometric mean of new/base of the metric over those pairs (values > 0 only).
   std::optional<double> geomean_ratio;
 };
@@ -129,8 +136,8 @@ struct ReportPair {
 
 // Compares each report pair and judges every primary benchmark pair:
 //  - U test (compare.py): when both sides have at least kUtestMinRepetitions repetitions,
-//    significant means p < alpha; without one, there is nothing to test against and every
-//    change counts.
+//    significant means p < alpha; without one, or when too few repetitions leave its smallest
+//    attainable p-value at alpha or above (UTest::decides), every change counts.
 //  - slower / faster: significant and worse / better than the threshold (0 without one);
 //    unchanged otherwise. A regression is a slower verdict under --threshold.
 // Fails when a pair cannot be compared (pairing.hpp), when nothing is in both sides, when

@@ -96,6 +96,10 @@ double mann_whitney_asymptotic_p(std::span<const double> x, std::span<const doub
   return std::clamp(std::erfc(z / std::sqrt(2.0)), 0.0, 1.0);
 }
 
+double mann_whitney_smallest_p(std::size_t n1, std::size_t n2) {
+  return mann_whitney_exact_p(static_cast<double>(n1 * n2), n1, n2);
+}
+
 MannWhitneyResult mann_whitney_u(std::span<const double> x, std::span<const double> y) {
   const Ranking r = rank(x, y);
   MannWhitneyResult result;

@@ -41,6 +41,7 @@ Json benchmark_json(const BenchmarkComparison& b, double alpha) {
     j["cpu_pvalue"] = optional_number(u.cpu_pvalue);
     if (u.metric_pvalue) j["significant"] = *u.metric_pvalue < alpha;
     j["have_optimal_repetitions"] = u.have_optimal_repetitions;
+    j["judged_by_threshold_only"] = !u.decides;
   }
   Json measurements = Json::array();
   for (const RepetitionChange& m : b.measurements) {
@@ -86,7 +87,8 @@ std::string render_json(const Comparison& c) {
   doc["summary"] = {
       {"compared", s.compared},       {"faster", s.faster},
       {"slower", s.slower},           {"unchanged", s.unchanged},
-      {"regressions", s.regressions}, {"geomean_ratio", optional_number(s.geomean_ratio)}};
+      {"regressions", s.regressions}, {"threshold_only", s.threshold_only},
+      {"geomean_ratio", optional_number(s.geomean_ratio)}};
   // Invalid UTF-8 in a benchmark name becomes U+FFFD rather than an exception: the rest of
   // the report is still worth having.
   return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -73,7 +73,12 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
       return problem(path, where + " has no 'name'");
     }
     const std::string quoted = "'" + name->get<std::string>() + "'";
-    if (entry.value("error_occurred", false)) continue;
+    if (const auto failed = entry.find("error_occurred"); failed != entry.end()) {
+      if (!failed->is_boolean()) {
+        return problem(path, "benchmark " + quoted + " has a non-boolean 'error_occurred'");
+      }
+      if (failed->get<bool>()) continue;
+    }
 
     BenchmarkRun run;
     run.name = name->get<std::string>();
@@ -160,6 +165,8 @@ Result<BenchmarkReport> parse_report(std::string_view text, const std::string& p
   json doc;
   try {
     doc = json::parse(text);
+  } catch (const json::out_of_range&) {  // a number beyond double, such as 1e999
+    return problem(path, "number out of range in JSON");
   } catch (const json::parse_error& e) {
     // nlohmann reports the byte after the last one it read: at or past the end means the
     // text stopped early rather than held something wrong.

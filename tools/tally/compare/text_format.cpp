@@ -53,7 +53,9 @@ std::string format_pvalue(std::optional<double> p) {
 
 std::string describe_repetitions(const UTest& u) {
   std::string text = std::to_string(u.repetitions) + " vs " + std::to_string(u.repetitions_other);
-  if (!u.have_optimal_repetitions) {
+  if (!u.decides) {
+    text += " (too few repetitions for the U test; judged by threshold only)";
+  } else if (!u.have_optimal_repetitions) {
     text += " (unreliable: " + std::to_string(kUtestOptimalRepetitions) + "+ recommended)";
   }
   return text;
@@ -67,6 +69,10 @@ std::string describe_summary(const Comparison& c) {
   if (s.geomean_ratio) {
     text += "; geometric mean of new/base " + printf_string("%.4f", *s.geomean_ratio) + " (" +
             format_change(*s.geomean_ratio - 1) + ")";
+  }
+  if (s.threshold_only > 0) {
+    text += "; " + std::to_string(s.threshold_only) +
+            " judged by threshold only (too few repetitions for the U test)";
   }
   if (c.threshold_pct) {
     text += "; " + std::to_string(s.regressions) + " slower by more than " +

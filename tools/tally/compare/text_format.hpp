@@ -22,10 +22,12 @@ std::string format_change(std::optional<double> change);
 // A p-value with four decimals, as compare.py prints it; "-" when absent.
 std::string format_pvalue(std::optional<double> p);
 
-// "5 vs 5", with " (unreliable: 9+ recommended)" below kUtestOptimalRepetitions.
+// "5 vs 5", with " (unreliable: 9+ recommended)" below kUtestOptimalRepetitions, or a note
+// that the threshold alone judged the pair when the U test cannot decide (UTest::decides).
 std::string describe_repetitions(const UTest& u);
 
-// "real time: 3 compared, 1 faster, 1 slower, 1 unchanged; geometric mean of new/base 1.0123"
+// "real time: 3 compared, 1 faster, 1 slower, 1 unchanged; geometric mean of new/base 1.0123",
+// then how many were judged by threshold only and how many are regressions, when any.
 std::string describe_summary(const Comparison& c);
 
 // The cells of one benchmark row: name, base time, new time, time change, CPU change,
