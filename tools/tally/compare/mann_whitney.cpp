@@ -48,11 +48,27 @@ double u1_from_ranks(const Ranking& r, std::size_t n1) {
   return rank_sum - m * (m + 1) / 2;
 }
 
+// The normal approximation of _get_mwu_z, from a ranking of x ++ y with x of size `size1`.
+double asymptotic_p(const Ranking& r, std::size_t size1, std::size_t size2) {
+  const double n1 = static_cast<double>(size1);
+  const double n2 = static_cast<double>(size2);
+  const double u1 = u1_from_ranks(r, size1);
+  const double u = std::max(u1, n1 * n2 - u1);
+  const double n = n1 + n2;
+  const double mu = n1 * n2 / 2;
+  const double s = std::sqrt(n1 * n2 / 12 * ((n + 1) - r.tie_term / (n * (n - 1))));
+  // Continuity correction: U is on the upper side, so moving it down by 0.5 is conservative.
+  // With every value tied s is 0 and z is -inf: the p-value clips to 1, as in SciPy.
+  const double z = (u - mu - 0.5) / s;
+  // 2 * norm.sf(z) == erfc(z / sqrt(2)).
+  return std::clamp(std::erfc(z / std::sqrt(2.0)), 0.0, 1.0);
+}
+
 }  // namespace
 
 double mann_whitney_exact_p(double u, std::size_t n1, std::size_t n2) {
   // The distribution is the same for (n1, n2) and (n2, n1); the recurrence below costs
-  // O(m^2 n^2) in the smaller size m, which SciPy's 'auto' keeps at 8 or less.
+  // O(m n kmax) with kmax <= m n, and SciPy's 'auto' keeps the smaller size m at 8 or less.
   const std::size_t m = std::min(n1, n2);
   const std::size_t n = std::max(n1, n2);
   // Two-sided p = 2 * P(U >= u) = 2 * P(U <= mn - u) by symmetry, as scipy's _MWU.sf.
@@ -81,19 +97,7 @@ double mann_whitney_exact_p(double u, std::size_t n1, std::size_t n2) {
 }
 
 double mann_whitney_asymptotic_p(std::span<const double> x, std::span<const double> y) {
-  const Ranking r = rank(x, y);
-  const double n1 = static_cast<double>(x.size());
-  const double n2 = static_cast<double>(y.size());
-  const double u1 = u1_from_ranks(r, x.size());
-  const double u = std::max(u1, n1 * n2 - u1);
-  const double n = n1 + n2;
-  const double mu = n1 * n2 / 2;
-  const double s = std::sqrt(n1 * n2 / 12 * ((n + 1) - r.tie_term / (n * (n - 1))));
-  // Continuity correction: U is on the upper side, so moving it down by 0.5 is conservative.
-  // With every value tied s is 0 and z is -inf: the p-value clips to 1, as in SciPy.
-  const double z = (u - mu - 0.5) / s;
-  // 2 * norm.sf(z) == erfc(z / sqrt(2)).
-  return std::clamp(std::erfc(z / std::sqrt(2.0)), 0.0, 1.0);
+  return asymptotic_p(rank(x, y), x.size(), y.size());
 }
 
 double mann_whitney_smallest_p(std::size_t n1, std::size_t n2) {
@@ -107,7 +111,7 @@ MannWhitneyResult mann_whitney_u(std::span<const double> x, std::span<const doub
   const bool both_large = x.size() > 8 && y.size() > 8;
   if (both_large || r.has_ties) {
     result.method = MannWhitneyMethod::kAsymptotic;
-    result.p_value = mann_whitney_asymptotic_p(x, y);
+    result.p_value = asymptotic_p(r, x.size(), y.size());
   } else {
     const double u2 = static_cast<double>(x.size() * y.size()) - result.u1;
     result.method = MannWhitneyMethod::kExact;
