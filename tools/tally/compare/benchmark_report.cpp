@@ -10,4 +10,8 @@ std::optional<double> nanoseconds_per(std::string_view unit) {
   return std::nullopt;
 }
 
+Status input_problem(const std::string& path, const std::string& what) {
+  return Status::InvalidArgument("'" + path + "': " + what);
+}
+
 }  // namespace tally::compare

@@ -9,9 +9,9 @@
 #include <utility>
 #include <vector>
 
-namespace tally::compare {
+#include "engine/status.hpp"
 
-enum class ReportKind { kGoogleBenchmark, kTallyRun };
+namespace tally::compare {
 
 // One entry of a report's benchmark list: one repetition of a benchmark, or one aggregate
 // (mean, median, stddev, cv, ...) computed over its repetitions.
@@ -37,12 +37,14 @@ struct BenchmarkRun {
 
 struct BenchmarkReport {
   std::string path;
-  ReportKind kind = ReportKind::kGoogleBenchmark;
   std::vector<BenchmarkRun> runs;  // never empty once parsed
 };
 
 // How many nanoseconds one `unit` is, for the units Google Benchmark writes (ns, us, ms, s);
 // nullopt for anything else.
 std::optional<double> nanoseconds_per(std::string_view unit);
+
+// The error of a bad input, one line naming the file: "'new.json': empty benchmark list".
+Status input_problem(const std::string& path, const std::string& what);
 
 }  // namespace tally::compare

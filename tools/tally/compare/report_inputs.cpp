@@ -5,14 +5,12 @@
 #include <set>
 #include <system_error>
 
+#include "tools/tally/compare/benchmark_report.hpp"
+
 namespace tally::compare {
 namespace {
 
 namespace fs = std::filesystem;
-
-Status problem(const std::string& path, const std::string& what) {
-  return Status::InvalidArgument("'" + path + "': " + what);
-}
 
 Result<std::set<std::string>> json_files_in(const std::string& dir) {
   std::set<std::string> names;
@@ -22,7 +20,7 @@ Result<std::set<std::string>> json_files_in(const std::string& dir) {
       names.insert(it->path().filename().string());
     }
   }
-  if (ec) return problem(dir, ec.message());
+  if (ec) return input_problem(dir, ec.message());
   return names;
 }
 
@@ -31,16 +29,16 @@ Result<std::set<std::string>> json_files_in(const std::string& dir) {
 Result<InputPlan> plan_inputs(const std::string& base, const std::string& contender) {
   std::error_code ec;
   for (const std::string& path : {base, contender}) {
-    if (!fs::exists(path, ec)) return problem(path, "No such file or directory");
+    if (!fs::exists(path, ec)) return input_problem(path, "No such file or directory");
   }
   const bool base_is_dir = fs::is_directory(base, ec);
   const bool new_is_dir = fs::is_directory(contender, ec);
   if (base_is_dir != new_is_dir) {
     const std::string& dir = base_is_dir ? base : contender;
     const std::string& file = base_is_dir ? contender : base;
-    return problem(dir, "is a directory but '" + file +
-                            "' is not: compare two files or two "
-                            "directories");
+    return input_problem(dir, "is a directory but '" + file +
+                                  "' is not: compare two files or two "
+                                  "directories");
   }
   InputPlan plan;
   if (!base_is_dir) {
@@ -64,7 +62,7 @@ Result<InputPlan> plan_inputs(const std::string& base, const std::string& conten
     if (base_names->count(name) == 0) plan.only_in_new.push_back(name);
   }
   if (plan.files.empty()) {
-    return problem(contender, "no .json report with the same name as one in '" + base + "'");
+    return input_problem(contender, "no .json report with the same name as one in '" + base + "'");
   }
   return plan;
 }

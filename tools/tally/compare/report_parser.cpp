@@ -16,10 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-Status problem(const std::string& path, const std::string& what) {
-  return Status::InvalidArgument("'" + path + "': " + what);
-}
-
 // The fields Google Benchmark writes for every run; any other number is a counter.
 bool is_run_field(const std::string& key) {
   static constexpr std::array<std::string_view, 17> kFields = {"name",
@@ -57,25 +53,25 @@ std::string optional_string(const json& run, const char* key) {
 
 Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::string& path) {
   const json& list = doc.at("benchmarks");
-  if (!list.is_array()) return problem(path, "'benchmarks' is not a list");
-  if (list.empty()) return problem(path, "empty benchmark list");
+  if (!list.is_array()) return input_problem(path, "'benchmarks' is not a list");
+  if (list.empty()) return input_problem(path, "empty benchmark list");
 
-  BenchmarkReport report{.path = path, .kind = ReportKind::kGoogleBenchmark, .runs = {}};
+  BenchmarkReport report{.path = path, .runs = {}};
   // The time unit each benchmark's repetitions use: they must agree, since a report with two
   // units for one benchmark cannot say which one its aggregates were computed in.
   std::map<std::string, std::string> unit_of_run_name;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const json& entry = list[i];
     const std::string where = "benchmark #" + std::to_string(i + 1);
-    if (!entry.is_object()) return problem(path, where + " is not an object");
+    if (!entry.is_object()) return input_problem(path, where + " is not an object");
     const auto name = entry.find("name");
     if (name == entry.end() || !name->is_string()) {
-      return problem(path, where + " has no 'name'");
+      return input_problem(path, where + " has no 'name'");
     }
     const std::string quoted = "'" + name->get<std::string>() + "'";
     if (const auto failed = entry.find("error_occurred"); failed != entry.end()) {
       if (!failed->is_boolean()) {
-        return problem(path, "benchmark " + quoted + " has a non-boolean 'error_occurred'");
+        return input_problem(path, "benchmark " + quoted + " has a non-boolean 'error_occurred'");
       }
       if (failed->get<bool>()) continue;
     }
@@ -90,22 +86,22 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
     const auto real = entry.find("real_time");
     const auto cpu = entry.find("cpu_time");
     if (real == entry.end() || !real->is_number()) {
-      return problem(path, "benchmark " + quoted + " has no numeric 'real_time'");
+      return input_problem(path, "benchmark " + quoted + " has no numeric 'real_time'");
     }
     if (cpu == entry.end() || !cpu->is_number()) {
-      return problem(path, "benchmark " + quoted + " has no numeric 'cpu_time'");
+      return input_problem(path, "benchmark " + quoted + " has no numeric 'cpu_time'");
     }
     run.real_time = real->get<double>();
     run.cpu_time = cpu->get<double>();
     run.time_unit = optional_string(entry, "time_unit");
     if (!nanoseconds_per(run.time_unit)) {
-      return problem(path, "benchmark " + quoted + " has unknown time unit '" + run.time_unit +
-                               "' (expected ns, us, ms or s)");
+      return input_problem(path, "benchmark " + quoted + " has unknown time unit '" +
+                                     run.time_unit + "' (expected ns, us, ms or s)");
     }
     const auto [it, inserted] = unit_of_run_name.emplace(run.run_name, run.time_unit);
     if (!inserted && it->second != run.time_unit) {
-      return problem(path, "mismatched time units for '" + run.run_name + "': " + it->second +
-                               " and " + run.time_unit);
+      return input_problem(path, "mismatched time units for '" + run.run_name + "': " + it->second +
+                                     " and " + run.time_unit);
     }
     for (const auto& [key, value] : entry.items()) {
       if (value.is_number() && !is_run_field(key)) {
@@ -117,7 +113,7 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
     run.repetition_index = optional_index(entry, "repetition_index");
     report.runs.push_back(std::move(run));
   }
-  if (report.runs.empty()) return problem(path, "every benchmark in the report failed");
+  if (report.runs.empty()) return input_problem(path, "every benchmark in the report failed");
   return report;
 }
 
@@ -129,13 +125,15 @@ Result<BenchmarkReport> parse_tally_run(const json& doc, const std::string& path
   };
   const auto phases = doc.find("phases");
   if (phases == doc.end() || !phases->is_object()) {
-    return problem(path, "tally run report has no 'phases'");
+    return input_problem(path, "tally run report has no 'phases'");
   }
-  BenchmarkReport report{.path = path, .kind = ReportKind::kTallyRun, .runs = {}};
+  BenchmarkReport report{.path = path, .runs = {}};
   for (const char* phase : {"split", "map", "merge", "finalize", "total"}) {
     const std::string key = std::string(phase) + "_seconds";
     const std::optional<double> seconds = number(*phases, key.c_str());
-    if (!seconds) return problem(path, "tally run report has no numeric 'phases." + key + "'");
+    if (!seconds) {
+      return input_problem(path, "tally run report has no numeric 'phases." + key + "'");
+    }
     BenchmarkRun run;
     run.name = phase;
     run.run_name = phase;
@@ -160,34 +158,35 @@ Result<BenchmarkReport> parse_tally_run(const json& doc, const std::string& path
 
 Result<BenchmarkReport> parse_report(std::string_view text, const std::string& path) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return problem(path, "empty file");
+    return input_problem(path, "empty file");
   }
   json doc;
   try {
     doc = json::parse(text);
   } catch (const json::out_of_range&) {  // a number beyond double, such as 1e999
-    return problem(path, "number out of range in JSON");
+    return input_problem(path, "number out of range in JSON");
   } catch (const json::parse_error& e) {
     // nlohmann reports the byte after the last one it read: at or past the end means the
     // text stopped early rather than held something wrong.
     if (e.byte >= text.size()) {
-      return problem(path, "truncated JSON (ends after " + std::to_string(text.size()) + " bytes)");
+      return input_problem(path,
+                           "truncated JSON (ends after " + std::to_string(text.size()) + " bytes)");
     }
-    return problem(path, "malformed JSON at byte " + std::to_string(e.byte));
+    return input_problem(path, "malformed JSON at byte " + std::to_string(e.byte));
   }
   if (doc.is_object() && doc.contains("benchmarks")) return parse_google_benchmark(doc, path);
   if (doc.is_object() && doc.contains("tally_run_report")) return parse_tally_run(doc, path);
-  return problem(path,
-                 "not a benchmark report (neither a Google Benchmark 'benchmarks' list nor a "
-                 "tally run report)");
+  return input_problem(path,
+                       "not a benchmark report (neither a Google Benchmark 'benchmarks' list nor a "
+                       "tally run report)");
 }
 
 Result<BenchmarkReport> load_report(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return problem(path, std::strerror(errno));
+  if (!in) return input_problem(path, std::strerror(errno));
   std::ostringstream contents;
   contents << in.rdbuf();
-  if (in.bad()) return problem(path, std::strerror(errno));
+  if (in.bad()) return input_problem(path, std::strerror(errno));
   return parse_report(contents.str(), path);
 }
 
