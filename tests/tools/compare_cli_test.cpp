@@ -272,9 +272,9 @@ TEST_F(CompareCli, ThreeRepetitionsAreGatedByTheThreshold) {
     std::string list;
     for (int i = 0; i < 3; ++i) {
       const std::string v = std::to_string(t + i);
-      list += std::string(i == 0 ? "" : ",") + R"({"name": "BM_A", "run_name": "BM_A", "real_time": )" +
-              v + R"(, "cpu_time": )" + v + R"(, "time_unit": "ns", "repetition_index": )" +
-              std::to_string(i) + "}";
+      list += std::string(i == 0 ? "" : ",") +
+              R"({"name": "BM_A", "run_name": "BM_A", "real_time": )" + v + R"(, "cpu_time": )" +
+              v + R"(, "time_unit": "ns", "repetition_index": )" + std::to_string(i) + "}";
     }
     return R"({"benchmarks": [)" + list + "]}";
   };
@@ -287,6 +287,16 @@ TEST_F(CompareCli, ThreeRepetitionsAreGatedByTheThreshold) {
       << r.out;
   EXPECT_NE(r.out.find("1 judged by threshold only"), std::string::npos) << r.out;
   EXPECT_EQ(tally_compare({base, slower, "--threshold", "30"}).exit_status, 0);
+}
+
+// A stdout that cannot take the report (a full disk: /dev/full) is an error, not exit 0.
+TEST_F(CompareCli, FailedWriteToStdoutExitsTwo) {
+  const std::string command = std::string(TALLY_EXE) + " compare '" +
+                              fixture("base", "ws_deque_5reps") + "' '" +
+                              fixture("new", "ws_deque_5reps") + "' > /dev/full";
+  const ProcessResult r = run_process({"/bin/sh", "-c", command});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err, "tally compare: cannot write to stdout\n");
 }
 
 TEST_F(CompareCli, OutputFileReplacesStdoutAndTableHasNoColourWhenPiped) {
@@ -312,8 +322,8 @@ TEST(CompareColour, OnlyOnATerminalAndNeverWithNoColor) {
                               fixture("new", "ws_deque_9reps_slower") + "'";
   // NO_COLOR is removed, not inherited: set in the developer's or CI's environment it would
   // turn colour off.
-  const ProcessResult tty =
-      run_process({"/usr/bin/env", "-u", "NO_COLOR", "/usr/bin/script", "-qec", command, "/dev/null"});
+  const ProcessResult tty = run_process(
+      {"/usr/bin/env", "-u", "NO_COLOR", "/usr/bin/script", "-qec", command, "/dev/null"});
   ASSERT_EQ(tty.exit_status, 0) << tty.err;
   EXPECT_NE(tty.out.find("\033[91mBM_WorkStealingDeque_PushPop/depth:64 "), std::string::npos)
       << tty.out;

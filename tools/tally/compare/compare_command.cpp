@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <exception>
+#include <iostream>
 #include <regex>
 #include <string>
 #include <utility>

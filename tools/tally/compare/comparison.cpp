@@ -130,6 +130,17 @@ BenchmarkComparison compare_pair(const std::string& source, const SeriesPair& pa
                           .higher_is_better = higher_is_better(name)});
   }
 
+  const auto metric_value = [&metric](const BenchmarkRun& r) { return metric.of(r); };
+  const std::vector<double> base_metric = values_of(pair.base, 1.0, metric_value);
+  const std::vector<double> new_metric =
+      values_of(pair.contender, metric.is_time() ? new_scale : 1.0, metric_value);
+  const bool has_metric = !base_metric.empty() && !new_metric.empty();
+  if (has_metric) {
+    c.metric_base = median(base_metric);
+    c.metric_new = median(new_metric);
+    c.metric_change = relative_change(c.metric_base, c.metric_new);
+  }
+
   // compare.py's calc_utest: only when every side has enough repetitions. Aggregates are one
   // run each, so they never get here.
   const std::size_t fewest = std::min(c.base_repetitions, c.new_repetitions);
@@ -142,36 +153,8 @@ BenchmarkComparison compare_pair(const std::string& source, const SeriesPair& pa
     u.decides = u.smallest_pvalue < options.alpha;
     u.time_pvalue = mann_whitney_u(base_real, new_real).p_value;
     if (has_cpu) u.cpu_pvalue = mann_whitney_u(base_cpu, new_cpu).p_value;
-    switch (metric.kind) {
-      case Metric::Kind::kRealTime:
-        u.metric_pvalue = u.time_pvalue;
-        break;
-      case Metric::Kind::kCpuTime:
-        u.metric_pvalue = u.cpu_pvalue;
-        break;
-      case Metric::Kind::kCounter: {
-        const auto get = [&metric](const BenchmarkRun& r) { return counter_of(r, metric.counter); };
-        const std::vector<double> b = values_of(pair.base, 1.0, get);
-        const std::vector<double> n = values_of(pair.contender, 1.0, get);
-        if (!b.empty() && !n.empty()) u.metric_pvalue = mann_whitney_u(b, n).p_value;
-        break;
-      }
-    }
+    if (has_metric) u.metric_pvalue = mann_whitney_u(base_metric, new_metric).p_value;
     c.utest = u;
-  }
-
-  switch (metric.kind) {
-    case Metric::Kind::kRealTime:
-      c.metric_change = c.time_change;
-      break;
-    case Metric::Kind::kCpuTime:
-      c.metric_change = c.cpu_change;
-      break;
-    case Metric::Kind::kCounter:
-      for (const CounterChange& counter : c.counters) {
-        if (counter.name == metric.counter) c.metric_change = counter.change;
-      }
-      break;
   }
   return c;
 }
@@ -196,25 +179,7 @@ void judge(BenchmarkComparison& c, const CompareOptions& options) {
   c.regression = options.threshold_pct.has_value() && c.verdict == Verdict::kSlower;
 }
 
-// The metric's base and new values of a judged pair, for the geometric mean.
-std::optional<std::pair<double, double>> metric_values(const BenchmarkComparison& c,
-                                                       const Metric& metric) {
-  switch (metric.kind) {
-    case Metric::Kind::kRealTime:
-      return std::pair(c.base_real, c.new_real);
-    case Metric::Kind::kCpuTime:
-      if (c.base_cpu && c.new_cpu) return std::pair(*c.base_cpu, *c.new_cpu);
-      return std::nullopt;
-    case Metric::Kind::kCounter:
-      for (const CounterChange& counter : c.counters) {
-        if (counter.name == metric.counter) return std::pair(counter.base, counter.contender);
-      }
-      return std::nullopt;
-  }
-  return std::nullopt;
-}
-
-Summary summarize(const std::vector<BenchmarkComparison>& benchmarks, const Metric& metric) {
+Summary summarize(const std::vector<BenchmarkComparison>& benchmarks) {
   Summary s;
   double log_sum = 0;
   std::size_t logs = 0;
@@ -226,9 +191,8 @@ Summary summarize(const std::vector<BenchmarkComparison>& benchmarks, const Metr
     if (c.verdict == Verdict::kUnchanged) ++s.unchanged;
     if (c.regression) ++s.regressions;
     if (c.utest && !c.utest->decides) ++s.threshold_only;
-    const auto values = metric_values(c, metric);
-    if (values && values->first > 0 && values->second > 0) {
-      log_sum += std::log(values->second / values->first);
+    if (c.metric_change && c.metric_base > 0 && c.metric_new > 0) {
+      log_sum += std::log(c.metric_new / c.metric_base);
       ++logs;
     }
   }
@@ -242,6 +206,30 @@ Metric Metric::parse(const std::string& name) {
   if (name == "real") return {.kind = Kind::kRealTime, .counter = {}};
   if (name == "cpu") return {.kind = Kind::kCpuTime, .counter = {}};
   return {.kind = Kind::kCounter, .counter = name};
+}
+
+std::string Metric::name() const {
+  switch (kind) {
+    case Kind::kRealTime:
+      return "real";
+    case Kind::kCpuTime:
+      return "cpu";
+    case Kind::kCounter:
+      return counter;
+  }
+  return counter;
+}
+
+std::optional<double> Metric::of(const BenchmarkRun& run) const {
+  switch (kind) {
+    case Kind::kRealTime:
+      return run.real_time;
+    case Kind::kCpuTime:
+      return run.cpu_time;
+    case Kind::kCounter:
+      return counter_of(run, counter);
+  }
+  return std::nullopt;
 }
 
 std::string Metric::label() const {
@@ -337,7 +325,7 @@ Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
                                        : "no benchmark has the counter '" + options.metric.counter +
                                              "' in both reports");
   }
-  result.summary = summarize(result.benchmarks, options.metric);
+  result.summary = summarize(result.benchmarks);
   return result;
 }
 

@@ -30,7 +30,11 @@ struct Metric {
 
   // "real", "cpu", or any other text as a counter name.
   static Metric parse(const std::string& name);
+  std::string name() const;   // what parse() takes: "real", "cpu", or the counter name
   std::string label() const;  // "real time", "CPU time", or the counter name
+  bool is_time() const { return kind != Kind::kCounter; }  // in a time unit, converted
+  // The metric's value in one run (in the run's time unit); nullopt when the run lacks it.
+  std::optional<double> of(const BenchmarkRun& run) const;
 };
 
 struct CompareOptions {
@@ -102,10 +106,11 @@ struct BenchmarkComparison {
   std::optional<double> cpu_change;
   std::vector<RepetitionChange> measurements;
   std::optional<UTest> utest;
-  std::vector<CounterChange> counters;  // counters that both sides have
-  std::optional<double> metric_change;  // of the chosen metric; none if a side lacks it
-  Verdict verdict = Verdict::kNone;     // primary pairs only
-  bool regression = false;              // slower beyond --threshold
+  std::vector<CounterChange> counters;     // counters that both sides have
+  std::optional<double> metric_change;     // of the chosen metric; none if a side lacks it
+  double metric_base = 0, metric_new = 0;  // its medians, when metric_change is set
+  Verdict verdict = Verdict::kNone;        // primary pairs only
+  bool regression = false;                 // slower beyond --threshold
 };
 
 struct Summary {

@@ -145,15 +145,8 @@ std::string render_html(const Comparison& c) {
     classes.emplace_back(to_string(b.verdict));
   }
   out += "<h2>Benchmarks</h2>\n" + table(detail::benchmark_headers(c), rows, classes);
-  rows.clear();
-  classes.clear();
-  for (const BenchmarkComparison& b : c.benchmarks) {
-    if (!b.primary) continue;  // aggregates' counters are in the JSON output
-    for (const CounterChange& counter : b.counters) {
-      rows.push_back(detail::counter_cells(b, counter));
-      classes.emplace_back();
-    }
-  }
+  rows = detail::primary_counter_rows(c);
+  classes.assign(rows.size(), std::string());
   if (!rows.empty()) out += "<h2>Counters</h2>\n" + table(detail::counter_headers(), rows, classes);
   out += name_list("Only in base", c.only_in_base);
   out += name_list("Only in new", c.only_in_new);

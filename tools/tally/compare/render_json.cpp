@@ -9,18 +9,6 @@ using Json = nlohmann::ordered_json;
 
 Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
 
-std::string metric_name(const Metric& m) {
-  switch (m.kind) {
-    case Metric::Kind::kRealTime:
-      return "real";
-    case Metric::Kind::kCpuTime:
-      return "cpu";
-    case Metric::Kind::kCounter:
-      return m.counter;
-  }
-  return m.counter;
-}
-
 Json benchmark_json(const BenchmarkComparison& b, double alpha) {
   Json j;
   j["name"] = b.name;
@@ -74,7 +62,7 @@ std::string render_json(const Comparison& c) {
   Json doc;
   doc["base"] = c.base_path;
   doc["new"] = c.new_path;
-  doc["metric"] = metric_name(c.metric);
+  doc["metric"] = c.metric.name();
   doc["alpha"] = c.alpha;
   doc["threshold_pct"] = optional_number(c.threshold_pct);
   Json benchmarks = Json::array();
@@ -84,11 +72,13 @@ std::string render_json(const Comparison& c) {
   doc["only_in_base"] = c.only_in_base;
   doc["only_in_new"] = c.only_in_new;
   const Summary& s = c.summary;
-  doc["summary"] = {
-      {"compared", s.compared},       {"faster", s.faster},
-      {"slower", s.slower},           {"unchanged", s.unchanged},
-      {"regressions", s.regressions}, {"threshold_only", s.threshold_only},
-      {"geomean_ratio", optional_number(s.geomean_ratio)}};
+  doc["summary"] = {{"compared", s.compared},
+                    {"faster", s.faster},
+                    {"slower", s.slower},
+                    {"unchanged", s.unchanged},
+                    {"regressions", s.regressions},
+                    {"threshold_only", s.threshold_only},
+                    {"geomean_ratio", optional_number(s.geomean_ratio)}};
   // Invalid UTF-8 in a benchmark name becomes U+FFFD rather than an exception: the rest of
   // the report is still worth having.
   return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

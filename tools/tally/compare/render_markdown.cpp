@@ -63,15 +63,8 @@ std::string render_markdown(const Comparison& c) {
   }
   append_table(out, detail::benchmark_headers(c), rows);
 
-  rows.clear();
-  for (const BenchmarkComparison& b : c.benchmarks) {
-    if (!b.primary) continue;  // aggregates' counters are in the JSON output
-    for (const CounterChange& counter : b.counters) {
-      std::vector<std::string> cells = detail::counter_cells(b, counter);
-      cells.front() = code(cells.front());
-      rows.push_back(std::move(cells));
-    }
-  }
+  rows = detail::primary_counter_rows(c);
+  for (std::vector<std::string>& cells : rows) cells.front() = code(cells.front());
   if (!rows.empty()) {
     out += "\n<details><summary>Counters</summary>\n\n";
     append_table(out, detail::counter_headers(), rows);

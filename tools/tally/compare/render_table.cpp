@@ -61,26 +61,17 @@ std::string render_table(const Comparison& c, bool colour) {
   out += "Comparing " + c.base_path + " (base) to " + c.new_path + " (new)\n\n";
   std::vector<std::vector<std::string>> rows;
   std::vector<const char*> colours;
-  bool any_counter = false;
   for (const BenchmarkComparison& b : c.benchmarks) {
     rows.push_back(detail::benchmark_cells(b));
     colours.push_back(colour ? colour_of(b.verdict) : nullptr);
-    any_counter = any_counter || (b.primary && !b.counters.empty());
   }
   append_columns(out, detail::benchmark_headers(c), rows, colours);
 
-  if (any_counter) {
-    rows.clear();
-    colours.clear();
-    for (const BenchmarkComparison& b : c.benchmarks) {
-      if (!b.primary) continue;  // aggregates' counters are in the JSON output
-      for (const CounterChange& counter : b.counters) {
-        rows.push_back(detail::counter_cells(b, counter));
-        colours.push_back(nullptr);
-      }
-    }
+  rows = detail::primary_counter_rows(c);
+  if (!rows.empty()) {
     out += "\nCounters\n";
-    append_columns(out, detail::counter_headers(), rows, colours);
+    append_columns(out, detail::counter_headers(), rows,
+                   std::vector<const char*>(rows.size(), nullptr));
   }
 
   out += '\n';

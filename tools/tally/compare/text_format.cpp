@@ -120,4 +120,13 @@ std::vector<std::string> counter_cells(const BenchmarkComparison& b, const Count
           format_change(counter.change)};
 }
 
+std::vector<std::vector<std::string>> primary_counter_rows(const Comparison& c) {
+  std::vector<std::vector<std::string>> rows;
+  for (const BenchmarkComparison& b : c.benchmarks) {
+    if (!b.primary) continue;
+    for (const CounterChange& counter : b.counters) rows.push_back(counter_cells(b, counter));
+  }
+  return rows;
+}
+
 }  // namespace tally::compare::detail

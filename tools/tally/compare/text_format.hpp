@@ -39,4 +39,8 @@ std::vector<std::string> benchmark_cells(const BenchmarkComparison& b);
 std::vector<std::string> counter_headers();
 std::vector<std::string> counter_cells(const BenchmarkComparison& b, const CounterChange& counter);
 
+// counter_cells of every counter of the primary pairs, in order. Aggregates' counters are left
+// to the JSON output.
+std::vector<std::vector<std::string>> primary_counter_rows(const Comparison& c);
+
 }  // namespace tally::compare::detail
