@@ -19,7 +19,7 @@ std::string errno_text(int err) { return std::generic_category().message(err); }
 // Writes all of `bytes` to `fd` without dying of SIGPIPE when the reader (perf) has gone:
 // SIGPIPE is blocked on this thread for the write, and one it raised is taken back, so the
 // write fails with EPIPE instead. The process-wide disposition is left alone, so that
-// `tally wordcount | head` still ends quietly as before.
+// `tally wordcount | head` still ends quietly on the SIGPIPE of its stdout.
 int write_without_sigpipe(int fd, std::string_view bytes) {
   sigset_t pipe_only;
   sigset_t old_mask;
@@ -128,16 +128,22 @@ Status PerfControl::write_command(std::string_view command) const {
 Status PerfControl::wait_for_ack() {
   const auto deadline = std::chrono::steady_clock::now() + ack_timeout_;
   for (;;) {
-    if (const auto at = pending_.find("ack\n"); at != std::string::npos) {
-      pending_.erase(0, at + 4);
-      return Status::Ok();
+    // perf writes nothing but acks on this descriptor: any other line means it is not
+    // perf's ack descriptor (or not perf), and waiting longer would not help.
+    if (const auto nl = pending_.find('\n'); nl != std::string::npos) {
+      const std::string line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      if (line == "ack") return Status::Ok();
+      return Status::IoError("--perf-ack-fd " + std::to_string(ack_fd_) +
+                             ": expected perf's \"ack\", got \"" + line.substr(0, 40) + "\"");
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
       return Status::DeadlineExceeded("no ack on --perf-ack-fd " + std::to_string(ack_fd_) +
                                       " within " + std::to_string(ack_timeout_.count()) + " ms");
     }
+    // Rounded up: poll's milliseconds must not end the wait before the deadline.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     pollfd p{ack_fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno != EINTR) {

@@ -12,7 +12,9 @@
 //
 // Without an ACK descriptor the commands are sent without waiting (perf still obeys them,
 // a little later). With one, every command waits for its ack (at most kAckTimeout), so the
-// phase starts only once perf counts. docs/profiling.md has the whole recipe.
+// phase starts only once perf counts. No ack in time (kDeadlineExceeded), a closed ACK
+// (kIoError) or a line other than "ack" (kIoError) stops the markers: status() says why and
+// nothing more is sent. docs/profiling.md has the whole recipe.
 //
 // Thread role: one PerfControl per run, used from the thread that calls Engine::run (the
 // RunOptions::on_phase callback runs there).
