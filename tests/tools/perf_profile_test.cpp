@@ -7,7 +7,8 @@
 // the profile) and fails, saying why, where it does not. No test is skipped.
 //
 // Oracles:
-//  - tally profile, on a generated 20 MiB corpus: exit 0; the command's 3 counts first; a
+//  - tally profile, on a generated 20 MiB corpus: exit 0; the summary names the event perf
+//    sampled, `cpu-clock` exactly when it said it fell back; the command's 3 counts first; a
 //    non-empty folded-stacks file of `frame;...;frame count` lines; a map-phase folded-stacks
 //    file whose frames name the word count job with full template names
 //    (`tally::jobs::WordCount`): its hot loop is inlined into the map task's lambda, so a
@@ -102,6 +103,13 @@ TEST_F(PerfProfile, NamesTheMapPhaseFunctionsAndWritesFoldedStacks) {
   r = run_process({TALLY_EXE, "profile", "-o", out.string(), "--", "wordcount", corpus, "-n", "3"});
   ASSERT_EQ(r.exit_status, 0) << r.out << r.err;
 
+  // The event is the one perf sampled: cycles, or cpu-clock after the one-line notice.
+  const bool fell_back =
+      r.err.find("no hardware cycle sampling on this machine; sampling cpu-clock instead") !=
+      std::string::npos;
+  EXPECT_NE(r.out.find(fell_back ? " samples of cpu-clock " : " samples of cycles "),
+            std::string::npos)
+      << r.out << r.err;
   // The counts of the profiled command come first, then the profile.
   const std::string counts = r.out.substr(0, r.out.find("tally-profile:"));
   EXPECT_EQ(std::count(counts.begin(), counts.end(), '\n'), 3) << r.out;
