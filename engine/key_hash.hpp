@@ -48,7 +48,7 @@ std::uint64_t hash_long_key(std::string_view key) noexcept;
 
 }  // namespace detail
 
-inline std::uint64_t hash_key(std::string_view key) noexcept {
+[[gnu::always_inline]] inline std::uint64_t hash_key(std::string_view key) noexcept {
   // wyhash's default secret words: odd, with balanced bits.
   constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642full;
   constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbull;
@@ -74,7 +74,7 @@ inline std::uint64_t hash_key(std::string_view key) noexcept {
 
 // Byte-string equality, inline for short keys: a libc memcmp call per table probe was a
 // fifth of the word-count profile.
-inline bool keys_equal(std::string_view x, std::string_view y) noexcept {
+[[gnu::always_inline]] inline bool keys_equal(std::string_view x, std::string_view y) noexcept {
   const std::size_t n = x.size();
   if (n != y.size()) return false;
   if (n > 16) return std::memcmp(x.data(), y.data(), n) == 0;
