@@ -266,6 +266,31 @@ def main():
             rows.append((f"FlatTable / std::unordered_map, {d} distinct, 1 thread", fmt(ratio(um, flat), "x"),
                          f"{fmt(flat)} vs {fmt(um)} ms"))
 
+    _, w = load(results_dir, "wordcount_bench")
+    if w:
+        for corpus in ("kjv10", "vocab1e7"):
+            suffix = "/real_time" if corpus == "kjv10" else "/iterations:1/real_time"
+            t1 = time_of(w, f"BM_Tally/{corpus}/threads:1{suffix}")
+            t2 = time_of(w, f"BM_Tally/{corpus}/threads:2{suffix}")
+            t4 = time_of(w, f"BM_Tally/{corpus}/threads:4{suffix}")
+            tbb1 = time_of(w, f"BM_TbbBaseline/{corpus}/threads:1{suffix}")
+            tbb2 = time_of(w, f"BM_TbbBaseline/{corpus}/threads:2{suffix}")
+            label = (w.get(f"BM_Tally/{corpus}/threads:1{suffix}") or {}).get("label", corpus)
+            if corpus == "kjv10":
+                cw = time_of(w, "BM_CountwordsOptimizedC/kjv10/threads:1/real_time")
+                rows.append((f"wordcount {label}, 1 thread / countwords optimized.c", fmt(ratio(cw, t1), "x"),
+                             f"{fmt(t1)} vs {fmt(cw)} ms; target >= 1.2x"))
+            rows.append((f"wordcount {label}: 2 threads / 1 thread", fmt(ratio(t1, t2), "x"),
+                         f"{fmt(t2)} vs {fmt(t1)} ms; target >= 1.8x"))
+            rows.append((f"wordcount {label}, 2 threads / oneTBB baseline 2 threads", fmt(ratio(tbb2, t2), "x"),
+                         f"{fmt(t2)} vs {fmt(tbb2)} ms; target >= 1.5x"))
+            if tbb1:
+                rows.append((f"wordcount {label}, 1 thread / oneTBB baseline 1 thread", fmt(ratio(tbb1, t1), "x"),
+                             f"{fmt(t1)} vs {fmt(tbb1)} ms"))
+            if t4:
+                rows.append((f"wordcount {label}: 4 threads (oversubscribed) / 2 threads", fmt(ratio(t2, t4), "x"),
+                             f"{fmt(t4)} vs {fmt(t2)} ms"))
+
     print_context(ctx)
     print_table(rows)
     print("\nFalse sharing and contention (bench/harness):\n")

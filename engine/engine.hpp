@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -350,37 +351,60 @@ class RunState {
     for (auto& w : workers_) w->combiner = Table(0, &budget_);
   }
 
-  // The sorted result, owning every key.
+  // The sorted result, owning every key. Each partition's entries are sorted on its own
+  // task, then sorted runs are merged pairwise, each round's merges in parallel: with 10^7
+  // keys one sort of the whole array on one thread was most of the run.
   ResultTable<Key, Value> finalize() {
-    // The entries exist twice for a moment (per partition, then in one array): both count.
+    using Entry = std::pair<Key, Value>;
+    const auto by_key = [](const Entry& a, const Entry& b) { return a.first < b.first; };
+    // The entries exist twice while runs merge (source and destination): both count.
     std::size_t n = 0;
     for (const Table& t : finals_) n += t.size();
     BudgetCharge entries_charge(&budget_);
-    entries_charge.add(2 * n * sizeof(std::pair<Key, Value>), "the result's entries");
-    std::vector<std::vector<std::pair<Key, Value>>> parts(finals_.size());
+    entries_charge.add(2 * n * sizeof(Entry), "the result's entries");
+    std::vector<std::vector<Entry>> runs(finals_.size());
     parallel_for(
         scheduler_, 0, finals_.size(),
         [&](std::size_t lo, std::size_t hi) {
           for (std::size_t p = lo; p < hi; ++p) {
-            parts[p].reserve(finals_[p].size());
+            runs[p].reserve(finals_[p].size());
             finals_[p].for_each([&](std::uint64_t, const Key& key, Acc& acc) {
-              parts[p].emplace_back(key, Accumulation<J>::finish(job_, key, std::move(acc)));
+              runs[p].emplace_back(key, Accumulation<J>::finish(job_, key, std::move(acc)));
             });
+            std::sort(runs[p].begin(), runs[p].end(), by_key);
           }
         },
         1);
-    std::vector<std::pair<Key, Value>> entries;
-    entries.reserve(n);
-    for (auto& part : parts) {
-      entries.insert(entries.end(), std::make_move_iterator(part.begin()),
-                     std::make_move_iterator(part.end()));
+    while (runs.size() > 1) {
+      std::vector<std::vector<Entry>> merged((runs.size() + 1) / 2);
+      parallel_for(
+          scheduler_, 0, merged.size(),
+          [&](std::size_t lo, std::size_t hi) {
+            for (std::size_t i = lo; i < hi; ++i) {
+              if (2 * i + 1 == runs.size()) {  // an odd run out goes on as it is
+                merged[i] = std::move(runs[2 * i]);
+                continue;
+              }
+              auto& a = runs[2 * i];
+              auto& b = runs[2 * i + 1];
+              merged[i].reserve(a.size() + b.size());
+              std::merge(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()),
+                         std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()),
+                         std::back_inserter(merged[i]), by_key);
+              std::vector<Entry>().swap(a);  // free each source as soon as it is merged
+              std::vector<Entry>().swap(b);
+            }
+          },
+          1);
+      runs = std::move(merged);
     }
     std::vector<Arena> storage;
     for (auto& t : finals_) {
       storage.push_back(t.take_arena());
       storage.back().detach_budget();  // the result outlives the run and its budget
     }
-    return ResultTable<Key, Value>(std::move(entries), std::move(storage));
+    std::vector<Entry> entries = runs.empty() ? std::vector<Entry>() : std::move(runs.front());
+    return ResultTable<Key, Value>(std::move(entries), std::move(storage), kSortedByKey);
   }
 
   void fill_report(RunReport& report) const {

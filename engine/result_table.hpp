@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <string_view>
 #include <utility>
@@ -16,6 +17,10 @@
 #include "engine/detail/arena.hpp"
 
 namespace tally {
+
+// Tag: the entries handed to ResultTable are already sorted by key.
+struct SortedByKey {};
+inline constexpr SortedByKey kSortedByKey{};
 
 template <typename Key, typename Value>
 class ResultTable {
@@ -28,6 +33,12 @@ class ResultTable {
       : entries_(std::move(entries)), storage_(std::move(storage)) {
     std::sort(entries_.begin(), entries_.end(),
               [](const Entry& a, const Entry& b) { return a.first < b.first; });
+  }
+  // The same, for entries the caller has sorted by key (checked in debug builds).
+  ResultTable(std::vector<Entry> entries, std::vector<detail::Arena> storage, SortedByKey)
+      : entries_(std::move(entries)), storage_(std::move(storage)) {
+    assert(std::is_sorted(entries_.begin(), entries_.end(),
+                          [](const Entry& a, const Entry& b) { return a.first < b.first; }));
   }
 
   std::size_t size() const noexcept { return entries_.size(); }
