@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace {
@@ -135,25 +136,7 @@ TEST(CompareGate, JsonNamesTheRegression) {
   EXPECT_EQ(regressions, std::vector<std::string>{"BM_WorkStealingDeque_PushPop/depth:64"});
 }
 
-class CompareCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tally-compare-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& contents) {
-    const fs::path p = dir_ / name;
-    std::ofstream(p, std::ios::binary) << contents;
-    return p.string();
-  }
-
-  fs::path dir_;
-};
+class CompareCli : public tally::testing::ScratchDirTest {};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace {
@@ -83,34 +84,7 @@ std::string random_text(std::uint64_t seed, std::size_t words) {
   return text;
 }
 
-class CompressedCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tally-compressed-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& bytes) {
-    const fs::path p = dir_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p.string();
-  }
-
-  std::vector<std::string> files_in_dir() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_))
-      names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
-};
+class CompressedCli : public tally::testing::ScratchDirTest {};
 
 // Oracle: the output on x.gz and y.zst (y.zst two frames, x.gz two members, both spanning
 // several blocks) is byte for byte the output on the plain files, in every format; and a

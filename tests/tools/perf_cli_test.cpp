@@ -31,6 +31,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/pipe.hpp"
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/subprocess.hpp"
 
 extern char** environ;
@@ -38,6 +40,7 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
+using tally::testing::Pipe;
 using tally::testing::run_process;
 
 // The descriptor numbers tally is given: high enough never to be a pipe's own number here.
@@ -51,48 +54,16 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-class PerfCli : public ::testing::Test {
+class PerfCli : public tally::testing::ScratchDirTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tally-perf-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    corpus_ = (dir_ / "words.txt").string();
-    std::ofstream(corpus_) << "b a b\nc b a\n";
+    ScratchDirTest::SetUp();
+    corpus_ = write("words.txt", "b a b\nc b a\n");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
-  fs::path dir_;
   std::string corpus_;
 };
 
-// A pipe whose ends close with it.
-struct Pipe {
-  int read_end = -1;
-  int write_end = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    read_end = fds[0];
-    write_end = fds[1];
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  void close_read() {
-    if (read_end >= 0) ::close(read_end);
-    read_end = -1;
-  }
-  void close_write() {
-    if (write_end >= 0) ::close(write_end);
-    write_end = -1;
-  }
-};
 
 // How the fake perf answers.
 enum class Acks { kAlways, kNone, kCloseAtOnce, kDelayFirst };

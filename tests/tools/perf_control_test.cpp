@@ -13,6 +13,7 @@
 //    at once, and nothing more is sent.
 //  - A control pipe whose reader has gone: kIoError (EPIPE), and the process survives the
 //    SIGPIPE.
+#include "tests/support/pipe.hpp"
 #include "tools/tally/perf_control.hpp"
 
 #include <fcntl.h>
@@ -32,30 +33,8 @@ using tally::cli::PerfControl;
 using tally::cli::PerfPhases;
 using Clock = std::chrono::steady_clock;
 
-// A pipe whose ends close with it; the read end does not block.
-struct Pipe {
-  int read_end = -1;
-  int write_end = -1;
-  Pipe() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    read_end = fds[0];
-    write_end = fds[1];
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  void close_read() {
-    if (read_end >= 0) ::close(read_end);
-    read_end = -1;
-  }
-  void close_write() {
-    if (write_end >= 0) ::close(write_end);
-    write_end = -1;
-  }
+// The shared test pipe, with the two things these tests do to it.
+struct Pipe : tally::testing::Pipe {
   void write(std::string_view bytes) const {
     ASSERT_EQ(::write(write_end, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
   }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/scratch_dir.hpp"
 #include "tests/support/subprocess.hpp"
 
 extern char** environ;
@@ -25,34 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using tally::testing::run_process;
 
-class WordcountCli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("tally-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& contents) {
-    const fs::path p = dir_ / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << contents;
-    return p.string();
-  }
-
-  std::vector<std::string> files_in_dir() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_))
-      names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  fs::path dir_;
-};
+class WordcountCli : public tally::testing::ScratchDirTest {};
 
 // The word rule, written independently of jobs/wordcount.hpp: split on the six ASCII
 // whitespace bytes, lowercase A-Z, keep every other byte.
