@@ -251,12 +251,10 @@ class RunState {
         partitions_(partitions),
         budget_(budget),
         workers_(make_each<WorkerState>(scheduler.num_workers(), this)),
-        shards_(
-            make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0, &budget)),
-        channels_(
-            make_each<Channel>(options.strategy == Strategy::kPartitioned ? partitions : 0,
-                               options.channel_capacity == 0 ? 1 : options.channel_capacity,
-                               &budget)) {}
+        shards_(make_each<Shard>(options.strategy == Strategy::kSharded ? partitions : 0, &budget)),
+        channels_(make_each<Channel>(options.strategy == Strategy::kPartitioned ? partitions : 0,
+                                     options.channel_capacity == 0 ? 1 : options.channel_capacity,
+                                     &budget)) {}
 
   // Map task: every record of one split.
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {

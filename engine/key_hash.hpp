@@ -66,7 +66,9 @@ std::uint64_t hash_long_key(std::string_view key) noexcept;
     a = detail::load_u32(p);
     b = detail::load_u32(p + n - 4);
   } else if (n > 0) {
-    const auto byte = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+    const auto byte = [p](std::size_t i) {
+      return std::uint64_t{static_cast<unsigned char>(p[i])};
+    };
     a = (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1);
   }
   return detail::multiply_fold(kSecret1 ^ n, detail::multiply_fold(a ^ kSecret1, b ^ kSecret0));

@@ -45,9 +45,7 @@ class MemoryBudget {
     }
   }
 
-  void release(std::uint64_t bytes) noexcept {
-    used_.fetch_sub(bytes, std::memory_order_relaxed);
-  }
+  void release(std::uint64_t bytes) noexcept { used_.fetch_sub(bytes, std::memory_order_relaxed); }
 
   std::uint64_t limit() const noexcept { return limit_; }
   std::uint64_t used() const noexcept { return used_.load(std::memory_order_relaxed); }

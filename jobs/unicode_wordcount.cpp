@@ -20,8 +20,8 @@ constexpr std::array<ByteClass, 256> kByteClass = [] {
   std::array<ByteClass, 256> t{};
   for (int b = 0; b < 256; ++b) {
     const bool alnum = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9');
-    t[static_cast<std::size_t>(b)] = b >= 0x80                ? ByteClass::kNonAscii
-                                     : alnum                  ? ByteClass::kWord
+    t[static_cast<std::size_t>(b)] = b >= 0x80                 ? ByteClass::kNonAscii
+                                     : alnum                   ? ByteClass::kWord
                                      : (b == '\'' || b == '-') ? ByteClass::kJoiner
                                                                : ByteClass::kSeparator;
   }
@@ -211,8 +211,7 @@ void UnicodeWordCount::map(Record rec, Emitter<Key, Value>& out) const {
         take_joiner();
         // The whole ASCII run at once, in chunks that fit the buffer.
         for (;;) {
-          const std::size_t limit =
-              std::min(word.room(), static_cast<std::size_t>(end - p));
+          const std::size_t limit = std::min(word.room(), static_cast<std::size_t>(end - p));
           char* dst = word.tail();
           std::size_t n = 0;
           while (n < limit && kByteClass[p[n]] == ByteClass::kWord) {

@@ -79,8 +79,8 @@ inline std::size_t scan_word(const unsigned char*& p, const unsigned char* end, 
     }
     const unsigned spaces = detail::space_mask(v);
     if (spaces != 0) {
-      const auto k = std::min<std::size_t>(static_cast<std::size_t>(__builtin_ctz(spaces)),
-                                           room - n);
+      const auto k =
+          std::min<std::size_t>(static_cast<std::size_t>(__builtin_ctz(spaces)), room - n);
       p += k;
       return n + k;
     }

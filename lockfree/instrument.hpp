@@ -53,8 +53,7 @@ struct ContentionCounters {
                                       const ContentionCounters& b) noexcept {
     return {a.push_cas_failures - b.push_cas_failures,
             a.push_stale_positions - b.push_stale_positions,
-            a.pop_cas_failures - b.pop_cas_failures,
-            a.pop_stale_positions - b.pop_stale_positions,
+            a.pop_cas_failures - b.pop_cas_failures, a.pop_stale_positions - b.pop_stale_positions,
             a.steal_cas_failures - b.steal_cas_failures};
   }
   ContentionCounters& operator+=(const ContentionCounters& o) noexcept {

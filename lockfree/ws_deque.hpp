@@ -101,14 +101,14 @@ class WorkStealingDeque {
   WorkStealingDeque& operator=(const WorkStealingDeque&) = delete;
   ~WorkStealingDeque() {
     // Here rather than at namespace scope: the members are private.
-    static_assert(kLayout != DequeLayout::kSharedLine ||
-                      (offsetof(WorkStealingDeque, top_) / kCacheLine ==
-                       offsetof(WorkStealingDeque, bottom_) / kCacheLine),
-                  "kSharedLine: top_ and bottom_ must share a cache line");
-    static_assert(kLayout != DequeLayout::kSeparateLines ||
-                      offsetof(WorkStealingDeque, bottom_) - offsetof(WorkStealingDeque, top_) >=
-                          kCacheLine,
-                  "kSeparateLines: top_ and bottom_ must be a cache line apart");
+    static_assert(
+        kLayout != DequeLayout::kSharedLine || (offsetof(WorkStealingDeque, top_) / kCacheLine ==
+                                                offsetof(WorkStealingDeque, bottom_) / kCacheLine),
+        "kSharedLine: top_ and bottom_ must share a cache line");
+    static_assert(
+        kLayout != DequeLayout::kSeparateLines ||
+            offsetof(WorkStealingDeque, bottom_) - offsetof(WorkStealingDeque, top_) >= kCacheLine,
+        "kSeparateLines: top_ and bottom_ must be a cache line apart");
   }
 
   // Owner only. Never fails (grows when full).

@@ -85,7 +85,8 @@ void reference_count(const std::string& text, Corpus& c) {
 // A directory removed when the process exits.
 const fs::path& scratch_dir() {
   struct Dir {
-    fs::path path = fs::temp_directory_path() / ("tally-wordcount-bench-" + std::to_string(getpid()));
+    fs::path path =
+        fs::temp_directory_path() / ("tally-wordcount-bench-" + std::to_string(getpid()));
     Dir() { fs::create_directories(path); }
     ~Dir() {
       std::error_code ignored;
@@ -325,7 +326,8 @@ struct Table {
         ++unique;
         return;
       }
-      if (e.word_len == word_len && std::memcmp(e.word, word, static_cast<std::size_t>(word_len)) == 0) {
+      if (e.word_len == word_len &&
+          std::memcmp(e.word, word, static_cast<std::size_t>(word_len)) == 0) {
         ++e.count;
         return;
       }
@@ -417,18 +419,21 @@ void register_all() {
   const auto real_time = [](benchmark::internal::Benchmark* b) {
     b->UseRealTime()->Unit(benchmark::kMillisecond)->ArgName("threads");
   };
-  real_time(benchmark::RegisterBenchmark("BM_Tally/kjv10", BM_Tally, &kjv10)
-                ->Arg(1)->Arg(2)->Arg(4));
-  real_time(benchmark::RegisterBenchmark("BM_TbbBaseline/kjv10", BM_TbbBaseline, &kjv10)
-                ->Arg(1)->Arg(2));
-  real_time(benchmark::RegisterBenchmark("BM_CountwordsOptimizedC/kjv10",
-                                         BM_CountwordsOptimizedC, &kjv10)
-                ->Arg(1));
+  real_time(
+      benchmark::RegisterBenchmark("BM_Tally/kjv10", BM_Tally, &kjv10)->Arg(1)->Arg(2)->Arg(4));
+  real_time(
+      benchmark::RegisterBenchmark("BM_TbbBaseline/kjv10", BM_TbbBaseline, &kjv10)->Arg(1)->Arg(2));
+  real_time(
+      benchmark::RegisterBenchmark("BM_CountwordsOptimizedC/kjv10", BM_CountwordsOptimizedC, &kjv10)
+          ->Arg(1));
   // Seconds per iteration: one iteration per repetition.
   real_time(benchmark::RegisterBenchmark("BM_Tally/vocab1e7", BM_Tally, &vocab1e7)
-                ->Arg(1)->Arg(2)->Iterations(1));
+                ->Arg(1)
+                ->Arg(2)
+                ->Iterations(1));
   real_time(benchmark::RegisterBenchmark("BM_TbbBaseline/vocab1e7", BM_TbbBaseline, &vocab1e7)
-                ->Arg(2)->Iterations(1));
+                ->Arg(2)
+                ->Iterations(1));
 }
 
 }  // namespace

@@ -378,8 +378,7 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
     const double ops = static_cast<double>(state.iterations()) * kMessagesPerRun;
     if (ops > 0) {
       state.counters["push_retries_per_op"] =
-          static_cast<double>(contention.push_cas_failures + contention.push_stale_positions) /
-          ops;
+          static_cast<double>(contention.push_cas_failures + contention.push_stale_positions) / ops;
       state.counters["pop_retries_per_op"] =
           static_cast<double>(contention.pop_cas_failures + contention.pop_stale_positions) / ops;
       state.counters["cas_failures_per_op"] =

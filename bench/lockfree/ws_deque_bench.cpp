@@ -240,8 +240,7 @@ void RegisterLayout(const std::string& prefix) {
       ->ArgName("depth")
       ->Arg(0)
       ->Arg(64);
-  benchmark::RegisterBenchmark((prefix + "_OwnerWithThieves").c_str(),
-                               BM_OwnerWithThieves<kLayout>)
+  benchmark::RegisterBenchmark((prefix + "_OwnerWithThieves").c_str(), BM_OwnerWithThieves<kLayout>)
       ->ArgName("thieves")
       ->Arg(1)
       ->Arg(3)

@@ -72,8 +72,7 @@ TEST(FlatTableBudget, ChargesReleasesAndSurvivesARefusal) {
     try {
       for (int i = 0; i < 100000; ++i) {
         keys.push_back("key" + std::to_string(i));
-        ++*table.find_or_insert(keys.back(), tally::hash_key(std::string_view(keys.back())))
-               .first;
+        ++*table.find_or_insert(keys.back(), tally::hash_key(std::string_view(keys.back()))).first;
         ++inserted;
       }
       FAIL() << "the budget never ran out";
@@ -132,8 +131,7 @@ TEST_P(EngineBudget, TooSmallFailsWithResourceExhausted) {
   auto result = engine.run(CountWords{}, inputs, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kResourceExhausted);
-  EXPECT_NE(result.status().message().find("memory budget of 256 KiB exceeded"),
-            std::string::npos)
+  EXPECT_NE(result.status().message().find("memory budget of 256 KiB exceeded"), std::string::npos)
       << result.status().message();
 }
 
@@ -157,6 +155,8 @@ TEST_P(EngineBudget, LargeEnoughGivesTheUnbudgetedResult) {
 INSTANTIATE_TEST_SUITE_P(Strategies, EngineBudget,
                          ::testing::Values(tally::Strategy::kLocal, tally::Strategy::kSharded,
                                            tally::Strategy::kPartitioned),
-                         [](const auto& param_info) { return std::string(to_string(param_info.param)); });
+                         [](const auto& param_info) {
+                           return std::string(to_string(param_info.param));
+                         });
 
 }  // namespace

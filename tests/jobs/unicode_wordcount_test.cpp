@@ -90,8 +90,8 @@ std::vector<RefChar> ref_decode(std::string_view s) {
       continue;
     }
     std::size_t matched = 1;
-    while (matched < row->size() && i + matched < s.size() &&
-           byte(matched) >= (*row)[matched].lo && byte(matched) <= (*row)[matched].hi) {
+    while (matched < row->size() && i + matched < s.size() && byte(matched) >= (*row)[matched].lo &&
+           byte(matched) <= (*row)[matched].hi) {
       ++matched;
     }
     if (matched == row->size()) {
@@ -135,13 +135,13 @@ RefClass ref_classify(std::int32_t cp) {
 
 std::string ref_fold(const std::string& word) {
   utf8proc_uint8_t* folded = nullptr;
-  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(word.data()),
-                              static_cast<utf8proc_ssize_t>(word.size()), &folded,
-                              UTF8PROC_CASEFOLD);
+  const auto n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(word.data()),
+                   static_cast<utf8proc_ssize_t>(word.size()), &folded, UTF8PROC_CASEFOLD);
   EXPECT_GE(n, 0) << utf8proc_errmsg(n);
-  std::string result = n >= 0 ? std::string(reinterpret_cast<const char*>(folded),
-                                            static_cast<std::size_t>(n))
-                              : word;
+  std::string result =
+      n >= 0 ? std::string(reinterpret_cast<const char*>(folded), static_cast<std::size_t>(n))
+             : word;
   std::free(folded);
   return result;
 }
@@ -197,18 +197,17 @@ void expect_counts(std::string_view text, const Counts& expected, std::uint64_t 
 }
 
 TEST(UnicodeWordCount, Ascii) {
-  expect_counts("Hello, hello WORLD! x_y 3.14 tab\there $5 a+b",
-                {{"hello", 2},
-                 {"world", 1},
-                 {"x", 1},
-                 {"y", 1},
-                 {"3", 1},
-                 {"14", 1},
-                 {"tab", 1},
-                 {"here", 1},
-                 {"5", 1},
-                 {"a", 1},
-                 {"b", 1}});
+  expect_counts("Hello, hello WORLD! x_y 3.14 tab\there $5 a+b", {{"hello", 2},
+                                                                  {"world", 1},
+                                                                  {"x", 1},
+                                                                  {"y", 1},
+                                                                  {"3", 1},
+                                                                  {"14", 1},
+                                                                  {"tab", 1},
+                                                                  {"here", 1},
+                                                                  {"5", 1},
+                                                                  {"a", 1},
+                                                                  {"b", 1}});
   expect_counts("", {});
   expect_counts("  \t ... !!", {});
 }
@@ -240,14 +239,12 @@ TEST(UnicodeWordCount, GermanSharpS) {
 TEST(UnicodeWordCount, CjkRunsOfIdeographsAreOneWord) {
   // Ideographs and kana are letters (Lo): with no dictionary segmentation, a run of them is one
   // word, as the rule says. The ideographic comma and space (Po, Zs) separate.
-  expect_counts("東京は大きい 東京、大阪　東京",
-                {{"東京は大きい", 1}, {"東京", 2}, {"大阪", 1}});
+  expect_counts("東京は大きい 東京、大阪　東京", {{"東京は大きい", 1}, {"東京", 2}, {"大阪", 1}});
 }
 
 TEST(UnicodeWordCount, CombiningMarksStayInTheWord) {
   // e + U+0301 is one word; without normalization it is another word than precomposed é.
-  expect_counts("cafe\xCC\x81 CAFE\xCC\x81 caf\xC3\xA9",
-                {{"cafe\xCC\x81", 2}, {"caf\xC3\xA9", 1}});
+  expect_counts("cafe\xCC\x81 CAFE\xCC\x81 caf\xC3\xA9", {{"cafe\xCC\x81", 2}, {"caf\xC3\xA9", 1}});
   // A mark with nothing before it still is a word character.
   expect_counts(" \xCC\x81x", {{"\xCC\x81x", 1}});
 }
@@ -292,8 +289,9 @@ TEST(UnicodeWordCount, EmojiSeparate) {
 }
 
 TEST(UnicodeWordCount, CaseSensitiveKeepsCase) {
-  expect_counts("Straße STRASSE Hello hello ΣΊΣΥΦΟΣ", {{"Straße", 1}, {"STRASSE", 1},
-                {"Hello", 1}, {"hello", 1}, {"ΣΊΣΥΦΟΣ", 1}}, 0, true);
+  expect_counts("Straße STRASSE Hello hello ΣΊΣΥΦΟΣ",
+                {{"Straße", 1}, {"STRASSE", 1}, {"Hello", 1}, {"hello", 1}, {"ΣΊΣΥΦΟΣ", 1}}, 0,
+                true);
   expect_counts("caf\xE9 CAF\xE9", {{"caf\xEF\xBF\xBD", 1}, {"CAF\xEF\xBF\xBD", 1}}, 2, true);
 }
 
@@ -325,12 +323,23 @@ const std::string kR = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 
 TEST(UnicodeWordCount, InvalidUtf8) {
   const std::vector<InvalidCase> cases = {
-      {"Latin-1 byte inside a word", "caf\xE9 au lait", {{"caf" + kR, 1}, {"au", 1}, {"lait", 1}}, 1},
+      {"Latin-1 byte inside a word",
+       "caf\xE9 au lait",
+       {{"caf" + kR, 1}, {"au", 1}, {"lait", 1}},
+       1},
       {"lone continuation", "\x80", {{kR, 1}}, 1},
-      {"two continuations", "a\x80\xBF" "b", {{"a" + kR + kR + "b", 1}}, 2},
+      {"two continuations",
+       "a\x80\xBF"
+       "b",
+       {{"a" + kR + kR + "b", 1}},
+       2},
       {"C0 C1 leads", "\xC0\xAF \xC1\xBF", {{kR + kR, 2}}, 4},
       {"F5..FF leads", "\xF5\x80 \xFE \xFF", {{kR + kR, 1}, {kR, 2}}, 4},
-      {"truncated 2-byte by ASCII", "a\xC3" "b", {{"a" + kR + "b", 1}}, 1},
+      {"truncated 2-byte by ASCII",
+       "a\xC3"
+       "b",
+       {{"a" + kR + "b", 1}},
+       1},
       {"truncated 3-byte", "a\xE2\x82 b", {{"a" + kR, 1}, {"b", 1}}, 1},
       {"truncated 4-byte at end", "ab\xF0\x9F\x98", {{"ab" + kR, 1}}, 1},
       {"truncated then valid", "\xE0\xA0\xC3\xA9", {{kR + "é", 1}}, 1},
@@ -338,8 +347,10 @@ TEST(UnicodeWordCount, InvalidUtf8) {
       {"overlong 4-byte", "\xF0\x80\x80\xAF", {{kR + kR + kR + kR, 1}}, 4},
       {"surrogate", "\xED\xA0\x80x", {{kR + kR + kR + "x", 1}}, 3},
       {"above U+10FFFF", "\xF4\x90\x80\x80", {{kR + kR + kR + kR, 1}}, 4},
-      {"Unicode Table 3-8 example", "\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64",
-       {{"a" + kR + kR + kR + "b" + kR + "c" + kR + kR + "d", 1}}, 6},
+      {"Unicode Table 3-8 example",
+       "\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64",
+       {{"a" + kR + kR + kR + "b" + kR + "c" + kR + kR + "d", 1}},
+       6},
       {"invalid between joiners", "a-\xFF-b", {{"a-" + kR + "-b", 1}}, 1},
       {"valid U+FFFD is a word, not an error", "x\xEF\xBF\xBDy", {{"x" + kR + "y", 1}}, 0},
       {"largest scalar value is valid", "\xF4\x8F\xBF\xBF", {}, 0},
@@ -380,9 +391,9 @@ TEST(UnicodeWordCount, InvalidCounterIsSharedAndConcurrent) {
 // Fragments for the "mixed" corpus: valid characters of every class, and broken sequences.
 const std::vector<std::string> kFragments = {
     "a", "Z", "q", "7", " ", " ", "\n", "\r\n", "\t", ".", ",", "'", "-", "_", std::string(1, '\0'),
-    "é", "É", "ß", "ẞ", "Σ", "ς", "ΐ", "ŉ", "ﬃ", "\xE2\x84\xAA", "ſ", "İ", "東", "は", "한", "٣", "²", "Ⅻ",
-    "\xCC\x81", "\xEF\xB8\x8F", "’", "‐", "‑", "‘", "😀", "🇫", "\xEF\xBF\xBD", "\xF0\x90\x90\x80",
-    "\xE2\x80\x8D", "\xC2\xA0", "\xEF\xBB\xBF",
+    "é", "É", "ß", "ẞ", "Σ", "ς", "ΐ", "ŉ", "ﬃ", "\xE2\x84\xAA", "ſ", "İ", "東", "は", "한", "٣",
+    "²", "Ⅻ", "\xCC\x81", "\xEF\xB8\x8F", "’", "‐", "‑", "‘", "😀", "🇫", "\xEF\xBF\xBD",
+    "\xF0\x90\x90\x80", "\xE2\x80\x8D", "\xC2\xA0", "\xEF\xBB\xBF",
     // broken
     "\x80", "\xBF", "\xC0", "\xC1\xBF", "\xC3", "\xE2\x82", "\xE0\x80\xAF", "\xED\xA0\x80",
     "\xF0\x9F\x98", "\xF4\x90\x80\x80", "\xF5", "\xFF", "\xF0\x80\x80\x80", "\xE0\xA0"};
@@ -402,7 +413,8 @@ std::string random_mix(std::mt19937_64& rng, std::size_t n) {
 
 // Mostly-ASCII text with sprinkled bytes of every kind: the common case of real files.
 std::string random_mostly_ascii(std::mt19937_64& rng, std::size_t n) {
-  static constexpr std::string_view kAscii = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 '-.,\n";
+  static constexpr std::string_view kAscii =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789 '-.,\n";
   std::string s;
   while (s.size() < n) {
     if (rng() % 16 == 0) {

@@ -21,8 +21,8 @@ using tally::lockfree::MpmcQueue;
 using tally::lockfree::WorkStealingDeque;
 
 std::uint64_t Total(const ContentionCounters& c) {
-  return c.push_cas_failures + c.push_stale_positions + c.pop_cas_failures +
-         c.pop_stale_positions + c.steal_cas_failures;
+  return c.push_cas_failures + c.push_stale_positions + c.pop_cas_failures + c.pop_stale_positions +
+         c.steal_cas_failures;
 }
 
 // Oracle: subtraction and accumulation work field by field.

@@ -18,9 +18,9 @@ class ScratchDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tally-test-" + std::to_string(::getpid()) + "-" + info->test_suite_name() + "." +
-            info->name());
+    dir_ =
+        std::filesystem::temp_directory_path() / ("tally-test-" + std::to_string(::getpid()) + "-" +
+                                                  info->test_suite_name() + "." + info->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }

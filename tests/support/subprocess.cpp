@@ -23,7 +23,6 @@ namespace {
   throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-
 }  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input) {

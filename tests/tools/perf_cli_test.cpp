@@ -64,7 +64,6 @@ class PerfCli : public tally::testing::ScratchDirTest {
   std::string corpus_;
 };
 
-
 // How the fake perf answers.
 enum class Acks { kAlways, kNone, kCloseAtOnce, kDelayFirst };
 

@@ -13,8 +13,8 @@
 //    at once, and nothing more is sent.
 //  - A control pipe whose reader has gone: kIoError (EPIPE), and the process survives the
 //    SIGPIPE.
-#include "tests/support/pipe.hpp"
 #include "tools/tally/perf_control.hpp"
+#include "tests/support/pipe.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -233,13 +233,14 @@ TEST_F(WordcountCli, SingleHundredMegabyteWord) {
 // UTF-8 becomes U+FFFD inside the word, is reported on stderr, and the run still succeeds.
 TEST_F(WordcountCli, UnicodeRuleAndInvalidUtf8) {
   const std::string text =
-      "Stra\xc3\x9f" "e STRASSE strasse, don't -dash- \xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91 "
+      "Stra\xc3\x9f"
+      "e STRASSE strasse, don't -dash- \xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91 "
       "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1\r\ncaf\xe9 caf\xe9\n";
   const auto r = run_process({TALLY_EXE, "wordcount", "--unicode", "-f", "tsv", "-"}, text);
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_EQ(r.out,
             "strasse\t3\n"
-            "caf\xef\xbf\xbd\t2\n"                         // caf + U+FFFD
+            "caf\xef\xbf\xbd\t2\n"                           // caf + U+FFFD
             "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1\t2\n"  // sofia, folded
             "dash\t1\n"
             "don't\t1\n");

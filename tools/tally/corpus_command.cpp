@@ -34,7 +34,8 @@ CLI::App* add_corpus_command(CLI::App& app, CorpusArgs& args) {
   CLI::App* cmd = app.add_subcommand(
       "generate-corpus", "Write a deterministic Zipf-distributed text (for demos and benchmarks)");
   cmd->add_option("-o,--output", args.output, "The file to write")->required();
-  cmd->add_option("--size", args.size, "Bytes to write, e.g. 100M or 1.5G (K, M, G: powers of 1024)");
+  cmd->add_option("--size", args.size,
+                  "Bytes to write, e.g. 100M or 1.5G (K, M, G: powers of 1024)");
   cmd->add_option("--vocabulary", args.vocabulary, "Distinct words to draw from")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32));
   cmd->add_option("--seed", args.seed, "Random seed (same seed, same text)");

@@ -69,9 +69,8 @@ std::string ProgressDisplay::render(std::uint64_t done, std::uint64_t total,
 }
 
 void ProgressDisplay::draw(bool final) {
-  const std::string line =
-      render(done_.load(std::memory_order_relaxed), total_,
-             std::chrono::steady_clock::now() - start_);
+  const std::string line = render(done_.load(std::memory_order_relaxed), total_,
+                                  std::chrono::steady_clock::now() - start_);
   if (terminal_) {
     // "\r" returns to the line's start and "\033[K" clears what a longer previous line left.
     std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), final ? "\n" : "");

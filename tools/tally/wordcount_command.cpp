@@ -12,12 +12,12 @@
 #include "engine/input.hpp"
 #include "jobs/unicode_wordcount.hpp"
 #include "jobs/wordcount.hpp"
-#include "tools/tally/units.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/output.hpp"
 #include "tools/tally/perf_control.hpp"
 #include "tools/tally/progress.hpp"
 #include "tools/tally/signals.hpp"
+#include "tools/tally/units.hpp"
 
 namespace tally::cli {
 namespace {
@@ -64,8 +64,7 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
   cmd->add_option("--memory", args.memory,
                   "Budget for the word tables, e.g. 512M or 2G (exceeding it fails the run)");
   cmd->add_flag_function(
-      "--progress,!--no-progress",
-      [&args](std::int64_t count) { args.progress = count > 0; },
+      "--progress,!--no-progress", [&args](std::int64_t count) { args.progress = count > 0; },
       "Progress on stderr (bytes, MB/s, ETA); default: when stderr is a terminal");
   CLI::Option* ctl =
       cmd->add_option("--perf-ctl-fd", args.perf_ctl_fd,
@@ -126,8 +125,7 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     return fail(kExitJobFailed, s.message());
   }
   if (!args.report_path.empty()) {
-    if (Status s = write_file_atomically(args.report_path, out.report.to_json() + "\n");
-        !s.ok()) {
+    if (Status s = write_file_atomically(args.report_path, out.report.to_json() + "\n"); !s.ok()) {
       return fail(kExitJobFailed, s.message());
     }
   }
