@@ -9,6 +9,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -41,6 +42,13 @@ inline std::uint64_t load_u32(const char* p) noexcept {
   std::uint32_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
+}
+
+// The partition (of `partitions`) a key with this hash_key belongs to. From the high bits
+// (multiply-shift, no division): a table's slot index uses the low bits, so the keys of one
+// partition still spread over all of its table's slots.
+inline std::size_t partition_of(std::uint64_t hash, std::size_t partitions) noexcept {
+  return static_cast<std::size_t>((static_cast<Uint128>(hash) * partitions) >> 64);
 }
 
 // XXH3 of keys longer than 16 bytes (key_hash.cpp).

@@ -1,79 +1,180 @@
 // ResultTable<Key, Value>: the output of a map-reduce run, owning its keys.
 //
-// Entries are kept sorted by key (bytewise for strings), so iterating a result is
-// deterministic whatever the thread count or strategy. top(k) gives the k entries with the
-// largest values, ties broken by key ascending: the word-count order.
+// The entries are held as sorted runs, one per partition of the key space (a key's run is
+// partition_of(hash_key(key), runs)), each sorted by key (bytewise for strings). Nothing
+// gathers them into one array: reading the result in order merges the runs as it goes
+// (result_stream.hpp), so a result of 10^7 keys is never copied to be sorted or written.
 //
-// Thread safety: read-only after construction; any thread may read it.
+//   for (const auto& [word, count] : result.by_value()) ...  // count descending, then key
+//   for (const auto& [word, count] : result) ...             // key ascending (by_key())
+//   auto ten = result.top(10);                               // O(n log k)
+//
+// by_value() reads through a per-run index in value order. Engine::run builds it in
+// parallel when RunOptions::order asks for it (order_by_value()); otherwise by_value()
+// builds it itself, on the calling thread.
+//
+// Thread safety: read-only after construction (and order_by_value()); any thread may read
+// it, and each by_key()/by_value() range is one reader's.
 #pragma once
 
 #include <algorithm>
-#include <cassert>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <queue>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "engine/detail/arena.hpp"
+#include "engine/key_hash.hpp"
+#include "engine/result_stream.hpp"
 
 namespace tally {
 
-// Tag: the entries handed to ResultTable are already sorted by key.
-struct SortedByKey {};
-inline constexpr SortedByKey kSortedByKey{};
+// Key order: bytewise for strings, numeric for integers.
+struct KeyLess {
+  template <typename Entry>
+  bool operator()(const Entry& a, const Entry& b) const {
+    return a.first < b.first;
+  }
+};
+
+// Word-count order: the larger value first, ties by key ascending.
+struct ValueDescendingLess {
+  template <typename Entry>
+  bool operator()(const Entry& a, const Entry& b) const {
+    if (a.second != b.second) return b.second < a.second;
+    return a.first < b.first;
+  }
+};
 
 template <typename Key, typename Value>
 class ResultTable {
  public:
   using Entry = std::pair<Key, Value>;
+  using Run = std::vector<Entry>;
 
   ResultTable() = default;
-  // `entries` may point into `storage`; both are taken over. Sorts by key.
-  ResultTable(std::vector<Entry> entries, std::vector<detail::Arena> storage)
-      : entries_(std::move(entries)), storage_(std::move(storage)) {
-    std::sort(entries_.begin(), entries_.end(),
-              [](const Entry& a, const Entry& b) { return a.first < b.first; });
+  // REQUIRES: run p holds exactly the keys k with partition_of(hash_key(k), runs.size()) ==
+  // p, sorted by key, no key twice. The entries may point into `storage`; both are taken.
+  ResultTable(std::vector<Run> runs, std::vector<detail::Arena> storage)
+      : runs_(std::move(runs)), storage_(std::move(storage)) {
+    for (const Run& r : runs_) size_ += r.size();
   }
-  // The same, for entries the caller has sorted by key (checked in debug builds).
-  ResultTable(std::vector<Entry> entries, std::vector<detail::Arena> storage, SortedByKey)
-      : entries_(std::move(entries)), storage_(std::move(storage)) {
-    assert(std::is_sorted(entries_.begin(), entries_.end(),
-                          [](const Entry& a, const Entry& b) { return a.first < b.first; }));
+  // One run of entries in any order (sorted here); no key twice.
+  ResultTable(std::vector<Entry> entries, std::vector<detail::Arena> storage)
+      : storage_(std::move(storage)) {
+    std::sort(entries.begin(), entries.end(), KeyLess{});
+    size_ = entries.size();
+    runs_.push_back(std::move(entries));
   }
 
-  std::size_t size() const noexcept { return entries_.size(); }
-  bool empty() const noexcept { return entries_.empty(); }
-  // All entries, sorted by key ascending.
-  const std::vector<Entry>& entries() const noexcept { return entries_; }
-  auto begin() const noexcept { return entries_.begin(); }
-  auto end() const noexcept { return entries_.end(); }
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  const std::vector<Run>& runs() const noexcept { return runs_; }
 
   // The value of `key`, or nullptr. O(log n).
   const Value* find(const Key& key) const {
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+    if (runs_.empty()) return nullptr;
+    const Run& run = runs_[detail::partition_of(hash_key(key), runs_.size())];
+    auto it = std::lower_bound(run.begin(), run.end(), key,
                                [](const Entry& e, const Key& k) { return e.first < k; });
-    return it != entries_.end() && it->first == key ? &it->second : nullptr;
+    return it != run.end() && it->first == key ? &it->second : nullptr;
+  }
+
+  // Every entry, key ascending.
+  MergedRange<Entry, KeyLess> by_key() const { return {plain_runs(), KeyLess{}}; }
+  auto begin() const { return by_key().begin(); }
+  std::default_sentinel_t end() const { return {}; }
+
+  // Every entry, value descending, ties by key ascending.
+  MergedRange<Entry, ValueDescendingLess> by_value() const requires std::totally_ordered<Value> {
+    if (!value_orders_.empty()) return {runs_through(value_orders_), ValueDescendingLess{}};
+    std::vector<std::vector<std::uint32_t>> orders(runs_.size());
+    for (std::size_t p = 0; p < runs_.size(); ++p) orders[p] = value_order(runs_[p]);
+    auto runs = runs_through(orders);
+    return {std::move(runs), ValueDescendingLess{}, std::move(orders)};
+  }
+
+  // Builds the index by_value() reads through, one run per call of `for_each_run`'s
+  // function: for_each_run(n, fn) must call fn(p) once for every p in [0, n), on any
+  // threads (e.g. tally::parallel_for), and return when all have returned.
+  template <typename ForEachRun>
+  void order_by_value(ForEachRun&& for_each_run) requires std::totally_ordered<Value> {
+    std::vector<std::vector<std::uint32_t>> orders(runs_.size());
+    for_each_run(runs_.size(), [&](std::size_t p) { orders[p] = value_order(runs_[p]); });
+    value_orders_ = std::move(orders);
   }
 
   // The k entries with the largest values (ties: smaller key first), in that order;
   // all entries if k >= size(). O(n log k).
-  std::vector<Entry> top(std::size_t k) const {
-    std::vector<Entry> out(entries_.begin(), entries_.end());
-    const auto by_value = [](const Entry& a, const Entry& b) {
-      return a.second != b.second ? b.second < a.second : a.first < b.first;
-    };
-    if (k < out.size()) {
-      std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(),
-                        by_value);
-      out.resize(k);
-    } else {
-      std::sort(out.begin(), out.end(), by_value);
+  std::vector<Entry> top(std::size_t k) const requires std::totally_ordered<Value> {
+    const ValueDescendingLess before;
+    std::vector<Entry> out;
+    if (k == 0) return out;
+    if (!value_orders_.empty() || k >= size_) {
+      for (const Entry& e : by_value()) {
+        if (out.size() == k) break;
+        out.push_back(e);
+      }
+      return out;
     }
+    // A heap of the best k seen, its worst entry on top.
+    std::priority_queue<Entry, std::vector<Entry>, ValueDescendingLess> best(before);
+    for (const Run& r : runs_) {
+      for (const Entry& e : r) {
+        if (best.size() < k) {
+          best.push(e);
+        } else if (before(e, best.top())) {
+          best.pop();
+          best.push(e);
+        }
+      }
+    }
+    out.resize(best.size());
+    for (std::size_t i = out.size(); i-- > 0; best.pop()) out[i] = best.top();
     return out;
   }
 
  private:
-  std::vector<Entry> entries_;
+  std::vector<SortedRun<Entry>> plain_runs() const {
+    std::vector<SortedRun<Entry>> out;
+    out.reserve(runs_.size());
+    for (const Run& r : runs_) out.push_back({r.data(), nullptr, r.size()});
+    return out;
+  }
+
+  std::vector<SortedRun<Entry>> runs_through(
+      const std::vector<std::vector<std::uint32_t>>& orders) const {
+    std::vector<SortedRun<Entry>> out;
+    out.reserve(runs_.size());
+    for (std::size_t p = 0; p < runs_.size(); ++p) {
+      out.push_back({runs_[p].data(), orders[p].data(), runs_[p].size()});
+    }
+    return out;
+  }
+
+  // The positions of a key-sorted run's entries in value-descending order. A stable sort on
+  // the value alone keeps equal values in key order, so no key is compared; the values are
+  // copied next to their positions first, so the sort reads one array, not the run.
+  static std::vector<std::uint32_t> value_order(const Run& run) {
+    std::vector<std::pair<Value, std::uint32_t>> keyed;
+    keyed.reserve(run.size());
+    for (std::size_t i = 0; i < run.size(); ++i) {
+      keyed.emplace_back(run[i].second, static_cast<std::uint32_t>(i));
+    }
+    std::stable_sort(keyed.begin(), keyed.end(),
+                     [](const auto& a, const auto& b) { return b.first < a.first; });
+    std::vector<std::uint32_t> order(keyed.size());
+    for (std::size_t i = 0; i < keyed.size(); ++i) order[i] = keyed[i].second;
+    return order;
+  }
+
+  std::vector<Run> runs_;
+  std::vector<std::vector<std::uint32_t>> value_orders_;  // empty until order_by_value()
+  std::size_t size_ = 0;
   std::vector<detail::Arena> storage_;  // owns the bytes of string keys
 };
 

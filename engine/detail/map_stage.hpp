@@ -1,0 +1,166 @@
+// MapStage<J, X>: the map + combine stage of a run. One map task per split runs map() on
+// every record; map() emits into its worker's combiner table, where the values of one key
+// meet at once (Accumulation<J>). The exchange strategy X decides what happens to a table
+// that is full or whose task ended (hand_on) and, after the map phase, takes the tables.
+//
+// map() receives the worker's CombiningSink itself when it accepts one (a map() templated on
+// its output type): emit() is then an ordinary inline call into the table probe. A map()
+// written against the Emitter interface (compiled elsewhere, say) gets the sink behind an
+// EmitterAdapter, at the cost of one virtual call per pair.
+//
+// Thread safety: map_split runs on pool workers, each worker touching only its own state
+// (found by Scheduler::current_worker_index); take_tables and fill_report run after every
+// map task has finished.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stop_token>
+#include <utility>
+#include <vector>
+
+#include "engine/detail/accumulation.hpp"
+#include "engine/detail/records.hpp"
+#include "engine/exchange/exchange.hpp"
+#include "engine/input.hpp"
+#include "engine/job.hpp"
+#include "engine/run_options.hpp"
+#include "engine/run_report.hpp"
+#include "engine/scheduler.hpp"
+#include "engine/status.hpp"
+#include "lockfree/cache_line.hpp"
+
+namespace tally::detail {
+
+// Where map() writes: combines each pair straight into the worker's table, and hands the
+// table on to the exchange when it is bounded and full.
+template <Job J, typename X>
+class CombiningSink {
+ public:
+  using Key = typename J::Key;
+  using Value = typename J::Value;
+  using Table = exchange::WorkerTable<J>;
+
+  CombiningSink(Table& table, X& exchange, std::size_t limit)
+      : table_(table), exchange_(exchange), limit_(limit) {}
+
+  // Inlined into map(): the per-pair call cost more than the table probe it wraps.
+  [[gnu::always_inline]] void emit(Key key, Value value) {
+    ++pairs_;
+    auto [acc, fresh] = table_.find_or_insert(key, hash_key(key));
+    Accumulation<J>::add(*acc, std::move(value), fresh);
+    if constexpr (X::kBoundedCombiner) {
+      if (table_.size() >= limit_) [[unlikely]] {
+        hand_on();
+      }
+    }
+  }
+
+  // Passes the table's entries to the exchange (a bounded combiner that filled, or a task's
+  // end).
+  [[gnu::noinline]] void hand_on() {
+    if (table_.empty()) return;
+    ++flushes_;
+    exchange_.hand_on(table_);
+  }
+
+  std::uint64_t pairs() const noexcept { return pairs_; }
+  std::uint64_t flushes() const noexcept { return flushes_; }
+
+ private:
+  Table& table_;
+  X& exchange_;
+  const std::size_t limit_;
+  std::uint64_t pairs_ = 0;
+  std::uint64_t flushes_ = 0;
+};
+
+// The Emitter interface over a sink, for map() functions that take an Emitter&.
+template <typename Sink, typename Key, typename Value>
+class EmitterAdapter final : public Emitter<Key, Value> {
+ public:
+  explicit EmitterAdapter(Sink& sink) : sink_(sink) {}
+  void emit(Key key, Value value) override { sink_.emit(key, std::move(value)); }
+
+ private:
+  Sink& sink_;
+};
+
+template <Job J, exchange::ExchangeStage<J> X>
+class MapStage {
+ public:
+  using Table = exchange::WorkerTable<J>;
+
+  MapStage(const J& job, const Inputs& inputs, const RunOptions& options, Scheduler& scheduler,
+           X& exchange, MemoryBudget& budget)
+      : job_(job), inputs_(inputs), options_(options), scheduler_(scheduler) {
+    const std::size_t limit = options.combiner_keys == 0 ? 1 : options.combiner_keys;
+    workers_.reserve(scheduler.num_workers());
+    for (std::size_t i = 0; i < scheduler.num_workers(); ++i) {
+      workers_.push_back(std::make_unique<Worker>(exchange, budget, limit));
+    }
+  }
+
+  // Map task: every record of one split.
+  Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
+    Worker& w = *workers_[static_cast<std::size_t>(scheduler_.current_worker_index())];
+    std::uint64_t records = 0;
+    Status s;
+    if constexpr (requires(Record rec) { job_.map(rec, w.sink); }) {
+      s = for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
+                          [&](Record rec) { job_.map(rec, w.sink); });
+    } else {
+      EmitterAdapter<Sink, typename J::Key, typename J::Value> out(w.sink);
+      s = for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
+                          [&](Record rec) { job_.map(rec, out); });
+    }
+    if (!s.ok()) return s;
+    w.bytes += split.bytes;
+    w.records += records;
+    if (options_.progress_bytes != nullptr) {
+      options_.progress_bytes->fetch_add(split.bytes, std::memory_order_relaxed);  // a display
+    }
+    if constexpr (X::kBoundedCombiner) w.sink.hand_on();
+    return Status::Ok();
+  }
+
+  // The workers' combiner tables (empty ones for a bounded combiner: all were handed on).
+  std::vector<Table> take_tables() {
+    std::vector<Table> tables;
+    tables.reserve(workers_.size());
+    for (auto& w : workers_) tables.push_back(std::move(w->combiner));
+    return tables;
+  }
+
+  void fill_report(RunReport& report) const {
+    for (const auto& w : workers_) {
+      report.bytes_in += w->bytes;
+      report.records_in += w->records;
+      report.pairs_emitted += w->sink.pairs();
+      report.combiner_flushes += w->sink.flushes();
+    }
+  }
+
+ private:
+  using Sink = CombiningSink<J, X>;
+
+  // Written only by its worker during the map phase; alone on its cache lines.
+  struct alignas(lockfree::kCacheLine) Worker {
+    Worker(X& exchange, MemoryBudget& budget, std::size_t limit)
+        : combiner(0, &budget), sink(combiner, exchange, limit) {}
+    Table combiner;
+    Sink sink;
+    std::uint64_t bytes = 0;
+    std::uint64_t records = 0;
+  };
+
+  const J& job_;
+  const Inputs& inputs_;
+  const RunOptions& options_;
+  Scheduler& scheduler_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace tally::detail

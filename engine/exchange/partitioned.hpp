@@ -1,0 +1,138 @@
+// kPartitioned: combiner tables are bounded (RunOptions::combiner_keys); a full one is cut
+// into one batch per partition and each batch pushed into that partition's bounded
+// MpmcQueue. A partition's table belongs to whoever holds its drain token (no lock on the
+// table, no lock while pushing). Mappers drain a partition whose channel is half full, so
+// reduction runs while maps still run; a mapper facing a full channel drains it itself
+// (backpressure that cannot deadlock: the pusher becomes the consumer) or, if another
+// thread is draining it, yields and retries. The rest is drained after the map phase.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "engine/detail/arena.hpp"
+#include "engine/exchange/exchange.hpp"
+#include "engine/parallel.hpp"
+#include "lockfree/backoff.hpp"
+#include "lockfree/cache_line.hpp"
+#include "lockfree/mpmc_queue.hpp"
+
+namespace tally::exchange {
+
+template <Job J>
+class Partitioned {
+ public:
+  using Table = WorkerTable<J>;
+  using Key = typename J::Key;
+  using Acc = typename detail::Accumulation<J>::Acc;
+  static constexpr bool kBoundedCombiner = true;
+
+  explicit Partitioned(const ExchangeContext<J>& ctx) : ctx_(ctx) {
+    const std::size_t capacity =
+        ctx.options.channel_capacity == 0 ? 1 : ctx.options.channel_capacity;
+    channels_.reserve(ctx.partitions);
+    for (std::size_t i = 0; i < ctx.partitions; ++i) {
+      channels_.push_back(std::make_unique<Channel>(capacity, &ctx.budget));
+    }
+  }
+
+  void hand_on(Table& table) {
+    if (table.empty()) return;
+    std::vector<std::unique_ptr<Batch>> batches(channels_.size());
+    table.for_each_slot([&](typename Table::Slot& s) {
+      auto& b = batches[detail::partition_of(s.hash, channels_.size())];
+      if (!b) b = std::make_unique<Batch>(&ctx_.budget);
+      Key key = s.key;
+      if constexpr (std::is_same_v<Key, std::string_view>) key = b->keys.copy(s.key);
+      b->entries.emplace_back(key, std::move(s.acc));
+      b->hashes.push_back(s.hash);
+    });
+    table.clear();
+    for (std::size_t p = 0; p < batches.size(); ++p) {
+      if (!batches[p]) continue;
+      Channel& c = *channels_[p];
+      c.batches.fetch_add(1, std::memory_order_relaxed);  // a statistic: relaxed
+      lockfree::SpinWait backoff;
+      while (!c.queue.try_push(std::move(batches[p]))) {
+        // Backpressure: the channel is full. Drain it ourselves rather than wait; if another
+        // thread is draining it, it has room again soon.
+        c.full_events.fetch_add(1, std::memory_order_relaxed);  // a statistic: relaxed
+        if (!drain(c) && !backoff.spin_once()) std::this_thread::yield();
+      }
+      // Pipelining: reduce while mapping, once a channel is half full.
+      if (c.queue.size_approx() * 2 >= c.queue.capacity()) drain(c);
+    }
+  }
+
+  std::vector<Table> finish(std::vector<Table> /*worker_tables: empty, all handed on*/,
+                            RunReport& report) {
+    // Every map task has finished (the map group's wait synchronizes with them), so each
+    // channel's last batches are drained here, one task per partition.
+    parallel_for(
+        ctx_.scheduler, 0, channels_.size(),
+        [&](std::size_t lo, std::size_t hi) {
+          for (std::size_t p = lo; p < hi; ++p) drain(*channels_[p]);
+        },
+        1);
+    std::vector<Table> finals;
+    finals.reserve(channels_.size());
+    for (auto& c : channels_) {
+      finals.push_back(std::move(c->table));
+      // Relaxed: statistics, and every writer finished before the map group's wait.
+      report.channel_full_events += c->full_events.load(std::memory_order_relaxed);
+      report.batches += c->batches.load(std::memory_order_relaxed);
+    }
+    return finals;
+  }
+
+ private:
+  // A batch of one partition's entries, with its own copy of the keys (the combiner table
+  // they came from is cleared and reused at once).
+  struct Batch {
+    explicit Batch(MemoryBudget* budget) : keys(budget) {}
+    std::vector<std::pair<Key, Acc>> entries;
+    std::vector<std::uint64_t> hashes;
+    detail::Arena keys;
+  };
+
+  // One partition's channel and table, alone on its cache lines.
+  struct alignas(lockfree::kCacheLine) Channel {
+    Channel(std::size_t capacity, MemoryBudget* budget) : queue(capacity), table(0, budget) {}
+    lockfree::MpmcQueue<std::unique_ptr<Batch>> queue;
+    // The drain token: whoever exchanges it from false to true owns `table` until it stores
+    // false again. Acquire on taking it pairs with the release on returning it, so one
+    // owner's merges happen-before the next owner's.
+    std::atomic<bool> draining{false};
+    Table table;                                // owned by the holder of the drain token
+    std::atomic<std::uint64_t> full_events{0};  // pushes that found the channel full
+    std::atomic<std::uint64_t> batches{0};
+  };
+
+  // Merges every batch queued in `c` into its table, unless another thread holds the drain
+  // token (then returns false at once).
+  bool drain(Channel& c) {
+    if (c.draining.exchange(true, std::memory_order_acquire)) return false;
+    std::unique_ptr<Batch> batch;
+    while (c.queue.try_pop(batch)) {
+      for (std::size_t i = 0; i < batch->entries.size(); ++i) {
+        auto& [key, acc] = batch->entries[i];
+        auto [into, fresh] = c.table.find_or_insert(key, batch->hashes[i]);
+        detail::Accumulation<J>::merge(*into, std::move(acc), fresh);
+      }
+    }
+    c.draining.store(false, std::memory_order_release);
+    return true;
+  }
+
+  ExchangeContext<J> ctx_;
+  std::vector<std::unique_ptr<Channel>> channels_;
+};
+
+}  // namespace tally::exchange

@@ -1,0 +1,81 @@
+// kSharded: combiner tables are bounded (RunOptions::combiner_keys); when one fills, and at
+// the end of each map task, its entries are merged into a sharded aggregator, one shard (a
+// mutex and a table, on its own cache lines) at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "engine/exchange/exchange.hpp"
+#include "lockfree/cache_line.hpp"
+
+namespace tally::exchange {
+
+template <Job J>
+class Sharded {
+ public:
+  using Table = WorkerTable<J>;
+  static constexpr bool kBoundedCombiner = true;
+
+  explicit Sharded(const ExchangeContext<J>& ctx) {
+    shards_.reserve(ctx.partitions);
+    for (std::size_t i = 0; i < ctx.partitions; ++i) {
+      shards_.push_back(std::make_unique<Shard>(&ctx.budget));
+    }
+  }
+
+  void hand_on(Table& table) {
+    if (table.empty()) return;
+    // Bucket entries by shard, then take each shard's lock once.
+    std::vector<std::vector<typename Table::Slot*>> by_shard(shards_.size());
+    table.for_each_slot([&](typename Table::Slot& s) {
+      by_shard[detail::partition_of(s.hash, shards_.size())].push_back(&s);
+    });
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      if (by_shard[i].empty()) continue;
+      Shard& shard = *shards_[i];
+      std::unique_lock lock(shard.mu, std::try_to_lock);
+      const bool contended = !lock.owns_lock();
+      if (contended) lock.lock();
+      ++shard.locks;
+      shard.contended += contended ? 1 : 0;
+      for (typename Table::Slot* s : by_shard[i]) {
+        auto [acc, fresh] = shard.table.find_or_insert(s->key, s->hash);
+        detail::Accumulation<J>::merge(*acc, std::move(s->acc), fresh);
+      }
+    }
+    table.clear();
+  }
+
+  std::vector<Table> finish(std::vector<Table> /*worker_tables: empty, all handed on*/,
+                            RunReport& report) {
+    std::vector<Table> finals;
+    finals.reserve(shards_.size());
+    for (auto& shard : shards_) {
+      std::lock_guard lock(shard->mu);  // no contention now: for the annotation's sake
+      finals.push_back(std::move(shard->table));
+      report.shard_locks.push_back(shard->locks);
+      report.shard_locks_contended.push_back(shard->contended);
+    }
+    return finals;
+  }
+
+ private:
+  // One lock and one table per shard, each alone on its cache lines so that threads merging
+  // into neighbouring shards do not false-share.
+  struct alignas(lockfree::kCacheLine) Shard {
+    explicit Shard(MemoryBudget* budget) : table(0, budget) {}
+    std::mutex mu;
+    Table table;                  // guarded by mu
+    std::uint64_t locks = 0;      // guarded by mu
+    std::uint64_t contended = 0;  // guarded by mu: acquisitions that found mu taken
+  };
+
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace tally::exchange

@@ -1,0 +1,146 @@
+// MergedRuns: the entries of several sorted runs, one at a time, in one order: a k-way merge
+// through a loser tree (Knuth, TAOCP vol. 3, 5.4.1), so producing each entry costs
+// ceil(log2 k) comparisons and no run is copied. This is how a result is read in order
+// (ResultTable::by_key, by_value) without first gathering every entry into one array.
+//
+//   MergedRuns<Entry, Less> merged(runs, less);
+//   while (const Entry* e = merged.next()) consume(*e);
+//
+// A run is an array of entries, read either as it lies or through an index array (`order`)
+// that lists the positions of its entries in the run's sorted order. Each run must be sorted
+// by `less`; entries that compare equal come out in run order (lower run index first).
+//
+// Thread safety: none; one reader. The runs must outlive the MergedRuns and not change.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace tally {
+
+template <typename Entry>
+struct SortedRun {
+  const Entry* entries = nullptr;
+  const std::uint32_t* order = nullptr;  // nullptr: entries[0..size) are in order already
+  std::size_t size = 0;
+};
+
+template <typename Entry, typename Less>
+class MergedRuns {
+ public:
+  MergedRuns(std::vector<SortedRun<Entry>> runs, Less less)
+      : runs_(std::move(runs)), pos_(runs_.size(), 0), losers_(runs_.size()), less_(less) {
+    const std::size_t k = runs_.size();
+    // Knuth's initialisation: every node starts as the virtual leaf k, which beats every
+    // real leaf; replaying each leaf from the last to the first leaves the real losers in
+    // the internal nodes and the overall winner in losers_[0].
+    for (std::size_t i = 0; i < k; ++i) losers_[i] = k;
+    for (std::size_t i = k; i-- > 0;) replay(i);
+  }
+
+  // The next entry in order, or nullptr once every run is exhausted.
+  const Entry* next() {
+    if (runs_.empty()) return nullptr;
+    const std::size_t w = losers_[0];
+    const Entry* e = head(w);
+    if (e == nullptr) return nullptr;  // the winner is exhausted: so is every run
+    ++pos_[w];
+    replay(w);
+    return e;
+  }
+
+ private:
+  // Run i's current entry, or nullptr when it is exhausted.
+  const Entry* head(std::size_t i) const {
+    const SortedRun<Entry>& r = runs_[i];
+    if (pos_[i] == r.size) return nullptr;
+    return r.order == nullptr ? &r.entries[pos_[i]] : &r.entries[r.order[pos_[i]]];
+  }
+
+  // Whether leaf a's entry comes out before leaf b's. The virtual leaf k beats all; an
+  // exhausted run loses to all; ties go to the lower run index.
+  bool beats(std::size_t a, std::size_t b) const {
+    const std::size_t k = runs_.size();
+    if (a == k) return true;
+    if (b == k) return false;
+    const Entry* x = head(a);
+    const Entry* y = head(b);
+    if (x == nullptr) return false;
+    if (y == nullptr) return true;
+    if (less_(*x, *y)) return true;
+    if (less_(*y, *x)) return false;
+    return a < b;
+  }
+
+  // Leaf s changed (advanced, or is being added): play it up to the root. The leaf's parent
+  // is node (s + k) / 2; each node keeps the loser of the match played there.
+  void replay(std::size_t s) {
+    const std::size_t k = runs_.size();
+    for (std::size_t t = (s + k) / 2; t > 0; t /= 2) {
+      if (beats(losers_[t], s)) std::swap(s, losers_[t]);
+    }
+    losers_[0] = s;
+  }
+
+  std::vector<SortedRun<Entry>> runs_;
+  std::vector<std::size_t> pos_;
+  std::vector<std::size_t> losers_;  // losers_[0]: the winner; losers_[1..k): match losers
+  Less less_;
+};
+
+// A MergedRuns as a single-pass range, for range-for loops. The iterators share the merge
+// state, so copies of an iterator advance together (an input iterator).
+template <typename Entry, typename Less>
+class MergedRange {
+ public:
+  class Iterator {
+   public:
+    using value_type = Entry;
+    using difference_type = std::ptrdiff_t;
+    using reference = const Entry&;
+    using iterator_category = std::input_iterator_tag;
+
+    Iterator() = default;
+    Iterator(std::shared_ptr<MergedRuns<Entry, Less>> merged, std::shared_ptr<const void> keep)
+        : merged_(std::move(merged)), keep_(std::move(keep)), current_(merged_->next()) {}
+    const Entry& operator*() const { return *current_; }
+    const Entry* operator->() const { return current_; }
+    Iterator& operator++() {
+      current_ = merged_->next();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const Iterator& it, std::default_sentinel_t) {
+      return it.current_ == nullptr;
+    }
+
+   private:
+    std::shared_ptr<MergedRuns<Entry, Less>> merged_;
+    std::shared_ptr<const void> keep_;  // the index arrays the runs read through
+    const Entry* current_ = nullptr;
+  };
+
+  // `orders` owns index arrays the runs point into (if the range computed them itself).
+  MergedRange(std::vector<SortedRun<Entry>> runs, Less less,
+              std::vector<std::vector<std::uint32_t>> orders = {})
+      : orders_(std::make_shared<std::vector<std::vector<std::uint32_t>>>(std::move(orders))),
+        runs_(std::move(runs)),
+        less_(less) {}
+
+  // Starts the merge; call once.
+  Iterator begin() const {
+    return Iterator(std::make_shared<MergedRuns<Entry, Less>>(runs_, less_), orders_);
+  }
+  std::default_sentinel_t end() const { return {}; }
+
+ private:
+  std::shared_ptr<std::vector<std::vector<std::uint32_t>>> orders_;
+  std::vector<SortedRun<Entry>> runs_;
+  Less less_;
+};
+
+}  // namespace tally
