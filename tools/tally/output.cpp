@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -85,104 +86,159 @@ std::optional<Format> parse_format(std::string_view name) {
   return std::nullopt;
 }
 
-std::string render(const WordCounts& rows, Format format) {
-  std::string out;
-  switch (format) {
-    case Format::kText: {
-      std::size_t word_width = 0;
-      std::size_t count_width = 0;
-      for (const auto& [w, n] : rows) {
-        word_width = std::max(word_width, w.size());
-        count_width = std::max(count_width, std::to_string(n).size());
-      }
-      for (const auto& [w, n] : rows) {
-        const std::string count = std::to_string(n);
-        out += w;
-        out.append(word_width - w.size() + 2 + count_width - count.size(), ' ');
-        out += count;
-        out += '\n';
-      }
-      break;
-    }
-    case Format::kTsv:
-      for (const auto& [w, n] : rows) {
-        out += w;
-        out += '\t';
-        out += std::to_string(n);
-        out += '\n';
-      }
-      break;
-    case Format::kCsv:
-      out += "word,count\r\n";  // RFC 4180 lines end in CRLF
-      for (const auto& [w, n] : rows) {
-        append_csv_field(out, w);
-        out += ',';
-        out += std::to_string(n);
-        out += "\r\n";
-      }
-      break;
-    case Format::kJson:
-      out += "{\"words\":[";
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        out += i == 0 ? "\n" : ",\n";
-        out += "{\"word\":";
-        append_json_string(out, rows[i].first);
-        out += ",\"count\":";
-        out += std::to_string(rows[i].second);
-        out += '}';
-      }
-      out += rows.empty() ? "]}\n" : "\n]}\n";
-      break;
-  }
-  return out;
+namespace {
+
+Status io_failure(const char* what, const std::string& path, int err) {
+  // generic_category().message: strerror's text, without strerror's shared buffer.
+  const std::string where = path.empty() ? std::string("to stdout") : "'" + path + "'";
+  return Status::IoError(std::string("cannot ") + what + " " + where + ": " +
+                         std::generic_category().message(err));
 }
 
-Status write_file_atomically(const std::string& path, std::string_view contents) {
-  const auto fail = [&](const char* what, int err) {
-    // generic_category().message: strerror's text, without strerror's shared buffer.
-    return Status::IoError(std::string("cannot ") + what + " '" + path +
-                           "': " + std::generic_category().message(err));
-  };
+std::string_view decimal(std::uint64_t n, char (&buf)[20]) {
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  return {buf, static_cast<std::size_t>(end - buf)};
+}
+
+}  // namespace
+
+OutputFile::~OutputFile() {
+  if (!tmp_.empty()) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status OutputFile::open(const std::string& path) {
+  path_ = path;
+  buffer_.reserve(kBufferBytes);
+  if (path.empty()) {
+    fd_ = STDOUT_FILENO;
+    return Status::Ok();
+  }
   const std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
   // A fresh name in the target's directory (rename is atomic only within one file system),
   // created with O_EXCL and mode 0666 so the umask applies as to any new file (mkstemp would
   // force 0600).
-  std::string tmp;
-  int fd = -1;
   std::random_device random;
-  for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
-    tmp = (dir / ("." + target.filename().string() + ".tally-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(random())))
-              .string();
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && errno != EEXIST) return fail("create a temporary file next to", errno);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string tmp = (dir / ("." + target.filename().string() + ".tally-" +
+                              std::to_string(::getpid()) + "-" + std::to_string(random())))
+                          .string();
+    fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) {
+      tmp_ = std::move(tmp);
+      return Status::Ok();
+    }
+    if (errno != EEXIST) return io_failure("create a temporary file next to", path, errno);
   }
-  if (fd < 0) return fail("create a temporary file next to", EEXIST);
+  return io_failure("create a temporary file next to", path, EEXIST);
+}
+
+void OutputFile::append(std::string_view bytes) {
+  if (buffer_.size() + bytes.size() > kBufferBytes) {
+    flush_buffer();
+    if (bytes.size() > kBufferBytes) {  // too big to buffer: straight through
+      buffer_.assign(bytes);
+      flush_buffer();
+      return;
+    }
+  }
+  buffer_.append(bytes);
+}
+
+void OutputFile::flush_buffer() {
   std::size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+  while (status_.ok() && done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return fail("write", err);
+      status_ = io_failure("write", path_, errno);
+    } else {
+      done += static_cast<std::size_t>(n);
     }
-    done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return fail("write", err);
+  buffer_.clear();
+}
+
+Status OutputFile::commit() {
+  flush_buffer();
+  if (!status_.ok() || tmp_.empty()) return status_;
+  if (::fsync(fd_) != 0) return status_ = io_failure("write", path_, errno);
+  const int fd = std::exchange(fd_, -1);
+  if (::close(fd) != 0) return status_ = io_failure("write", path_, errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    status_ = io_failure("write", path_, errno);
+    ::unlink(tmp_.c_str());
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return fail("write", err);
+  tmp_.clear();
+  return status_;
+}
+
+void ColumnWidths::widen(std::string_view w, std::uint64_t n) {
+  char buf[20];
+  word = std::max(word, w.size());
+  count = std::max(count, decimal(n, buf).size());
+}
+
+CountsWriter::CountsWriter(OutputFile& out, Format format, ColumnWidths widths)
+    : out_(out), format_(format), widths_(widths) {
+  if (format_ == Format::kCsv) out_.append("word,count\r\n");  // RFC 4180: CRLF
+  if (format_ == Format::kJson) out_.append("{\"words\":[");
+}
+
+void CountsWriter::row(std::string_view word, std::uint64_t count) {
+  char buf[20];
+  const std::string_view n = decimal(count, buf);
+  std::string& field = scratch_;
+  field.clear();
+  switch (format_) {
+    case Format::kText:
+      out_.append(word);
+      for (std::size_t pad = widths_.word - std::min(widths_.word, word.size()) + 2 +
+                             widths_.count - std::min(widths_.count, n.size());
+           pad > 0; --pad) {
+        out_.append(' ');
+      }
+      out_.append(n);
+      out_.append('\n');
+      break;
+    case Format::kTsv:
+      out_.append(word);
+      out_.append('\t');
+      out_.append(n);
+      out_.append('\n');
+      break;
+    case Format::kCsv:
+      append_csv_field(field, word);
+      out_.append(field);
+      out_.append(',');
+      out_.append(n);
+      out_.append("\r\n");
+      break;
+    case Format::kJson:
+      out_.append(rows_ == 0 ? "\n{\"word\":" : ",\n{\"word\":");
+      append_json_string(field, word);
+      out_.append(field);
+      out_.append(",\"count\":");
+      out_.append(n);
+      out_.append('}');
+      break;
   }
-  return Status::Ok();
+  ++rows_;
+}
+
+void CountsWriter::finish() {
+  if (format_ == Format::kJson) out_.append(rows_ == 0 ? "]}\n" : "\n]}\n");
+}
+
+Status write_file_atomically(const std::string& path, std::string_view contents) {
+  OutputFile out;
+  if (Status s = out.open(path); !s.ok()) return s;
+  out.append(contents);
+  return out.commit();
 }
 
 }  // namespace tally::cli

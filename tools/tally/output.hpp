@@ -1,13 +1,19 @@
-// Writing results: the output formats of `tally wordcount`, and a file that appears
-// atomically (complete or not at all).
+// Writing results: the output formats of `tally wordcount`, written as a stream through a
+// bounded buffer, to stdout or to a file that appears atomically (complete or not at all).
+//
+//   OutputFile out;
+//   if (Status s = out.open(path); !s.ok()) ...          // "" is stdout
+//   CountsWriter writer(out, Format::kTsv, widths);      // widths: text format only
+//   for (auto& [word, count] : rows) writer.row(word, count);
+//   writer.finish();
+//   if (Status s = out.commit(); !s.ok()) ...            // the first write error, if any
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "engine/status.hpp"
 
@@ -17,19 +23,68 @@ enum class Format { kText, kTsv, kCsv, kJson };
 
 std::optional<Format> parse_format(std::string_view name);
 
-using WordCounts = std::vector<std::pair<std::string_view, std::uint64_t>>;
+// Where output bytes go: stdout, or a temporary file in the target's directory that
+// commit() fsyncs and renames over the target. Bytes are buffered (kBufferBytes) and every
+// write(2) is checked; the first failure is kept and returned by commit(), and nothing is
+// written after it. A file that is not committed is removed when the OutputFile is destroyed,
+// leaving the target as it was.
+class OutputFile {
+ public:
+  static constexpr std::size_t kBufferBytes = 1 << 16;
 
-// Renders rows in `format`:
-//  text: words left-aligned in a column as wide as the longest, counts right-aligned;
+  OutputFile() = default;
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  ~OutputFile();
+
+  // path "" is stdout. The status names the path and the reason.
+  Status open(const std::string& path);
+  void append(std::string_view bytes);
+  void append(char c) {
+    if (buffer_.size() == kBufferBytes) flush_buffer();
+    buffer_.push_back(c);
+  }
+  // Writes what is buffered; for a file, fsyncs and renames it over the target.
+  Status commit();
+
+ private:
+  void flush_buffer();
+
+  std::string path_;  // "" for stdout
+  std::string tmp_;   // the temporary file, until committed
+  int fd_ = -1;
+  std::string buffer_;
+  Status status_;
+};
+
+// The width of the text format's columns: the longest word and the longest count.
+struct ColumnWidths {
+  std::size_t word = 0;
+  std::size_t count = 0;
+  void widen(std::string_view w, std::uint64_t n);
+};
+
+// Writes rows of (word, count) in `format`:
+//  text: words left-aligned in a column `widths.word` wide, counts right-aligned;
 //  tsv:  "word<TAB>count" lines, no header;
 //  csv:  a "word,count" header, then RFC 4180 rows (quoted when a word holds , " CR or LF);
 //  json: {"words":[{"word":...,"count":...},...]}; bytes that are not valid UTF-8 become
 //        U+FFFD, since JSON text must be UTF-8.
-std::string render(const WordCounts& rows, Format format);
+class CountsWriter {
+ public:
+  CountsWriter(OutputFile& out, Format format, ColumnWidths widths = {});
+  void row(std::string_view word, std::uint64_t count);
+  void finish();  // REQUIRES: called once, after the last row
 
-// Writes `contents` to `path` atomically: into a temporary file in the same directory, then
-// fsync and rename over `path`. On any failure the temporary file is removed, `path` is left
-// as it was, and the status names the path and the reason.
+ private:
+  OutputFile& out_;
+  const Format format_;
+  const ColumnWidths widths_;
+  std::size_t rows_ = 0;
+  std::string scratch_;  // a quoted or escaped word
+};
+
+// Writes `contents` to `path` atomically (an OutputFile holding all of it).
 Status write_file_atomically(const std::string& path, std::string_view contents);
 
 }  // namespace tally::cli

@@ -113,17 +113,36 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
   return result;
 }
 
-// Writes the counts and the report; the exit status.
+// Writes rows of (word, count) to `file` in `format`.
+template <typename Rows>
+void write_counts(OutputFile& file, Format format, const Rows& rows, const ColumnWidths& widths) {
+  CountsWriter writer(file, format, widths);
+  for (const auto& [word, count] : rows) writer.row(word, count);
+  writer.finish();
+}
+
+// Writes the counts and the report; the exit status. All counts stream from the result in
+// count order; --top K takes the K first from a bounded selection instead.
 template <typename J>
 int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& out) {
-  const auto rows = out.table.top(args.top == 0 ? out.table.size() : args.top);
-  const std::string text = render(rows, format);
-  if (args.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    if (std::fflush(stdout) != 0) return fail(kExitJobFailed, "cannot write to stdout");
-  } else if (Status s = write_file_atomically(args.output, text); !s.ok()) {
-    return fail(kExitJobFailed, s.message());
+  OutputFile file;
+  if (Status s = file.open(args.output); !s.ok()) return fail(kExitJobFailed, s.message());
+  ColumnWidths widths;  // the text format aligns its columns to the widest row written
+  if (args.top != 0) {
+    const auto rows = out.table.top(args.top);
+    if (format == Format::kText) {
+      for (const auto& [word, count] : rows) widths.widen(word, count);
+    }
+    write_counts(file, format, rows, widths);
+  } else {
+    if (format == Format::kText) {
+      for (const auto& run : out.table.runs()) {
+        for (const auto& [word, count] : run) widths.widen(word, count);
+      }
+    }
+    write_counts(file, format, out.table.by_value(), widths);
   }
+  if (Status s = file.commit(); !s.ok()) return fail(kExitJobFailed, s.message());
   if (!args.report_path.empty()) {
     if (Status s = write_file_atomically(args.report_path, out.report.to_json() + "\n"); !s.ok()) {
       return fail(kExitJobFailed, s.message());
@@ -186,6 +205,9 @@ int run_wordcount(const WordcountArgs& args) {
   setup.options.strategy = strategy;
   setup.options.stop = signals.token();
   setup.options.memory_budget = memory_budget;
+  // All counts are written in count order: sort the result's runs that way in parallel.
+  // --top K selects from them instead, in O(n log K).
+  if (args.top == 0) setup.options.order = ResultOrder::kByValue;
   if (timeout) setup.options.deadline = std::chrono::steady_clock::now() + *timeout;
   setup.show_progress = args.progress.value_or(stderr_is_terminal());
 
