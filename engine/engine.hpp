@@ -12,9 +12,10 @@
 //   map        detail::MapStage: one task per split; map() emits into its worker's
 //              combiner table, where the values of one key meet at once
 //   exchange   the strategy (RunOptions::strategy), one type per file in engine/exchange/:
-//              turns the combiner tables into one table per partition of the key space
-//   reduce     detail::reduce_to_result: each partition's table becomes a run of entries
-//              sorted by key (reduce() for a ReduceJob), in parallel
+//              turns what the combiner tables hand on into partitions of the key space,
+//              each holding each of its keys once
+//   reduce     detail::reduce_to_result: each partition becomes a run of entries sorted by
+//              key (reduce() for a ReduceJob), in parallel
 //   result     ResultTable: read in key or value order through a k-way merge of the runs
 // run() is compiled once per strategy, so no stage branches on the strategy per record.
 // bench/engine/aggregate_bench.cpp compares the strategies (bench/README.md).
@@ -169,13 +170,13 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
   // Exchange, then reduce. The scopes end inside the try, before the stages are destroyed,
   // also when a phase throws.
   try {
-    std::vector<exchange::WorkerTable<J>> finals;
+    exchange::Exchanged<J> exchanged;
     {
       const detail::PhaseScope merge_phase(options, Phase::kMerge, report.merge_seconds);
-      finals = exchange.finish(map.take_tables(), report);
+      exchanged = exchange.finish(map.take_tables(), report);
     }
     const detail::PhaseScope finalize_phase(options, Phase::kFinalize, report.finalize_seconds);
-    out.table = detail::reduce_to_result(job, std::move(finals), scheduler_, options, budget);
+    out.table = detail::reduce_to_result(job, std::move(exchanged), scheduler_, options, budget);
   } catch (...) {
     return Status::FromException(std::current_exception()).with_context("reduce");
   }

@@ -8,6 +8,7 @@
 // out-of-line call per word was a fifth of the word-count profile.
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -101,6 +102,41 @@ std::uint64_t hash_long_key(std::string_view key) noexcept;
   if (n == 0) return true;
   // Bytes 0, n/2 and n-1 are every byte of a key of 1 to 3 bytes.
   return p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1];
+}
+
+// The first 8 bytes of `key` as a big-endian number, zero-padded: where two prefixes
+// differ, they order the keys as a bytewise comparison does. Inline, with loads that stay
+// within the key, as for hash_key.
+[[gnu::always_inline]] inline std::uint64_t key_prefix(std::string_view key) noexcept {
+  const char* p = key.data();
+  const std::size_t n = key.size();
+  std::uint64_t v = 0;
+  if (n >= 8) {
+    v = detail::load_u64(p);
+  } else if (n >= 4) {  // two overlapping loads: the shared bytes are the same
+    v = detail::load_u32(p) | (detail::load_u32(p + n - 4) << ((n - 4) * 8));
+  } else if (n > 0) {
+    const auto byte = [p](std::size_t i) {
+      return std::uint64_t{static_cast<unsigned char>(p[i])} << (i * 8);
+    };
+    v = byte(0) | byte(n / 2) | byte(n - 1);
+  }
+  static_assert(std::endian::native == std::endian::little, "prefix loads assume x86-64");
+  return __builtin_bswap64(v);
+}
+
+// Bytewise key order (as std::string_view's operator<), deciding on the 8-byte prefixes
+// where they differ: no call into libc for most pairs.
+[[gnu::always_inline]] inline bool key_less(std::string_view a, std::string_view b) noexcept {
+  const std::uint64_t pa = key_prefix(a);
+  const std::uint64_t pb = key_prefix(b);
+  if (pa != pb) return pa < pb;
+  return a < b;
+}
+
+template <std::integral K>
+bool key_less(K a, K b) noexcept {
+  return a < b;
 }
 
 template <std::integral K>

@@ -71,9 +71,8 @@ class MergedRuns {
     const Entry* y = head(b);
     if (x == nullptr) return false;
     if (y == nullptr) return true;
-    if (less_(*x, *y)) return true;
-    if (less_(*y, *x)) return false;
-    return a < b;
+    // One comparison: a beats b when x < y, or when they are equal and a is the lower run.
+    return a < b ? !less_(*y, *x) : less_(*x, *y);
   }
 
   // Leaf s changed (advanced, or is being added): play it up to the root. The leaf's parent

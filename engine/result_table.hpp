@@ -37,7 +37,7 @@ namespace tally {
 struct KeyLess {
   template <typename Entry>
   bool operator()(const Entry& a, const Entry& b) const {
-    return a.first < b.first;
+    return key_less(a.first, b.first);
   }
 };
 
@@ -46,7 +46,7 @@ struct ValueDescendingLess {
   template <typename Entry>
   bool operator()(const Entry& a, const Entry& b) const {
     if (a.second != b.second) return b.second < a.second;
-    return a.first < b.first;
+    return key_less(a.first, b.first);
   }
 };
 
@@ -151,7 +151,9 @@ class ResultTable {
     std::vector<SortedRun<Entry>> out;
     out.reserve(runs_.size());
     for (std::size_t p = 0; p < runs_.size(); ++p) {
-      out.push_back({runs_[p].data(), orders[p].data(), runs_[p].size()});
+      // An empty order: the run is in value order as it is.
+      out.push_back(
+          {runs_[p].data(), orders[p].empty() ? nullptr : orders[p].data(), runs_[p].size()});
     }
     return out;
   }
@@ -159,7 +161,10 @@ class ResultTable {
   // The positions of a key-sorted run's entries in value-descending order. A stable sort on
   // the value alone keeps equal values in key order, so no key is compared; the values are
   // copied next to their positions first, so the sort reads one array, not the run.
+  // Empty when the run is in value order already (every value equal, say).
   static std::vector<std::uint32_t> value_order(const Run& run) {
+    const auto descending = [](const Entry& a, const Entry& b) { return b.second < a.second; };
+    if (std::is_sorted(run.begin(), run.end(), descending)) return {};
     std::vector<std::pair<Value, std::uint32_t>> keyed;
     keyed.reserve(run.size());
     for (std::size_t i = 0; i < run.size(); ++i) {

@@ -50,8 +50,9 @@ struct RunOptions {
   // Bytes per map task; 0 picks total / (16 x workers), between 256 KiB and 16 MiB.
   std::uint64_t split_bytes = 0;
   char delimiter = '\n';
-  // kSharded, kPartitioned: keys a worker's combiner table holds before it is handed on.
-  std::size_t combiner_keys = std::size_t{1} << 14;
+  // Keys a worker's combiner table holds before its entries are handed on to the exchange;
+  // 0 picks the strategy's default (exchange/local.hpp, sharded.hpp, partitioned.hpp).
+  std::size_t combiner_keys = 0;
   // Partitions for the final merge (kLocal), shards (kSharded) or channels (kPartitioned);
   // 0 picks 8 x workers.
   std::size_t partitions = 0;

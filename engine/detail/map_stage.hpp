@@ -35,7 +35,7 @@
 namespace tally::detail {
 
 // Where map() writes: combines each pair straight into the worker's table, and hands the
-// table on to the exchange when it is bounded and full.
+// table's entries on to the exchange when it is full.
 template <Job J, typename X>
 class CombiningSink {
  public:
@@ -51,17 +51,12 @@ class CombiningSink {
     ++pairs_;
     auto [acc, fresh] = table_.find_or_insert(key, hash_key(key));
     Accumulation<J>::add(*acc, std::move(value), fresh);
-    if constexpr (X::kBoundedCombiner) {
-      if (table_.size() >= limit_) [[unlikely]] {
-        hand_on();
-      }
+    if (table_.size() >= limit_) [[unlikely]] {
+      hand_on();
     }
   }
 
-  // Passes the table's entries to the exchange (a bounded combiner that filled, or a task's
-  // end).
   [[gnu::noinline]] void hand_on() {
-    if (table_.empty()) return;
     ++flushes_;
     exchange_.hand_on(table_);
   }
@@ -96,7 +91,8 @@ class MapStage {
   MapStage(const J& job, const Inputs& inputs, const RunOptions& options, Scheduler& scheduler,
            X& exchange, MemoryBudget& budget)
       : job_(job), inputs_(inputs), options_(options), scheduler_(scheduler) {
-    const std::size_t limit = options.combiner_keys == 0 ? 1 : options.combiner_keys;
+    const std::size_t limit =
+        options.combiner_keys != 0 ? options.combiner_keys : X::kDefaultCombinerKeys;
     workers_.reserve(scheduler.num_workers());
     for (std::size_t i = 0; i < scheduler.num_workers(); ++i) {
       workers_.push_back(std::make_unique<Worker>(exchange, budget, limit));
@@ -122,11 +118,10 @@ class MapStage {
     if (options_.progress_bytes != nullptr) {
       options_.progress_bytes->fetch_add(split.bytes, std::memory_order_relaxed);  // a display
     }
-    if constexpr (X::kBoundedCombiner) w.sink.hand_on();
     return Status::Ok();
   }
 
-  // The workers' combiner tables (empty ones for a bounded combiner: all were handed on).
+  // The workers' combiner tables, with what they hold since they were last handed on.
   std::vector<Table> take_tables() {
     std::vector<Table> tables;
     tables.reserve(workers_.size());

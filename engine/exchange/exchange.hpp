@@ -1,7 +1,8 @@
-// The exchange stage: how the map side's per-worker combiner tables become one table per
-// partition of the key space, each holding every key of its partition once. It is the stage
-// where the aggregation strategies differ, one type per file:
-//   local.hpp        kLocal: unbounded worker tables, merged partition by partition at the end
+// The exchange stage: how the map side's per-worker combiner tables become the partitions
+// of the key space, each holding every key of its partition once. It is the stage where the
+// aggregation strategies differ, one type per file:
+//   local.hpp        kLocal: worker tables spill their entries into per-partition runs when
+//                    full; each partition's runs are sorted and combined at the end
 //   sharded.hpp      kSharded: bounded worker tables merged into mutex-guarded shards
 //   partitioned.hpp  kPartitioned: bounded worker tables cut into batches sent through
 //                    lock-free channels and reduced while the map phase runs
@@ -10,29 +11,30 @@
 //
 // A strategy X for job J provides (the ExchangeStage concept checks it):
 //   X(const ExchangeContext<J>&)
-//   static constexpr bool kBoundedCombiner
-//       true: a worker's combiner table is handed on each time it reaches
-//       RunOptions::combiner_keys keys, and at the end of each map task;
-//       false: it grows to hold every key its worker sees and is never handed on.
+//   static constexpr std::size_t kDefaultCombinerKeys
+//       the size of a combiner table when RunOptions::combiner_keys is 0
 //   void hand_on(WorkerTable<J>& table)
-//       Map-task thread, any worker, concurrently with other workers' hand_on: takes every
-//       entry of `table` (copying keys it keeps) and leaves the table empty.
-//   std::vector<WorkerTable<J>> finish(std::vector<WorkerTable<J>> worker_tables, RunReport&)
+//       Map-task thread (a pool worker), concurrently with other workers' hand_on: called
+//       when the worker's combiner table reaches its size; takes every entry of `table`
+//       (and its key storage, or copies of the keys) and leaves the table empty.
+//   Exchanged<J> finish(std::vector<WorkerTable<J>> worker_tables, RunReport&)
 //       Once, on the thread that runs the job, after every map task has finished (the map
-//       group's wait orders their writes before it): the final tables, either
-//       ExchangeContext::partitions of them (keys of table p are those with partition_of(
-//       hash, partitions) == p) or a single table holding every key. May run parallel_for on
-//       the scheduler. Adds the strategy's counters to the report.
+//       group's wait orders their writes before it), with what is left in the workers'
+//       tables. May run parallel_for on the scheduler. Adds the strategy's counters to the
+//       report.
 #pragma once
 
 #include <concepts>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "engine/detail/accumulation.hpp"
+#include "engine/detail/arena.hpp"
 #include "engine/detail/flat_table.hpp"
 #include "engine/job.hpp"
 #include "engine/memory_budget.hpp"
+#include "engine/parallel.hpp"
 #include "engine/run_options.hpp"
 #include "engine/run_report.hpp"
 #include "engine/scheduler.hpp"
@@ -42,6 +44,26 @@ namespace tally::exchange {
 // A combiner or final table of job J: key -> accumulator (Accumulation<J>).
 template <Job J>
 using WorkerTable = detail::FlatTable<typename J::Key, typename detail::Accumulation<J>::Acc>;
+
+// A key and its accumulator.
+template <Job J>
+using KeyAcc = std::pair<typename J::Key, typename detail::Accumulation<J>::Acc>;
+
+// One partition of the key space after the exchange: each of its keys exactly once.
+template <Job J>
+struct Partition {
+  std::vector<KeyAcc<J>> entries;
+  bool sorted_by_key = false;  // the entries are in key order already
+};
+
+// What the exchange hands to the reduce stage. Either `partitions` holds
+// ExchangeContext::partitions partitions, partition p holding the keys with
+// partition_of(hash_key(key), partitions) == p, or a single one holding every key.
+template <Job J>
+struct Exchanged {
+  std::vector<Partition<J>> partitions;
+  std::vector<detail::Arena> keys;  // owns the bytes of string keys (of any partition)
+};
 
 // What a strategy is built with. Everything outlives the strategy.
 template <Job J>
@@ -56,9 +78,33 @@ template <typename X, typename J>
 concept ExchangeStage = Job<J> && std::constructible_from < X,
         const ExchangeContext<J>
 & > &&requires(X& x, WorkerTable<J>& table, std::vector<WorkerTable<J>> tables, RunReport& report) {
-  { X::kBoundedCombiner } -> std::convertible_to<bool>;
+  { X::kDefaultCombinerKeys } -> std::convertible_to<std::size_t>;
   x.hand_on(table);
-  { x.finish(std::move(tables), report) } -> std::same_as<std::vector<WorkerTable<J>>>;
+  { x.finish(std::move(tables), report) } -> std::same_as<Exchanged<J>>;
 };
+
+// The final tables of a hash-based strategy (one per partition) as Exchanged: each table's
+// entries are moved out and the table freed, one task per table.
+template <Job J>
+Exchanged<J> exchanged_from_tables(Scheduler& scheduler, std::vector<WorkerTable<J>> tables) {
+  Exchanged<J> out;
+  out.partitions.resize(tables.size());
+  out.keys.resize(tables.size());
+  parallel_for(
+      scheduler, 0, tables.size(),
+      [&](std::size_t lo, std::size_t hi) {
+        for (std::size_t p = lo; p < hi; ++p) {
+          auto& entries = out.partitions[p].entries;
+          entries.reserve(tables[p].size());
+          tables[p].for_each([&](std::uint64_t, const typename J::Key& key, auto& acc) {
+            entries.emplace_back(key, std::move(acc));
+          });
+          out.keys[p] = tables[p].take_arena();
+          tables[p] = WorkerTable<J>();
+        }
+      },
+      1);
+  return out;
+}
 
 }  // namespace tally::exchange

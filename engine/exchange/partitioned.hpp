@@ -32,7 +32,9 @@ class Partitioned {
   using Table = WorkerTable<J>;
   using Key = typename J::Key;
   using Acc = typename detail::Accumulation<J>::Acc;
-  static constexpr bool kBoundedCombiner = true;
+  // Small enough to stay in a core's cache while mapping, and batches small enough to
+  // keep a channel's consumer busy.
+  static constexpr std::size_t kDefaultCombinerKeys = std::size_t{1} << 14;
 
   explicit Partitioned(const ExchangeContext<J>& ctx) : ctx_(ctx) {
     const std::size_t capacity =
@@ -71,10 +73,11 @@ class Partitioned {
     }
   }
 
-  std::vector<Table> finish(std::vector<Table> /*worker_tables: empty, all handed on*/,
-                            RunReport& report) {
-    // Every map task has finished (the map group's wait synchronizes with them), so each
-    // channel's last batches are drained here, one task per partition.
+  Exchanged<J> finish(std::vector<Table> worker_tables, RunReport& report) {
+    // Every map task has finished (the map group's wait synchronizes with them): what the
+    // workers' tables still hold is sent, and each channel's last batches are drained here,
+    // one task per partition.
+    for (Table& t : worker_tables) hand_on(t);
     parallel_for(
         ctx_.scheduler, 0, channels_.size(),
         [&](std::size_t lo, std::size_t hi) {
@@ -89,7 +92,7 @@ class Partitioned {
       report.channel_full_events += c->full_events.load(std::memory_order_relaxed);
       report.batches += c->batches.load(std::memory_order_relaxed);
     }
-    return finals;
+    return exchanged_from_tables<J>(ctx_.scheduler, std::move(finals));
   }
 
  private:

@@ -19,9 +19,10 @@ template <Job J>
 class Sharded {
  public:
   using Table = WorkerTable<J>;
-  static constexpr bool kBoundedCombiner = true;
+  // Small enough to stay in a core's cache while mapping.
+  static constexpr std::size_t kDefaultCombinerKeys = std::size_t{1} << 14;
 
-  explicit Sharded(const ExchangeContext<J>& ctx) {
+  explicit Sharded(const ExchangeContext<J>& ctx) : scheduler_(ctx.scheduler) {
     shards_.reserve(ctx.partitions);
     for (std::size_t i = 0; i < ctx.partitions; ++i) {
       shards_.push_back(std::make_unique<Shard>(&ctx.budget));
@@ -51,8 +52,8 @@ class Sharded {
     table.clear();
   }
 
-  std::vector<Table> finish(std::vector<Table> /*worker_tables: empty, all handed on*/,
-                            RunReport& report) {
+  Exchanged<J> finish(std::vector<Table> worker_tables, RunReport& report) {
+    for (Table& t : worker_tables) hand_on(t);
     std::vector<Table> finals;
     finals.reserve(shards_.size());
     for (auto& shard : shards_) {
@@ -61,7 +62,7 @@ class Sharded {
       report.shard_locks.push_back(shard->locks);
       report.shard_locks_contended.push_back(shard->contended);
     }
-    return finals;
+    return exchanged_from_tables<J>(scheduler_, std::move(finals));
   }
 
  private:
@@ -75,6 +76,7 @@ class Sharded {
     std::uint64_t contended = 0;  // guarded by mu: acquisitions that found mu taken
   };
 
+  Scheduler& scheduler_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
