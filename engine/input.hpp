@@ -48,6 +48,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/sigbus_guard.hpp"  // install_sigbus_guard
 #include "engine/status.hpp"
 
 namespace tally {
@@ -116,9 +117,5 @@ struct SplitOptions {
 // (see the top of this file). Empty inputs produce no segment. Deterministic: the same
 // inputs and options always give the same plan.
 SplitPlan plan_splits(const Inputs& inputs, SplitOptions options = {});
-
-// Installs (once per process) a SIGBUS handler that reports a shrunken mapped input by name
-// and exits with status 3. Safe to call more than once and from any thread.
-void install_sigbus_guard();
 
 }  // namespace tally

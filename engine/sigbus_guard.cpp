@@ -1,0 +1,173 @@
+#include "engine/sigbus_guard.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+// The contract and the numbered invariants are in sigbus_guard.hpp.
+
+namespace tally {
+namespace {
+
+constexpr std::size_t kGuardSlots = 4096;
+
+// Not padded to a cache line: slots are written once per mapped file, far too rarely for false
+// sharing between them to matter, and a compact table keeps the handler's scan short.
+struct GuardSlot {
+  std::atomic<bool> claimed{false};
+  std::atomic<std::uint64_t> seq{0};  // odd while the owner rewrites the fields below
+  std::atomic<std::uintptr_t> begin{0};
+  std::atomic<std::uintptr_t> end{0};  // begin == end: free (an empty range matches nothing)
+  std::atomic<const char*> name{nullptr};
+};
+
+// The handler may only use atomics that are lock-free: a lock-based atomic could deadlock if
+// the signal interrupted the same thread inside the lock.
+static_assert(std::atomic<bool>::is_always_lock_free);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uintptr_t>::is_always_lock_free);
+static_assert(std::atomic<const char*>::is_always_lock_free);
+
+// Zero-initialized static storage: usable before main, no constructor runs in the handler.
+std::array<GuardSlot, kGuardSlots> g_slots;
+// Where the next registration starts looking for a free slot (only a hint: any value works).
+std::atomic<std::size_t> g_next_slot{0};
+
+// Writes the slot's fields as the owner (invariant 1), as one seqlock write (invariant 2).
+void write_slot(GuardSlot& slot, std::uintptr_t begin, std::uintptr_t end, const char* name) {
+  // Relaxed: only the owner writes seq, and it saw the previous owner's last value through the
+  // acquire exchange on `claimed` in register_mapping.
+  // acq_rel read-modify-write to make seq odd: its acquire half keeps the field stores below
+  // from moving above it, so a reader that sees a new field value and then re-reads seq with
+  // a read-modify-write (find_mapping) sees it changed. This is the fence-free seqlock of
+  // Boehm, "Can Seqlocks Get Along With Programming Language Memory Models?" (MSPC 2012);
+  // fences would do too, but ThreadSanitizer (and g++'s -Wtsan) rejects them.
+  const std::uint64_t s = slot.seq.fetch_add(1, std::memory_order_acq_rel);
+  slot.begin.store(begin, std::memory_order_relaxed);
+  slot.end.store(end, std::memory_order_relaxed);
+  slot.name.store(name, std::memory_order_relaxed);
+  // Release: pairs with the reader's acquire load of seq; a reader that sees s + 2 sees the
+  // fields written above.
+  slot.seq.store(s + 2, std::memory_order_release);
+}
+
+// Async-signal-safe helpers: only write(2), no stdio, no allocation, no errno-dependent libc
+// state beyond write's own.
+void write_all(const char* p, std::size_t n) noexcept {
+  while (n > 0) {
+    const ssize_t w = ::write(STDERR_FILENO, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return;  // nothing better to do from a signal handler
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+std::size_t c_length(const char* s) noexcept {
+  std::size_t n = 0;
+  while (s[n] != '\0') ++n;
+  return n;
+}
+
+void write_str(const char* s) noexcept { write_all(s, c_length(s)); }
+
+// Looks the faulting address up in the registry. Reads only lock-free atomics (a seqlock read,
+// invariant 2); a slot caught mid-write is skipped, not waited for: by invariant 3 the mapping
+// that faulted is registered and stable, so a slot in flux is not it.
+const char* find_mapping(std::uintptr_t addr) noexcept {
+  for (GuardSlot& slot : g_slots) {
+    // Acquire: pairs with the release store that ended the last write_slot.
+    const std::uint64_t s1 = slot.seq.load(std::memory_order_acquire);
+    if (s1 % 2 != 0) continue;
+    const std::uintptr_t begin = slot.begin.load(std::memory_order_relaxed);
+    const std::uintptr_t end = slot.end.load(std::memory_order_relaxed);
+    const char* name = slot.name.load(std::memory_order_relaxed);
+    // Re-read seq with a read-modify-write that changes nothing: its release half keeps the
+    // field loads above before it, and as a read-modify-write it reads the latest seq, so a
+    // field value from a newer write_slot implies it sees that write's odd or later seq
+    // (Boehm, as in write_slot). A lock-free RMW is async-signal-safe.
+    if (slot.seq.fetch_add(0, std::memory_order_acq_rel) != s1) continue;
+    if (begin <= addr && addr < end && name != nullptr) return name;
+  }
+  return nullptr;
+}
+
+// The SIGBUS handler. Everything it calls is async-signal-safe (POSIX.1-2017 2.4.3): lock-free
+// atomic loads, write, _exit, sigaction, raise. It allocates nothing and touches no stdio.
+void on_sigbus(int sig, siginfo_t* info, void* /*ucontext*/) {
+  // si_addr is meaningful only for a fault raised by the kernel (si_code > 0); for kill(),
+  // raise() or sigqueue() the same bytes hold the sender's pid and uid.
+  if (info != nullptr && info->si_code > 0) {
+    const char* name = find_mapping(reinterpret_cast<std::uintptr_t>(info->si_addr));
+    if (name != nullptr) {
+      write_str("tally: input '");
+      write_str(name);
+      write_str("' shrank while it was being read (truncated by another process?)\n");
+      ::_exit(3);
+    }
+  }
+  // Not ours: die of SIGBUS as if no handler were installed. The signal is blocked while the
+  // handler runs, so the raised one is delivered, with the default action, once it returns.
+  const int saved_errno = errno;
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  ::raise(sig);
+  errno = saved_errno;
+}
+
+}  // namespace
+
+namespace detail {
+
+int register_mapping(const void* addr, std::size_t len, const char* name) noexcept {
+  const std::size_t start = g_next_slot.load(std::memory_order_relaxed);  // a hint only
+  for (std::size_t k = 0; k < kGuardSlots; ++k) {
+    const std::size_t i = (start + k) % kGuardSlots;
+    GuardSlot& slot = g_slots[i];
+    // Relaxed pre-check: a cheap read before the read-modify-write; the exchange decides.
+    if (slot.claimed.load(std::memory_order_relaxed)) continue;
+    // Acquire: pairs with the release store of false in unregister_mapping, so this owner
+    // sees the previous owner's final seq and field writes (invariant 1).
+    if (slot.claimed.exchange(true, std::memory_order_acquire)) continue;
+    const auto begin = reinterpret_cast<std::uintptr_t>(addr);
+    write_slot(slot, begin, begin + len, name);
+    g_next_slot.store((i + 1) % kGuardSlots, std::memory_order_relaxed);
+    return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void unregister_mapping(int index) noexcept {
+  if (index < 0) return;
+  GuardSlot& slot = g_slots[static_cast<std::size_t>(index)];
+  write_slot(slot, 0, 0, nullptr);
+  // Release: pairs with the acquire exchange of the next owner (see register_mapping).
+  slot.claimed.store(false, std::memory_order_release);
+}
+
+}  // namespace detail
+
+void install_sigbus_guard() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = &on_sigbus;
+    // SA_ONSTACK: run on the alternate stack if the thread has one. SIGBUS stays blocked while
+    // the handler runs (no SA_NODEFER), which the re-raise in on_sigbus relies on.
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+}
+
+}  // namespace tally

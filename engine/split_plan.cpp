@@ -1,0 +1,83 @@
+#include "engine/input.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace tally {
+
+// ---------------------------------------------------------------------------------------------
+// Splits
+//
+// Policy: records are packed greedily, in input order, into splits of at most target_bytes.
+// A split is closed when its next record would not fit; a record longer than target_bytes
+// gets a split of its own. So every split is at most target_bytes long, except a split made
+// of one segment that holds one record, and no split could have taken its successor's first
+// record without going over. Consecutive records of one input in one split form one segment.
+//
+// Cost: the plan is built from cut points, not by scanning records. Each cut looks backward
+// from the target offset for the last delimiter that fits (memrchr, typically one record's
+// length), and only a record longer than the room left is scanned forward to its end (memchr).
+// ---------------------------------------------------------------------------------------------
+
+SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
+  const std::uint64_t target = std::max<std::uint64_t>(options.target_bytes, 1);
+  const auto delim = static_cast<unsigned char>(options.delimiter);
+  SplitPlan plan;
+  Split current{};  // segments [current.first, segments.size()), current.bytes long
+
+  const auto close_split = [&] {
+    if (current.bytes == 0) return;
+    current.last = plan.segments.size();
+    plan.splits.push_back(current);
+    current = Split{.first = plan.segments.size(), .last = 0, .bytes = 0};
+  };
+  const auto add_segment = [&](std::size_t input, std::uint64_t begin, std::uint64_t end) {
+    plan.segments.push_back(Segment{.input = input, .begin = begin, .end = end});
+    current.bytes += end - begin;
+  };
+
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string_view data = inputs.data(i);
+    const std::uint64_t n = data.size();
+    std::uint64_t pos = 0;
+    while (pos < n) {
+      if (current.bytes >= target) close_split();
+      const std::uint64_t room = target - current.bytes;  // >= 1
+      if (n - pos <= room) {                              // the rest of the input fits
+        add_segment(i, pos, n);
+        pos = n;
+        break;
+      }
+      // The last delimiter in [pos, pos + room) ends the longest run of whole records that fits.
+      const void* last = ::memrchr(data.data() + pos, delim, static_cast<std::size_t>(room));
+      if (last != nullptr) {
+        const auto end = static_cast<std::uint64_t>(static_cast<const char*>(last) - data.data());
+        add_segment(i, pos, end + 1);
+        pos = end + 1;
+        continue;
+      }
+      // The record at pos is longer than the room left.
+      if (current.bytes > 0) {
+        close_split();  // try again in an empty split
+        continue;
+      }
+      // Longer than a whole split: it gets one of its own, cut after its delimiter. The bytes
+      // before pos + room were just searched and hold no delimiter.
+      const std::uint64_t from = pos + room;
+      const void* next = ::memchr(data.data() + from, delim, static_cast<std::size_t>(n - from));
+      const std::uint64_t end =
+          next == nullptr
+              ? n
+              : static_cast<std::uint64_t>(static_cast<const char*>(next) - data.data()) + 1;
+      add_segment(i, pos, end);
+      pos = end;
+      close_split();
+    }
+  }
+  close_split();
+  return plan;
+}
+
+}  // namespace tally
