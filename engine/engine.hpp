@@ -165,6 +165,8 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
           [&map, &plan, &split](std::stop_token stop) { return map.map_split(plan, split, stop); });
     }
     if (Status s = map_group.wait(); !s.ok()) return s;
+    // A shrunken mapped input was read as zeros (see install_sigbus_guard): fail the run.
+    if (Status s = inputs.check_intact(); !s.ok()) return s;
   }
 
   // Exchange, then reduce. The scopes end inside the try, before the stages are destroyed,

@@ -294,4 +294,18 @@ std::string_view Inputs::data(std::size_t i) const { return impl_->sources.at(i)
 
 std::uint64_t Inputs::total_bytes() const noexcept { return impl_ ? impl_->total : 0; }
 
+bool Inputs::shrank(std::size_t i) const noexcept {
+  return detail::mapping_faulted(impl_->sources[i]->guard_slot);
+}
+
+Status Inputs::check_intact() const {
+  for (std::size_t i = 0; i < size(); ++i) {
+    if (shrank(i)) {
+      return Status::IoError("input '" + name(i) +
+                             "' shrank while it was being read (truncated by another process?)");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace tally

@@ -29,10 +29,11 @@
 // target_bytes long: a big input is cut into many splits; many small inputs are batched
 // into one split; a record longer than target_bytes stays whole in one split.
 //
-// A file that shrinks while mapped would raise SIGBUS on access. install_sigbus_guard()
-// turns that into a clear error: the message names the file, and the process exits with
-// status 3 (input error). Embedding programs that do not want the handler can leave it out
-// and accept SIGBUS.
+// A file that shrinks while mapped raises SIGBUS when a page past its new end is read. The
+// library never installs a signal handler on its own: without one, that SIGBUS kills the
+// process. An embedding program that calls install_sigbus_guard() (sigbus_guard.hpp; the
+// tally CLI does) gets an error instead: the read goes on over zeros, and check_intact(),
+// Engine::run and run_map_only return kIoError naming the file.
 //
 // Thread safety: after open() returns, data(), name() and the plan are read-only and may be
 // used from any thread. Inputs owns the mappings and buffers; keep it alive while any
@@ -79,6 +80,18 @@ class Inputs {
   const std::string& name(std::size_t i) const;  // the path (or buffer name)
   std::string_view data(std::size_t i) const;    // the whole content
   std::uint64_t total_bytes() const noexcept;
+
+  // Whether input i is known to have shrunk while mapped: the SIGBUS guard (installed by the
+  // embedding program, see install_sigbus_guard) replaced a page of it past its new end with
+  // zeros, so data(i) no longer holds the file's bytes. Cheap (one relaxed load), for a map
+  // loop's periodic check. Always false for buffers, read inputs, and without the guard.
+  // A fault on another thread is certainly seen only after that thread's work was joined.
+  // REQUIRES: i < size().
+  bool shrank(std::size_t i) const noexcept;
+  // OK, or kIoError "input '<path>' shrank while it was being read (truncated by another
+  // process?)" for the first input that shrank(). A run calls it after its map phase, so
+  // that a result computed from zeros is never returned as a success.
+  Status check_intact() const;
 
  private:
   struct Impl;

@@ -18,7 +18,9 @@
 // through a reorder buffer. Split k starts only when k < (splits released) + max_pending, so
 // at most max_pending buffers are being filled or waiting: memory stays bounded however
 // uneven the splits and however slow the sink. A sink that returns an error
-// stops the run, and run_map_only returns that error.
+// stops the run, and run_map_only returns that error. So does an input that shrinks while
+// mapped (with install_sigbus_guard; kIoError naming it): the splits read from it stop, but
+// chunks already handed to the sink are not taken back.
 #pragma once
 
 #include <chrono>
@@ -152,6 +154,8 @@ Result<RunReport> run_map_only(Engine& engine, const J& job, Inputs& inputs, con
     spawn_window();
   }
   if (Status s = group.wait(); !s.ok()) return s;
+  // After the wait, which joins every map task: a shrink seen on any worker is visible here.
+  if (Status s = inputs.check_intact(); !s.ok()) return s;
   report.map_seconds = std::chrono::duration<double>(Clock::now() - t).count();
   report.records_in = records;
   report.peak_rss_bytes = peak_rss_bytes();

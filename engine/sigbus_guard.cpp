@@ -1,6 +1,8 @@
 #include "engine/sigbus_guard.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -25,6 +27,7 @@ struct GuardSlot {
   std::atomic<std::uintptr_t> begin{0};
   std::atomic<std::uintptr_t> end{0};  // begin == end: free (an empty range matches nothing)
   std::atomic<const char*> name{nullptr};
+  std::atomic<bool> faulted{false};  // invariant 5: cleared by the owner, set by the handler
 };
 
 // The handler may only use atomics that are lock-free: a lock-based atomic could deadlock if
@@ -38,6 +41,9 @@ static_assert(std::atomic<const char*>::is_always_lock_free);
 std::array<GuardSlot, kGuardSlots> g_slots;
 // Where the next registration starts looking for a free slot (only a hint: any value works).
 std::atomic<std::size_t> g_next_slot{0};
+// The page size, read once by install_sigbus_guard before it installs the handler: sysconf is
+// not async-signal-safe.
+std::atomic<std::uintptr_t> g_page_size{0};
 
 // Writes the slot's fields as the owner (invariant 1), as one seqlock write (invariant 2).
 void write_slot(GuardSlot& slot, std::uintptr_t begin, std::uintptr_t end, const char* name) {
@@ -79,10 +85,16 @@ std::size_t c_length(const char* s) noexcept {
 
 void write_str(const char* s) noexcept { write_all(s, c_length(s)); }
 
+// A registered mapping that holds a faulting address.
+struct Hit {
+  GuardSlot* slot = nullptr;  // nullptr: no registered mapping holds the address
+  const char* name = nullptr;
+};
+
 // Looks the faulting address up in the registry. Reads only lock-free atomics (a seqlock read,
 // invariant 2); a slot caught mid-write is skipped, not waited for: by invariant 3 the mapping
 // that faulted is registered and stable, so a slot in flux is not it.
-const char* find_mapping(std::uintptr_t addr) noexcept {
+Hit find_mapping(std::uintptr_t addr) noexcept {
   for (GuardSlot& slot : g_slots) {
     // Acquire: pairs with the release store that ended the last write_slot.
     const std::uint64_t s1 = slot.seq.load(std::memory_order_acquire);
@@ -95,33 +107,64 @@ const char* find_mapping(std::uintptr_t addr) noexcept {
     // field value from a newer write_slot implies it sees that write's odd or later seq
     // (Boehm, as in write_slot). A lock-free RMW is async-signal-safe.
     if (slot.seq.fetch_add(0, std::memory_order_acq_rel) != s1) continue;
-    if (begin <= addr && addr < end && name != nullptr) return name;
+    if (begin <= addr && addr < end && name != nullptr) return Hit{&slot, name};
   }
-  return nullptr;
+  return Hit{};
 }
 
-// The SIGBUS handler. Everything it calls is async-signal-safe (POSIX.1-2017 2.4.3): lock-free
-// atomic loads, write, _exit, sigaction, raise. It allocates nothing and touches no stdio.
-void on_sigbus(int sig, siginfo_t* info, void* /*ucontext*/) {
-  // si_addr is meaningful only for a fault raised by the kernel (si_code > 0); for kill(),
-  // raise() or sigqueue() the same bytes hold the sender's pid and uid.
-  if (info != nullptr && info->si_code > 0) {
-    const char* name = find_mapping(reinterpret_cast<std::uintptr_t>(info->si_addr));
-    if (name != nullptr) {
-      write_str("tally: input '");
-      write_str(name);
-      write_str("' shrank while it was being read (truncated by another process?)\n");
-      ::_exit(3);
-    }
-  }
-  // Not ours: die of SIGBUS as if no handler were installed. The signal is blocked while the
-  // handler runs, so the raised one is delivered, with the default action, once it returns.
-  const int saved_errno = errno;
+// Maps a private, read-only, zero-filled page over the page holding `addr`, in place of the
+// file page that no longer exists, so that the faulting read can be restarted. MAP_FIXED
+// replaces just that page of the file mapping; the Source's munmap of its whole range later
+// removes it too. A raw syscall, not mmap(): mmap is not on POSIX's async-signal-safe list,
+// and sanitizer runtimes intercept it with code that was not written for signal handlers.
+bool map_zero_page(std::uintptr_t addr) noexcept {
+  // Acquire: pairs with the release store in install_sigbus_guard. It precedes the sigaction
+  // that installs this handler, so 0 is never read in practice; it would mean "give up".
+  const std::uintptr_t page_size = g_page_size.load(std::memory_order_acquire);
+  if (page_size == 0) return false;
+  const std::uintptr_t page = addr & ~(page_size - 1);
+  const long got = ::syscall(SYS_mmap, page, page_size, PROT_READ,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  return static_cast<std::uintptr_t>(got) == page;
+}
+
+// Dies of SIGBUS as if no handler were installed. The signal is blocked while the handler
+// runs, so the raised one is delivered, with the default action, once the handler returns.
+void die_by_default(int sig) noexcept {
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   ::sigaction(sig, &dfl, nullptr);
   ::raise(sig);
+}
+
+// The SIGBUS handler. Everything it calls is async-signal-safe (POSIX.1-2017 2.4.3): lock-free
+// atomics, write, sigaction, raise, and the mmap system call (a plain syscall on Linux, see
+// map_zero_page). It allocates nothing, touches no stdio, and keeps errno as it found it.
+void on_sigbus(int sig, siginfo_t* info, void* /*ucontext*/) {
+  const int saved_errno = errno;
+  // si_addr is meaningful only for a fault raised by the kernel (si_code > 0); for kill(),
+  // raise() or sigqueue() the same bytes hold the sender's pid and uid.
+  if (info != nullptr && info->si_code > 0) {
+    const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
+    if (const Hit hit = find_mapping(addr); hit.slot != nullptr) {
+      // Flag before patching, so that the flag is set by the time any thread can read the
+      // zeros. Relaxed: the readers that must see it are this thread (the handler's effects
+      // are visible to the code it interrupted, once it returns) and threads that join this
+      // one's task later (that join is the happens-before edge; see mapping_faulted).
+      hit.slot->faulted.store(true, std::memory_order_relaxed);
+      if (map_zero_page(addr)) {
+        errno = saved_errno;
+        return;  // the faulting read restarts and now reads zeros
+      }
+      // Out of memory for one page, or a kernel that refuses: the read cannot go on.
+      write_str("tally: input '");
+      write_str(hit.name);
+      write_str("' shrank while it was being read, and no zero page could replace it\n");
+    }
+  }
+  // Not ours (or not recoverable): die of SIGBUS as if no handler were installed.
+  die_by_default(sig);
   errno = saved_errno;
 }
 
@@ -139,6 +182,10 @@ int register_mapping(const void* addr, std::size_t len, const char* name) noexce
     // Acquire: pairs with the release store of false in unregister_mapping, so this owner
     // sees the previous owner's final seq and field writes (invariant 1).
     if (slot.claimed.exchange(true, std::memory_order_acquire)) continue;
+    // Relaxed: write_slot's release store publishes the cleared flag with the range, so a
+    // handler that finds the range (acquire on seq) sets the flag after this clear
+    // (invariant 5).
+    slot.faulted.store(false, std::memory_order_relaxed);
     const auto begin = reinterpret_cast<std::uintptr_t>(addr);
     write_slot(slot, begin, begin + len, name);
     g_next_slot.store((i + 1) % kGuardSlots, std::memory_order_relaxed);
@@ -155,11 +202,22 @@ void unregister_mapping(int index) noexcept {
   slot.claimed.store(false, std::memory_order_release);
 }
 
+bool mapping_faulted(int slot) noexcept {
+  if (slot < 0) return false;
+  // Relaxed: a flag set on this thread is seen at once; one set on another thread is seen
+  // once that thread's work is joined, and the join is the edge (see on_sigbus).
+  return g_slots[static_cast<std::size_t>(slot)].faulted.load(std::memory_order_relaxed);
+}
+
 }  // namespace detail
 
 void install_sigbus_guard() {
   static std::once_flag once;
   std::call_once(once, [] {
+    const long page = ::sysconf(_SC_PAGESIZE);
+    // Release: pairs with the acquire load in map_zero_page.
+    g_page_size.store(page > 0 ? static_cast<std::uintptr_t>(page) : 4096,
+                      std::memory_order_release);
     struct sigaction sa {};
     sa.sa_sigaction = &on_sigbus;
     // SA_ONSTACK: run on the alternate stack if the thread has one. SIGBUS stays blocked while

@@ -1,0 +1,292 @@
+// The SIGBUS guard (engine/sigbus_guard.hpp): a mapped input that shrinks under a run becomes
+// an error status naming it, and a SIGBUS that is not tally's goes where it would have gone
+// without the guard.
+//
+// Truncation is deterministic, without sleeps: the file is truncated through a descriptor
+// either before the read that must fault, or from the map phase's start hook
+// (RunOptions::on_phase), which runs after the split plan and before any map task.
+//
+// Death tests run "threadsafe": the child is a fresh exec of this binary, so what it sees of
+// signal dispositions is what the test sets up, not a guard an earlier test installed in the
+// parent. The child re-runs the test body, so it makes its own files; the statement removes
+// its scratch directory itself once its descriptors and mappings are open (an unlinked file
+// stays mapped and can still be truncated through its descriptor), so a child that dies
+// leaves nothing behind.
+#include "engine/sigbus_guard.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "engine/input.hpp"
+#include "engine/map_only.hpp"
+#include "tests/support/scratch_dir.hpp"
+
+namespace {
+
+using tally::Engine;
+using tally::Inputs;
+using tally::Phase;
+using tally::Record;
+using tally::Status;
+using tally::StatusCode;
+
+constexpr std::size_t kPage = 4096;
+constexpr std::size_t kFilePages = 16;
+constexpr std::size_t kFileBytes = kFilePages * kPage;
+
+// kFileBytes of short lines: many records per page, so every split reads several pages.
+std::string lines_of_words() {
+  std::string text;
+  while (text.size() + 8 <= kFileBytes) text += "abc def\n";
+  text.resize(kFileBytes, 'z');
+  return text;
+}
+
+std::string shrank_message(const std::string& path) {
+  return "input '" + path + "' shrank while it was being read (truncated by another process?)";
+}
+
+void no_core_dumps() {
+  const rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+}
+
+char touch(const char* p) {
+  const volatile char* v = p;
+  return *v;
+}
+
+// Opens `path` for truncating it later; the descriptor closes with the object.
+class Truncator {
+ public:
+  explicit Truncator(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
+  Truncator(const Truncator&) = delete;
+  Truncator& operator=(const Truncator&) = delete;
+  ~Truncator() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  bool truncate(std::size_t bytes) const {
+    return ::ftruncate(fd_, static_cast<off_t>(bytes)) == 0;
+  }
+
+ private:
+  int fd_;
+};
+
+struct CountWords {
+  using Key = std::string_view;
+  using Value = std::uint64_t;
+  void map(Record rec, tally::Emitter<Key, Value>& out) const {
+    std::size_t i = 0;
+    while (i < rec.bytes.size()) {
+      const std::size_t end = std::min(rec.bytes.find(' ', i), rec.bytes.size());
+      if (end > i) out.emit(rec.bytes.substr(i, end - i), 1);
+      i = end + 1;
+    }
+  }
+  static Value combine(Value a, Value b) { return a + b; }
+};
+
+struct CopyRecords {
+  void map(Record rec, tally::RecordSink& out) const { out.emit(rec.bytes); }
+};
+
+class SigbusGuardTest : public tally::testing::ScratchDirTest {
+ protected:
+  void SetUp() override {
+    ScratchDirTest::SetUp();
+    tally::install_sigbus_guard();
+  }
+};
+
+// Oracle: a read of a page past the new end of a shrunken mapped input does not kill the
+// process: it reads zeros. shrank() is then true for that input only, and check_intact()
+// is kIoError with the documented message naming it. An intact input is never flagged.
+TEST_F(SigbusGuardTest, ShrunkenPageReadsAsZerosAndIsReported) {
+  const std::string shrinks = write("shrinks.txt", std::string(kFileBytes, 'x'));
+  const std::string stays = write("stays.txt", std::string(kFileBytes, 'y'));
+  Inputs inputs = Inputs::paths({shrinks, stays});
+  ASSERT_TRUE(inputs.open().ok());
+  EXPECT_FALSE(inputs.shrank(0));
+  EXPECT_TRUE(inputs.check_intact().ok());
+
+  const Truncator t(shrinks);
+  ASSERT_TRUE(t.ok() && t.truncate(kPage));
+  EXPECT_EQ(touch(inputs.data(0).data()), 'x');               // the page that is left
+  EXPECT_EQ(touch(inputs.data(0).data() + 8 * kPage), '\0');  // faults, then reads zeros
+  EXPECT_EQ(touch(inputs.data(1).data() + 8 * kPage), 'y');
+
+  EXPECT_TRUE(inputs.shrank(0));
+  EXPECT_FALSE(inputs.shrank(1));
+  const Status s = inputs.check_intact();
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_EQ(s.message(), shrank_message(shrinks));
+}
+
+// Oracle: Engine::run over an input truncated between the split plan and the map phase
+// returns kIoError naming that input, for every strategy, and the process goes on.
+class SigbusGuardRunTest : public SigbusGuardTest,
+                           public ::testing::WithParamInterface<tally::Strategy> {};
+
+TEST_P(SigbusGuardRunTest, TruncatedDuringRunFailsTheRun) {
+  const std::string path = write("words.txt", lines_of_words());
+  const Truncator t(path);
+  ASSERT_TRUE(t.ok());
+  Engine engine({.threads = 2});
+  Inputs inputs = Inputs::paths({path});
+  bool truncated = false;
+  tally::RunOptions options;
+  options.strategy = GetParam();
+  options.split_bytes = 2 * kPage;
+  options.on_phase = [&](Phase phase, bool starting) {
+    if (phase == Phase::kMap && starting) truncated = t.truncate(kPage);
+  };
+  auto result = engine.run(CountWords{}, inputs, options);
+  ASSERT_TRUE(truncated);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(result.status().message(), shrank_message(path)) << result.status().to_string();
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, SigbusGuardRunTest,
+                         ::testing::Values(tally::Strategy::kLocal, tally::Strategy::kSharded,
+                                           tally::Strategy::kPartitioned),
+                         [](const auto& p) { return std::string(tally::to_string(p.param)); });
+
+// Oracle: run_map_only, ordered or not, over an input truncated after open() returns kIoError
+// naming it (the split plan itself reads zeros there; the map tasks or the check after the
+// map phase report it).
+TEST_F(SigbusGuardTest, MapOnlyOverTruncatedInputFails) {
+  for (const bool ordered : {true, false}) {
+    const std::string path = write(ordered ? "ordered.txt" : "unordered.txt", lines_of_words());
+    Engine engine({.threads = 2});
+    Inputs inputs = Inputs::paths({path});
+    ASSERT_TRUE(inputs.open().ok());
+    const Truncator t(path);
+    ASSERT_TRUE(t.ok() && t.truncate(kPage));
+    auto result = tally::run_map_only(engine, CopyRecords{}, inputs,
+                                      [](std::string_view) { return Status::Ok(); },
+                                      {.ordered = ordered, .split_bytes = 2 * kPage});
+    ASSERT_FALSE(result.ok()) << "ordered=" << ordered;
+    EXPECT_EQ(result.status().code(), StatusCode::kIoError);
+    EXPECT_EQ(result.status().message(), shrank_message(path));
+  }
+}
+
+// Oracle: with the guard's table full (4200 mappings for 4096 slots), the mappings registered
+// first are still covered: shrinking the first input is reported under its name.
+TEST_F(SigbusGuardTest, FullTableStillCoversEarlierMappings) {
+  const std::string path = write("many.txt", std::string(kFileBytes, 'm'));
+  Inputs inputs = Inputs::paths(std::vector<std::string>(4200, path));
+  ASSERT_TRUE(inputs.open().ok());
+  const Truncator t(path);
+  ASSERT_TRUE(t.ok() && t.truncate(kPage));
+  EXPECT_EQ(touch(inputs.data(0).data() + 8 * kPage), '\0');
+  EXPECT_TRUE(inputs.shrank(0));
+  EXPECT_EQ(inputs.check_intact().message(), shrank_message(path));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Death tests: SIGBUS that is not tally's.
+// ---------------------------------------------------------------------------------------------
+
+class SigbusGuardDeathTest : public tally::testing::ScratchDirTest {
+ protected:
+  void SetUp() override {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    ScratchDirTest::SetUp();
+  }
+  void remove_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+};
+
+// Sets SIGBUS to its default action: what a process without sanitizer runtimes starts with
+// (AddressSanitizer installs a SIGBUS handler of its own, which the guard would pass on to).
+void default_sigbus() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(SIGBUS, &dfl, nullptr);
+}
+
+// Maps the file open on `fd` (MAP_SHARED, not through Inputs: the guard does not know it),
+// truncates it and reads past the new end.
+void fault_on_foreign_mapping(int fd) {
+  void* p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(21);
+  touch(static_cast<const char*>(p) + 8 * kPage);
+}
+
+// Oracle: with the default action before it, a SIGBUS outside any registered mapping is not
+// ours: the process dies of SIGBUS, as without the guard. Same for a raised SIGBUS (whose
+// siginfo carries a sender, not a fault address).
+TEST_F(SigbusGuardDeathTest, OtherSigbusStillKills) {
+  const std::string path = write("foreign.txt", std::string(kFileBytes, 'y'));
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        default_sigbus();
+        tally::install_sigbus_guard();
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        remove_dir();
+        if (fd < 0) ::_exit(10);
+        fault_on_foreign_mapping(fd);
+        ::_exit(12);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        remove_dir();
+        default_sigbus();
+        tally::install_sigbus_guard();
+        ::raise(SIGBUS);
+        ::_exit(12);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
+// Oracle: once an Inputs is destroyed its range is unregistered: a foreign mapping placed at
+// the very same address and then faulted is not taken for the old input, and kills.
+TEST_F(SigbusGuardDeathTest, DestroyedInputIsNoLongerCovered) {
+  const std::string old_path = write("old.txt", std::string(kFileBytes, 'o'));
+  const std::string new_path = write("new.txt", std::string(kFileBytes, 'n'));
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        default_sigbus();
+        tally::install_sigbus_guard();
+        const int fd = ::open(new_path.c_str(), O_RDWR | O_CLOEXEC);
+        void* where = nullptr;
+        {
+          Inputs inputs = Inputs::paths({old_path});
+          if (!inputs.open().ok()) ::_exit(10);
+          where = const_cast<char*>(inputs.data(0).data());
+        }
+        remove_dir();
+        if (fd < 0) ::_exit(11);
+        // The same address, still free in this child; anywhere if something took it meanwhile.
+        void* p = ::mmap(where, kFileBytes, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+        if (p == MAP_FAILED) p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(12);
+        touch(static_cast<const char*>(p) + 8 * kPage);
+        ::_exit(13);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
+}  // namespace
