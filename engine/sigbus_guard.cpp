@@ -44,6 +44,11 @@ std::atomic<std::size_t> g_next_slot{0};
 // The page size, read once by install_sigbus_guard before it installs the handler: sysconf is
 // not async-signal-safe.
 std::atomic<std::uintptr_t> g_page_size{0};
+// SIGBUS's disposition before install_sigbus_guard, where a SIGBUS that is not tally's goes.
+// Written once, by the installer, before the handler is installed; only read after that.
+struct sigaction g_previous {};
+// Publishes g_previous to the handler, which may run on any thread.
+std::atomic<bool> g_previous_saved{false};
 
 // Writes the slot's fields as the owner (invariant 1), as one seqlock write (invariant 2).
 void write_slot(GuardSlot& slot, std::uintptr_t begin, std::uintptr_t end, const char* name) {
@@ -138,10 +143,55 @@ void die_by_default(int sig) noexcept {
   ::raise(sig);
 }
 
+// Hands a SIGBUS that is not tally's to the disposition installed before the guard, as the
+// kernel would have delivered it without the guard.
+void pass_on(int sig, siginfo_t* info, void* ucontext) noexcept {
+  struct sigaction prev {};
+  prev.sa_handler = SIG_DFL;
+  // Acquire: pairs with the release store in install_sigbus_guard, after which g_previous is
+  // never written. It precedes the handler's installation, so it is always seen in practice.
+  if (g_previous_saved.load(std::memory_order_acquire)) prev = g_previous;
+  const bool fault = info != nullptr && info->si_code > 0;
+  // An ignored SIGBUS sent by kill() or raise() is discarded by the kernel: so here.
+  if (prev.sa_handler == SIG_IGN && !fault) return;
+  // An ignored fault is not: returning would re-run the faulting instruction, and the kernel
+  // resets a fault signal that is ignored to its default action (force_sig_fault).
+  if (prev.sa_handler == SIG_DFL || prev.sa_handler == SIG_IGN) {
+    die_by_default(sig);
+    return;
+  }
+  // Run it with the mask the kernel would have set: its sa_mask added, and SIGBUS blocked
+  // unless SA_NODEFER. The mask of the interrupted code comes back from the ucontext when this
+  // handler returns, so nothing needs undoing; a handler that siglongjmps restores its own.
+  sigset_t mask = prev.sa_mask;
+  if ((prev.sa_flags & SA_NODEFER) == 0) sigaddset(&mask, sig);
+  ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  if ((prev.sa_flags & SA_NODEFER) != 0) {
+    sigset_t self;
+    sigemptyset(&self);
+    sigaddset(&self, sig);
+    ::pthread_sigmask(SIG_UNBLOCK, &self, nullptr);
+  }
+  // SA_RESETHAND: the kernel resets the disposition before a one-shot handler runs. That
+  // removes the guard too, as the previous handler's owner asked for.
+  if ((prev.sa_flags & SA_RESETHAND) != 0) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(sig, &dfl, nullptr);
+  }
+  if ((prev.sa_flags & SA_SIGINFO) != 0) {
+    prev.sa_sigaction(sig, info, ucontext);
+  } else {
+    prev.sa_handler(sig);
+  }
+}
+
 // The SIGBUS handler. Everything it calls is async-signal-safe (POSIX.1-2017 2.4.3): lock-free
-// atomics, write, sigaction, raise, and the mmap system call (a plain syscall on Linux, see
-// map_zero_page). It allocates nothing, touches no stdio, and keeps errno as it found it.
-void on_sigbus(int sig, siginfo_t* info, void* /*ucontext*/) {
+// atomics, write, sigaction, pthread_sigmask, raise, and the mmap system call (a plain syscall
+// on Linux, see map_zero_page). It allocates nothing, touches no stdio, and keeps errno as it
+// found it. What it passes on runs under the previous handler's own rules.
+void on_sigbus(int sig, siginfo_t* info, void* ucontext) {
   const int saved_errno = errno;
   // si_addr is meaningful only for a fault raised by the kernel (si_code > 0); for kill(),
   // raise() or sigqueue() the same bytes hold the sender's pid and uid.
@@ -163,8 +213,8 @@ void on_sigbus(int sig, siginfo_t* info, void* /*ucontext*/) {
       write_str("' shrank while it was being read, and no zero page could replace it\n");
     }
   }
-  // Not ours (or not recoverable): die of SIGBUS as if no handler were installed.
-  die_by_default(sig);
+  // Not ours (or not recoverable): where it would have gone without the guard.
+  pass_on(sig, info, ucontext);
   errno = saved_errno;
 }
 
@@ -218,10 +268,17 @@ void install_sigbus_guard() {
     // Release: pairs with the acquire load in map_zero_page.
     g_page_size.store(page > 0 ? static_cast<std::uintptr_t>(page) : 4096,
                       std::memory_order_release);
+    // Read the disposition before replacing it, rather than swap the two in one call: the
+    // handler may run on another thread as soon as it is installed, and must find g_previous
+    // complete. A handler that another thread installs between the two calls is replaced
+    // without being chained: install signal handlers from one thread.
+    ::sigaction(SIGBUS, nullptr, &g_previous);
+    // Release: pairs with the acquire load in pass_on.
+    g_previous_saved.store(true, std::memory_order_release);
     struct sigaction sa {};
     sa.sa_sigaction = &on_sigbus;
     // SA_ONSTACK: run on the alternate stack if the thread has one. SIGBUS stays blocked while
-    // the handler runs (no SA_NODEFER), which the re-raise in on_sigbus relies on.
+    // the handler runs (no SA_NODEFER), which the re-raise in die_by_default relies on.
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGBUS, &sa, nullptr);

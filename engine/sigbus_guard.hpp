@@ -39,7 +39,9 @@
 namespace tally {
 
 // Installs (once per process) the SIGBUS handler that turns a shrunken mapped input into an
-// error status instead of a crash. Safe to call more than once and from any thread.
+// error status instead of a crash. Safe to call more than once and from any thread, but a
+// SIGBUS handler that another thread installs while this call runs may be replaced without
+// being chained: install signal handlers from one thread.
 //
 // A signal handler is process-wide policy, so tally's library never installs it on its own:
 // the embedding program calls this (the tally CLI does, after opening its inputs). Without
@@ -48,6 +50,11 @@ namespace tally {
 // With it, a fault on a page of a registered mapping is patched over with a zero-filled page
 // and flagged; Inputs::check_intact() (and so Engine::run and run_map_only) then returns
 // kIoError "input '<path>' shrank while it was being read (truncated by another process?)".
+// Any other SIGBUS (a fault outside tally's mappings, or one sent by kill or raise) goes to
+// the disposition installed before this call, as the kernel would have delivered it: a
+// handler is called with its flags honoured (SA_SIGINFO, SA_RESETHAND, SA_NODEFER, sa_mask);
+// the default action, or an ignored fault, kills the process with SIGBUS; an ignored sent
+// signal is dropped. Handlers that the program installs after this call replace the guard.
 // Only pages wholly past the new end fault: the bytes between the new end and the end of its
 // page read as zeros without a fault, which the guard cannot see. A file whose mapping did
 // not fit in the registry (more than 4096 mapped at once) is not covered.

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -287,6 +288,134 @@ TEST_F(SigbusGuardDeathTest, DestroyedInputIsNoLongerCovered) {
         ::_exit(13);
       },
       ::testing::KilledBySignal(SIGBUS), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Death tests: chaining to the handler installed before the guard.
+// ---------------------------------------------------------------------------------------------
+
+void write_stderr(const char* text) {
+  std::size_t n = 0;
+  while (text[n] != '\0') ++n;
+  [[maybe_unused]] const ssize_t w = ::write(STDERR_FILENO, text, n);
+}
+
+// Where the foreign mapping of ChainsForeignFault lives, for its handler to compare si_addr.
+std::atomic<std::uintptr_t> g_foreign_begin{0};
+
+// A SA_SIGINFO handler, as a crash reporter would install one: says what it got, and exits.
+void siginfo_handler(int sig, siginfo_t* info, void* /*ucontext*/) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  // Relaxed: written by the same thread before the fault.
+  const std::uintptr_t begin = g_foreign_begin.load(std::memory_order_relaxed);
+  const bool at_fault = info->si_code > 0 && addr >= begin + 8 * kPage && addr < begin + kFileBytes;
+  write_stderr(sig == SIGBUS && at_fault ? "previous handler: the fault\n"
+                                         : "previous handler: wrong siginfo\n");
+  ::_exit(42);
+}
+
+// A plain handler that returns: the program must go on after the raise().
+void plain_handler(int sig) {
+  write_stderr(sig == SIGBUS ? "previous handler: SIGBUS\n" : "previous handler: other\n");
+}
+
+void install_previous(const struct sigaction& sa) {
+  if (::sigaction(SIGBUS, &sa, nullptr) != 0) ::_exit(30);
+}
+
+// Oracle: a SA_SIGINFO handler installed before the guard gets a fault outside tally's
+// mappings with its siginfo (si_code > 0, si_addr in the faulting page).
+TEST_F(SigbusGuardDeathTest, ChainsForeignFaultToPreviousSiginfoHandler) {
+  const std::string path = write("foreign.txt", std::string(kFileBytes, 'f'));
+  EXPECT_EXIT(
+      {
+        struct sigaction sa {};
+        sa.sa_sigaction = &siginfo_handler;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        install_previous(sa);
+        tally::install_sigbus_guard();
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        remove_dir();
+        if (fd < 0) ::_exit(10);
+        void* p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(11);
+        // Relaxed: read by this thread's signal handler only.
+        g_foreign_begin.store(reinterpret_cast<std::uintptr_t>(p), std::memory_order_relaxed);
+        touch(static_cast<const char*>(p) + 8 * kPage);
+        ::_exit(12);
+      },
+      ::testing::ExitedWithCode(42), "^previous handler: the fault\n$");
+}
+
+// Oracle: a plain (not SA_SIGINFO) handler installed before the guard gets a raised SIGBUS,
+// and when it returns, so does raise(): the program goes on.
+TEST_F(SigbusGuardDeathTest, ChainsRaisedSigbusToPreviousPlainHandler) {
+  EXPECT_EXIT(
+      {
+        remove_dir();
+        struct sigaction sa {};
+        sa.sa_handler = &plain_handler;
+        sigemptyset(&sa.sa_mask);
+        install_previous(sa);
+        tally::install_sigbus_guard();
+        ::raise(SIGBUS);
+        ::_exit(43);
+      },
+      ::testing::ExitedWithCode(43), "^previous handler: SIGBUS\n$");
+}
+
+// Oracle: SIGBUS ignored before the guard: a raised one is dropped (the program goes on), a
+// fault still kills with SIGBUS (returning would only fault again), as without the guard.
+TEST_F(SigbusGuardDeathTest, PreviousIgnoreDropsRaisedButNotFaults) {
+  const std::string path = write("ignored.txt", std::string(kFileBytes, 'i'));
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  EXPECT_EXIT(
+      {
+        remove_dir();
+        install_previous(ignore);
+        tally::install_sigbus_guard();
+        ::raise(SIGBUS);
+        ::_exit(44);
+      },
+      ::testing::ExitedWithCode(44), "");
+  EXPECT_EXIT(
+      {
+        no_core_dumps();
+        install_previous(ignore);
+        tally::install_sigbus_guard();
+        const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+        remove_dir();
+        if (fd < 0) ::_exit(10);
+        fault_on_foreign_mapping(fd);
+        ::_exit(12);
+      },
+      ::testing::KilledBySignal(SIGBUS), "");
+}
+
+// Oracle: a fault on tally's own mapping is not passed on: the previous handler (which would
+// exit 42) is not called, the program goes on and the input is reported as shrunk.
+TEST_F(SigbusGuardDeathTest, OwnFaultIsNotPassedOn) {
+  const std::string path = write("own.txt", std::string(kFileBytes, 'o'));
+  EXPECT_EXIT(
+      {
+        struct sigaction sa {};
+        sa.sa_sigaction = &siginfo_handler;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        install_previous(sa);
+        tally::install_sigbus_guard();
+        Inputs inputs = Inputs::paths({path});
+        if (!inputs.open().ok()) ::_exit(10);
+        const Truncator t(path);
+        remove_dir();
+        if (!t.ok() || !t.truncate(kPage)) ::_exit(11);
+        if (touch(inputs.data(0).data() + 8 * kPage) != '\0') ::_exit(12);
+        ::_exit(inputs.check_intact().code() == StatusCode::kIoError ? 45 : 13);
+      },
+      ::testing::ExitedWithCode(45), "");
 }
 
 }  // namespace
