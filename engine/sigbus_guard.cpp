@@ -128,7 +128,14 @@ bool map_zero_page(std::uintptr_t addr) noexcept {
   const std::uintptr_t page_size = g_page_size.load(std::memory_order_acquire);
   if (page_size == 0) return false;
   const std::uintptr_t page = addr & ~(page_size - 1);
-  const long got = ::syscall(SYS_mmap, page, page_size, PROT_READ,
+#ifdef SYS_mmap2
+  // 32-bit ABIs: SYS_mmap there is the old call that takes a struct; mmap2's offset is in
+  // pages, and 0 either way.
+  constexpr long kMmapCall = SYS_mmap2;
+#else
+  constexpr long kMmapCall = SYS_mmap;
+#endif
+  const long got = ::syscall(kMmapCall, page, page_size, PROT_READ,
                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   return static_cast<std::uintptr_t>(got) == page;
 }
@@ -198,10 +205,11 @@ void on_sigbus(int sig, siginfo_t* info, void* ucontext) {
   if (info != nullptr && info->si_code > 0) {
     const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
     if (const Hit hit = find_mapping(addr); hit.slot != nullptr) {
-      // Flag before patching, so that the flag is set by the time any thread can read the
-      // zeros. Relaxed: the readers that must see it are this thread (the handler's effects
+      // Relaxed: the readers that must see the flag are this thread (the handler's effects
       // are visible to the code it interrupted, once it returns) and threads that join this
-      // one's task later (that join is the happens-before edge; see mapping_faulted).
+      // thread's task later (that join is the happens-before edge; see mapping_faulted).
+      // Another thread that reads the patched zeros without faulting (a split sharing the
+      // page) may miss it in its own checks; the run's check after the join does not.
       hit.slot->faulted.store(true, std::memory_order_relaxed);
       if (map_zero_page(addr)) {
         errno = saved_errno;

@@ -33,7 +33,7 @@ Status for_each_record(const Inputs& inputs, const SplitPlan& plan, const Split&
       while (pos < seg.end) {
         if (records % kRecordsPerStopCheck == 0) {
           if (stop.stop_requested()) return Status::Cancelled("map task stopped");
-          // The rest of this input now reads as zeros: stop rather than map them.
+          // Its pages past the new end now read as zeros: stop rather than map them.
           if (inputs.shrank(seg.input)) return inputs.check_intact();
         }
         const std::size_t d = data.find(delimiter, pos);
