@@ -11,6 +11,10 @@
 //    phase before perf counts). Without an ack descriptor, the same commands arrive. A perf
 //    that closes its ack end costs a warning, not the counts. Bad descriptors are usage
 //    errors (exit 2).
+//  - The markers are also a deterministic hook into a run: an input truncated while tally
+//    waits for the map phase's ack (after the split plan, before any map task) makes the
+//    run exit 3 with "tally: I/O error: input '<path>' shrank while it was being read
+//    (truncated by another process?)", writing no counts: the SIGBUS guard's path.
 //  - tally profile without a command is a usage error (exit 2); --help names the folded
 //    stacks; tally --help lists profile.
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -77,7 +82,9 @@ struct MarkerRun {
 
 // Runs `tally wordcount` with a control pipe on kChildCtlFd and, unless acks are kNone, an
 // ack pipe on kChildAckFd, playing perf on the other ends.
-MarkerRun run_with_markers(const fs::path& dir, const std::vector<std::string>& args, Acks acks) {
+// before_ack, if set, runs on each command before it is answered (tally is waiting then).
+MarkerRun run_with_markers(const fs::path& dir, const std::vector<std::string>& args, Acks acks,
+                           const std::function<void(const std::string&)>& before_ack = {}) {
   Pipe ctl, ack;
   EXPECT_LT(std::max({ctl.read_end, ctl.write_end, ack.read_end, ack.write_end}), kChildCtlFd);
   const std::string out_path = (dir / "stdout").string();
@@ -123,6 +130,7 @@ MarkerRun run_with_markers(const fs::path& dir, const std::vector<std::string>& 
     while ((nl = buffered.find('\n')) != std::string::npos) {
       run.commands.push_back(buffered.substr(0, nl));
       buffered.erase(0, nl + 1);
+      if (before_ack) before_ack(run.commands.back());
       if (ack.write_end < 0) continue;
       if (acks == Acks::kDelayFirst && run.commands.size() == 1) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -192,6 +200,28 @@ TEST_F(PerfCli, APerfThatStopsAnsweringCostsAWarningNotTheCounts) {
   EXPECT_EQ(run.out, kCounts);
   EXPECT_NE(run.err.find("warning: perf phase markers"), std::string::npos) << run.err;
   EXPECT_EQ(run.commands, std::vector<std::string>{"enable"});  // nothing after the failure
+}
+
+TEST_F(PerfCli, InputTruncatedDuringTheMapPhaseIsExit3) {
+  constexpr std::size_t kPage = 4096;
+  std::string text;
+  while (text.size() < 16 * kPage) text += "abc def\n";
+  const std::string path = write("shrinks.txt", text);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  bool truncated = false;
+  const MarkerRun run = run_with_markers(dir_, {path, "-f", "tsv", "--perf-phase", "map"},
+                                         Acks::kAlways, [&](const std::string& command) {
+                                           if (command == "enable")
+                                             truncated = ::ftruncate(fd, kPage) == 0;
+                                         });
+  ::close(fd);
+  ASSERT_TRUE(truncated);
+  EXPECT_EQ(run.exit_status, 3) << run.err;
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(run.err, "tally: I/O error: input '" + path +
+                         "' shrank while it was being read (truncated by another process?)\n");
+  EXPECT_EQ(run.commands, kOnePair);
 }
 
 TEST_F(PerfCli, BadDescriptorsAreUsageErrors) {

@@ -27,7 +27,8 @@ int fail(int status, const std::string& message) {
   return status;
 }
 
-// Input problems (missing, unreadable, wrong kind) are exit 3; the job's own failures 4.
+// Input problems (missing, unreadable, wrong kind, shrunk while mapped) are exit 3; the job's
+// own failures 4.
 int exit_status_for(const Status& s, int signal_received) {
   if (signal_received != 0) return kExitInterrupted;
   switch (s.code()) {
@@ -199,6 +200,9 @@ int run_wordcount(const WordcountArgs& args) {
   Engine engine({.threads = args.threads});
   Inputs inputs = Inputs::paths(args.paths);
   if (Status s = inputs.open(); !s.ok()) return fail(exit_status_for(s, 0), s.message());
+  // Signal handlers are the program's policy, not the library's: with the guard, an input
+  // truncated during the run fails it with kIoError (exit 3, naming the file) instead of
+  // killing tally with SIGBUS.
   install_sigbus_guard();
 
   RunSetup setup{.engine = engine, .inputs = inputs, .options = {}, .show_progress = false};
