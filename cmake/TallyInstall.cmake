@@ -4,27 +4,29 @@
 #   target_link_libraries(app PRIVATE tally::engine)
 #
 # Headers install under <prefix>/include/tally/ with the same layout as the source tree
-# (lockfree/, engine/, jobs/), and that folder is the consumers' include directory, so
-# `#include "engine/version.hpp"` means the same thing inside and outside the tree.
+# (lockfree/, engine/, jobs/), and <prefix>/include is the consumers' include directory, so
+# `#include <tally/engine/engine.hpp>` means the same thing inside and outside the tree (in
+# the tree, include/tally/ links to the layers), and cannot collide with a consumer's own
+# engine/ or jobs/ folder.
 
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(TALLY_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tally")
-set(TALLY_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/tally")
+set(TALLY_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/tally")  # headers go here
 
 install(TARGETS tally_lockfree tally_engine tally_jobs
   EXPORT tallyTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  INCLUDES DESTINATION ${TALLY_INSTALL_INCLUDEDIR})
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 foreach(layer lockfree engine jobs)
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/${layer}/"
     DESTINATION "${TALLY_INSTALL_INCLUDEDIR}/${layer}"
     FILES_MATCHING PATTERN "*.hpp")
 endforeach()
-install(DIRECTORY "${PROJECT_BINARY_DIR}/generated/"
+install(DIRECTORY "${PROJECT_BINARY_DIR}/generated/tally/"
   DESTINATION "${TALLY_INSTALL_INCLUDEDIR}"
   FILES_MATCHING PATTERN "*.hpp")
 

@@ -1,4 +1,4 @@
-#include "engine/deadline_timer.hpp"
+#include "tally/engine/deadline_timer.hpp"
 
 #include <pthread.h>
 

@@ -4,7 +4,7 @@
 // an extra pass, as zran.c or bgzip's BGZF build), and a zstd frame likewise. So a compressed
 // input is decoded once, on the opening thread, into memory it owns, and is split like any
 // other buffer afterwards. The cost is memory: the whole decompressed input is held at once.
-#include "engine/decompress.hpp"
+#include "tally/engine/decompress.hpp"
 
 // Makes z_stream::next_in a pointer to const, so the input needs no const_cast.
 #define ZLIB_CONST

@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally {
 

@@ -1,4 +1,4 @@
-#include "engine/engine.hpp"
+#include "tally/engine/engine.hpp"
 
 namespace tally {
 

@@ -38,21 +38,21 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/map_stage.hpp"
-#include "engine/detail/reduce_stage.hpp"
-#include "engine/exchange/exchange.hpp"
-#include "engine/exchange/local.hpp"
-#include "engine/exchange/partitioned.hpp"
-#include "engine/exchange/sharded.hpp"
-#include "engine/input.hpp"
-#include "engine/job.hpp"
-#include "engine/memory_budget.hpp"
-#include "engine/result_table.hpp"
-#include "engine/run_options.hpp"
-#include "engine/run_report.hpp"
-#include "engine/scheduler.hpp"
-#include "engine/status.hpp"
-#include "engine/task_group.hpp"
+#include "tally/engine/detail/map_stage.hpp"
+#include "tally/engine/detail/reduce_stage.hpp"
+#include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/exchange/local.hpp"
+#include "tally/engine/exchange/partitioned.hpp"
+#include "tally/engine/exchange/sharded.hpp"
+#include "tally/engine/input.hpp"
+#include "tally/engine/job.hpp"
+#include "tally/engine/memory_budget.hpp"
+#include "tally/engine/result_table.hpp"
+#include "tally/engine/run_options.hpp"
+#include "tally/engine/run_report.hpp"
+#include "tally/engine/scheduler.hpp"
+#include "tally/engine/status.hpp"
+#include "tally/engine/task_group.hpp"
 
 namespace tally {
 

@@ -1,4 +1,4 @@
-#include "engine/input.hpp"
+#include "tally/engine/input.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/decompress.hpp"
-#include "engine/sigbus_guard.hpp"
+#include "tally/engine/decompress.hpp"
+#include "tally/engine/sigbus_guard.hpp"
 
 namespace tally {
 namespace {

@@ -49,8 +49,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/sigbus_guard.hpp"  // install_sigbus_guard
-#include "engine/status.hpp"
+#include "tally/engine/sigbus_guard.hpp"  // install_sigbus_guard
+#include "tally/engine/status.hpp"
 
 namespace tally {
 

@@ -24,7 +24,7 @@
 #include <span>
 #include <string_view>
 
-#include "engine/key_hash.hpp"
+#include "tally/engine/key_hash.hpp"
 
 namespace tally {
 

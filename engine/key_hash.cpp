@@ -1,4 +1,4 @@
-#include "engine/key_hash.hpp"
+#include "tally/engine/key_hash.hpp"
 
 // Header-only use of xxHash: every function becomes static inline in this file, so the
 // library needs no libxxhash at link time, and neither do programs that embed it.

@@ -35,8 +35,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/detail/records.hpp"
-#include "engine/engine.hpp"
+#include "tally/engine/detail/records.hpp"
+#include "tally/engine/engine.hpp"
 
 namespace tally {
 

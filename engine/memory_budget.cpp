@@ -1,4 +1,4 @@
-#include "engine/memory_budget.hpp"
+#include "tally/engine/memory_budget.hpp"
 
 #include <cstdio>
 #include <string>

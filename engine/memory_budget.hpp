@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally {
 

@@ -40,8 +40,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/scheduler.hpp"
-#include "lockfree/cache_line.hpp"
+#include "tally/engine/scheduler.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace tally {
 namespace detail {

@@ -27,9 +27,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/arena.hpp"
-#include "engine/key_hash.hpp"
-#include "engine/result_stream.hpp"
+#include "tally/engine/detail/arena.hpp"
+#include "tally/engine/key_hash.hpp"
+#include "tally/engine/result_stream.hpp"
 
 namespace tally {
 

@@ -30,8 +30,8 @@
 #include <stop_token>
 #include <string>
 
-#include "engine/status.hpp"
-#include "lockfree/sleep.hpp"
+#include "tally/engine/status.hpp"
+#include "tally/lockfree/sleep.hpp"
 
 namespace tally {
 

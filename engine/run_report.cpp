@@ -1,4 +1,4 @@
-#include "engine/run_report.hpp"
+#include "tally/engine/run_report.hpp"
 
 #include <sys/resource.h>
 
@@ -6,7 +6,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "engine/memory_budget.hpp"
+#include "tally/engine/memory_budget.hpp"
 
 namespace tally {
 namespace {

@@ -1,13 +1,13 @@
-#include "engine/scheduler.hpp"
+#include "tally/engine/scheduler.hpp"
 
 #include <pthread.h>
 
 #include <cstdio>
 #include <string>
 
-#include "engine/system.hpp"
-#include "lockfree/backoff.hpp"
-#include "lockfree/fence.hpp"
+#include "tally/engine/system.hpp"
+#include "tally/lockfree/backoff.hpp"
+#include "tally/lockfree/fence.hpp"
 
 namespace tally {
 

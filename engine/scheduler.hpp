@@ -32,11 +32,11 @@
 #include <utility>
 #include <vector>
 
-#include "engine/deadline_timer.hpp"
-#include "engine/detail/task.hpp"
-#include "lockfree/cache_line.hpp"
-#include "lockfree/mpmc_queue.hpp"
-#include "lockfree/ws_deque.hpp"
+#include "tally/engine/deadline_timer.hpp"
+#include "tally/engine/detail/task.hpp"
+#include "tally/lockfree/cache_line.hpp"
+#include "tally/lockfree/mpmc_queue.hpp"
+#include "tally/lockfree/ws_deque.hpp"
 
 namespace tally {
 

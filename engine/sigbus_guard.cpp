@@ -1,4 +1,4 @@
-#include "engine/sigbus_guard.hpp"
+#include "tally/engine/sigbus_guard.hpp"
 
 #include <signal.h>
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-#include "engine/system.hpp"
+#include "tally/engine/system.hpp"
 
 #include <sched.h>
 

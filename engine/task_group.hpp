@@ -45,9 +45,9 @@
 #include <utility>
 #include <vector>
 
-#include "engine/deadline_timer.hpp"
-#include "engine/scheduler.hpp"
-#include "engine/status.hpp"
+#include "tally/engine/deadline_timer.hpp"
+#include "tally/engine/scheduler.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally {
 

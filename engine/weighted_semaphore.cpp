@@ -1,4 +1,4 @@
-#include "engine/weighted_semaphore.hpp"
+#include "tally/engine/weighted_semaphore.hpp"
 
 namespace tally {
 

@@ -1,4 +1,4 @@
-#include "jobs/unicode_wordcount.hpp"
+#include "tally/jobs/unicode_wordcount.hpp"
 
 #include <utf8proc.h>
 

@@ -48,7 +48,7 @@
 #include <memory>
 #include <string_view>
 
-#include "engine/job.hpp"
+#include "tally/engine/job.hpp"
 
 namespace tally::jobs {
 

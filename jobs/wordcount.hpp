@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/job.hpp"
-#include "jobs/word_scan.hpp"
+#include "tally/engine/job.hpp"
+#include "tally/jobs/word_scan.hpp"
 
 namespace tally::jobs {
 

@@ -52,9 +52,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "lockfree/backoff.hpp"
-#include "lockfree/cache_line.hpp"
-#include "lockfree/instrument.hpp"
+#include "tally/lockfree/backoff.hpp"
+#include "tally/lockfree/cache_line.hpp"
+#include "tally/lockfree/instrument.hpp"
 
 namespace tally::lockfree {
 

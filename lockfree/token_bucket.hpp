@@ -28,7 +28,7 @@
 #include <stdexcept>
 #include <stop_token>
 
-#include "lockfree/sleep.hpp"
+#include "tally/lockfree/sleep.hpp"
 
 namespace tally::lockfree {
 

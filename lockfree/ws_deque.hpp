@@ -52,8 +52,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "lockfree/cache_line.hpp"
-#include "lockfree/instrument.hpp"
+#include "tally/lockfree/cache_line.hpp"
+#include "tally/lockfree/instrument.hpp"
 
 namespace tally::lockfree {
 

@@ -32,8 +32,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/detail/flat_table.hpp"
-#include "engine/engine.hpp"
+#include "tally/engine/detail/flat_table.hpp"
+#include "tally/engine/engine.hpp"
 
 namespace {
 

@@ -75,10 +75,10 @@
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
-#include "engine/parallel.hpp"
-#include "engine/scheduler.hpp"
-#include "engine/status.hpp"
-#include "engine/task_group.hpp"
+#include "tally/engine/parallel.hpp"
+#include "tally/engine/scheduler.hpp"
+#include "tally/engine/status.hpp"
+#include "tally/engine/task_group.hpp"
 
 namespace {
 

@@ -36,7 +36,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "lockfree/cache_line.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace {
 

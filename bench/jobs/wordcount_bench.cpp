@@ -44,8 +44,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/engine.hpp"
-#include "jobs/wordcount.hpp"
+#include "tally/engine/engine.hpp"
+#include "tally/jobs/wordcount.hpp"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "lockfree/cache_line.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace {
 

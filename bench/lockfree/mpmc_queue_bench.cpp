@@ -64,10 +64,10 @@
 #include <boost/lockfree/policies.hpp>
 #include <boost/lockfree/queue.hpp>
 
-#include "lockfree/backoff.hpp"
-#include "lockfree/cache_line.hpp"
-#include "lockfree/instrument.hpp"
-#include "lockfree/mpmc_queue.hpp"
+#include "tally/lockfree/backoff.hpp"
+#include "tally/lockfree/cache_line.hpp"
+#include "tally/lockfree/instrument.hpp"
+#include "tally/lockfree/mpmc_queue.hpp"
 
 namespace {
 

@@ -36,10 +36,10 @@
 #include <thread>
 #include <vector>
 
-#include "lockfree/backoff.hpp"
-#include "lockfree/cache_line.hpp"
-#include "lockfree/instrument.hpp"
-#include "lockfree/ws_deque.hpp"
+#include "tally/lockfree/backoff.hpp"
+#include "tally/lockfree/cache_line.hpp"
+#include "tally/lockfree/instrument.hpp"
+#include "tally/lockfree/ws_deque.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/job.hpp"
+#include "tally/engine/job.hpp"
 
 namespace tally::detail {
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/budget_charge.hpp"
 
 namespace tally::detail {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "engine/memory_budget.hpp"
+#include "tally/engine/memory_budget.hpp"
 
 namespace tally::detail {
 

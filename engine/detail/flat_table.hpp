@@ -17,9 +17,9 @@
 #include <type_traits>
 #include <utility>
 
-#include "engine/detail/arena.hpp"
-#include "engine/detail/budget_charge.hpp"
-#include "engine/key_hash.hpp"
+#include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/key_hash.hpp"
 
 namespace tally::detail {
 

@@ -21,16 +21,16 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/accumulation.hpp"
-#include "engine/detail/records.hpp"
-#include "engine/exchange/exchange.hpp"
-#include "engine/input.hpp"
-#include "engine/job.hpp"
-#include "engine/run_options.hpp"
-#include "engine/run_report.hpp"
-#include "engine/scheduler.hpp"
-#include "engine/status.hpp"
-#include "lockfree/cache_line.hpp"
+#include "tally/engine/detail/accumulation.hpp"
+#include "tally/engine/detail/records.hpp"
+#include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/input.hpp"
+#include "tally/engine/job.hpp"
+#include "tally/engine/run_options.hpp"
+#include "tally/engine/run_report.hpp"
+#include "tally/engine/scheduler.hpp"
+#include "tally/engine/status.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace tally::detail {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "engine/input.hpp"
-#include "engine/job.hpp"
-#include "engine/status.hpp"
+#include "tally/engine/input.hpp"
+#include "tally/engine/job.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally::detail {
 

@@ -16,15 +16,15 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/accumulation.hpp"
-#include "engine/detail/arena.hpp"
-#include "engine/detail/budget_charge.hpp"
-#include "engine/detail/sort_by_key.hpp"
-#include "engine/exchange/exchange.hpp"
-#include "engine/parallel.hpp"
-#include "engine/result_table.hpp"
-#include "engine/run_options.hpp"
-#include "engine/scheduler.hpp"
+#include "tally/engine/detail/accumulation.hpp"
+#include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/sort_by_key.hpp"
+#include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/parallel.hpp"
+#include "tally/engine/result_table.hpp"
+#include "tally/engine/run_options.hpp"
+#include "tally/engine/scheduler.hpp"
 
 namespace tally::detail {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/key_hash.hpp"
+#include "tally/engine/key_hash.hpp"
 
 namespace tally::detail {
 

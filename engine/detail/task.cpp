@@ -1,8 +1,8 @@
-#include "engine/detail/task.hpp"
+#include "tally/engine/detail/task.hpp"
 
 #include <cstddef>
 
-#include "lockfree/mpmc_queue.hpp"
+#include "tally/lockfree/mpmc_queue.hpp"
 
 namespace tally::detail {
 

@@ -29,15 +29,15 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/accumulation.hpp"
-#include "engine/detail/arena.hpp"
-#include "engine/detail/flat_table.hpp"
-#include "engine/job.hpp"
-#include "engine/memory_budget.hpp"
-#include "engine/parallel.hpp"
-#include "engine/run_options.hpp"
-#include "engine/run_report.hpp"
-#include "engine/scheduler.hpp"
+#include "tally/engine/detail/accumulation.hpp"
+#include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/flat_table.hpp"
+#include "tally/engine/job.hpp"
+#include "tally/engine/memory_budget.hpp"
+#include "tally/engine/parallel.hpp"
+#include "tally/engine/run_options.hpp"
+#include "tally/engine/run_report.hpp"
+#include "tally/engine/scheduler.hpp"
 
 namespace tally::exchange {
 

@@ -17,12 +17,12 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/arena.hpp"
-#include "engine/detail/budget_charge.hpp"
-#include "engine/detail/sort_by_key.hpp"
-#include "engine/exchange/exchange.hpp"
-#include "engine/parallel.hpp"
-#include "lockfree/cache_line.hpp"
+#include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/sort_by_key.hpp"
+#include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/parallel.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace tally::exchange {
 

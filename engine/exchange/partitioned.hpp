@@ -17,12 +17,12 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/arena.hpp"
-#include "engine/exchange/exchange.hpp"
-#include "engine/parallel.hpp"
-#include "lockfree/backoff.hpp"
-#include "lockfree/cache_line.hpp"
-#include "lockfree/mpmc_queue.hpp"
+#include "tally/engine/detail/arena.hpp"
+#include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/parallel.hpp"
+#include "tally/lockfree/backoff.hpp"
+#include "tally/lockfree/cache_line.hpp"
+#include "tally/lockfree/mpmc_queue.hpp"
 
 namespace tally::exchange {
 

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/exchange/exchange.hpp"
-#include "lockfree/cache_line.hpp"
+#include "tally/engine/exchange/exchange.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace tally::exchange {
 

@@ -1,7 +1,7 @@
 // Tests of engine/decompress.hpp, and of Inputs opening compressed files. The compressed data
 // is made here with zlib's and libzstd's own encoders, so the oracle is independent of the
 // decoder under test: decompress(compress(x)) == x, byte for byte.
-#include "engine/decompress.hpp"
+#include "tally/engine/decompress.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -23,7 +23,7 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/input.hpp"
+#include "tally/engine/input.hpp"
 
 namespace {
 

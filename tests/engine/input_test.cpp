@@ -1,4 +1,4 @@
-#include "engine/input.hpp"
+#include "tally/engine/input.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

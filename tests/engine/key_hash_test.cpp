@@ -1,6 +1,6 @@
 // hash_key and keys_equal for byte strings: the inline short-key paths must agree with plain
 // byte comparison at every length, and the hash must spread keys over a table's low bits.
-#include "engine/key_hash.hpp"
+#include "tally/engine/key_hash.hpp"
 
 #include <gtest/gtest.h>
 

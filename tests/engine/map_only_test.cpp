@@ -1,4 +1,4 @@
-#include "engine/map_only.hpp"
+#include "tally/engine/map_only.hpp"
 
 #include <gtest/gtest.h>
 

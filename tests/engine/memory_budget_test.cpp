@@ -1,7 +1,7 @@
 // MemoryBudget, and the engine enforcing it: a run that needs more than its budget fails
 // with kResourceExhausted before taking the memory; one that fits gives the same result as an
 // unbudgeted run, and reports what it held.
-#include "engine/memory_budget.hpp"
+#include "tally/engine/memory_budget.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/detail/flat_table.hpp"
-#include "engine/engine.hpp"
+#include "tally/engine/detail/flat_table.hpp"
+#include "tally/engine/engine.hpp"
 
 namespace {
 

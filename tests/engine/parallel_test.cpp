@@ -1,4 +1,4 @@
-#include "engine/parallel.hpp"
+#include "tally/engine/parallel.hpp"
 
 #include <gtest/gtest.h>
 

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "tally/engine/engine.hpp"
 
 namespace {
 

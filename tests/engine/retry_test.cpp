@@ -1,4 +1,4 @@
-#include "engine/retry.hpp"
+#include "tally/engine/retry.hpp"
 
 #include <gtest/gtest.h>
 

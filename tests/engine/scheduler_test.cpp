@@ -1,4 +1,4 @@
-#include "engine/scheduler.hpp"
+#include "tally/engine/scheduler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/system.hpp"
-#include "engine/task_group.hpp"
+#include "tally/engine/system.hpp"
+#include "tally/engine/task_group.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 // its scratch directory itself once its descriptors and mappings are open (an unlinked file
 // stays mapped and can still be truncated through its descriptor), so a child that dies
 // leaves nothing behind.
-#include "engine/sigbus_guard.hpp"
+#include "tally/engine/sigbus_guard.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -28,9 +28,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/engine.hpp"
-#include "engine/input.hpp"
-#include "engine/map_only.hpp"
+#include "tally/engine/engine.hpp"
+#include "tally/engine/input.hpp"
+#include "tally/engine/map_only.hpp"
 #include "tests/support/scratch_dir.hpp"
 
 namespace {

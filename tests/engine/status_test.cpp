@@ -1,4 +1,4 @@
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/task_group.hpp"
+#include "tally/engine/task_group.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/version.hpp"
+#include "tally/engine/version.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "jobs/unicode_wordcount.hpp"
+#include "tally/jobs/unicode_wordcount.hpp"
 
 #include <gtest/gtest.h>
 #include <utf8proc.h>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "tally/engine/engine.hpp"
 
 namespace {
 

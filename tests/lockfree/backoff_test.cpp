@@ -1,4 +1,4 @@
-#include "lockfree/backoff.hpp"
+#include "tally/lockfree/backoff.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lockfree/cache_line.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "lockfree/instrument.hpp"
+#include "tally/lockfree/instrument.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "lockfree/mpmc_queue.hpp"
-#include "lockfree/ws_deque.hpp"
+#include "tally/lockfree/mpmc_queue.hpp"
+#include "tally/lockfree/ws_deque.hpp"
 
 namespace {
 

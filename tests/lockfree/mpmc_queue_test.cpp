@@ -1,4 +1,4 @@
-#include "lockfree/mpmc_queue.hpp"
+#include "tally/lockfree/mpmc_queue.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/syscall.h>

@@ -1,4 +1,4 @@
-#include "lockfree/token_bucket.hpp"
+#include "tally/lockfree/token_bucket.hpp"
 
 #include <gtest/gtest.h>
 

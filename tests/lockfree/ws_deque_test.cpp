@@ -1,4 +1,4 @@
-#include "lockfree/ws_deque.hpp"
+#include "tally/lockfree/ws_deque.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "engine/version.hpp"
+#include "tally/engine/version.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace {

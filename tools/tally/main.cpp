@@ -5,7 +5,7 @@
 #include <iostream>
 #include <string>
 
-#include "engine/version.hpp"
+#include "tally/engine/version.hpp"
 #include "tools/tally/allocator.hpp"
 #include "tools/tally/compare/compare_command.hpp"
 #include "tools/tally/corpus_command.hpp"

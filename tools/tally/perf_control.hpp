@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/engine.hpp"
-#include "engine/status.hpp"
+#include "tally/engine/engine.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally::cli {
 

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "engine/engine.hpp"
-#include "engine/input.hpp"
-#include "jobs/unicode_wordcount.hpp"
-#include "jobs/wordcount.hpp"
+#include "tally/engine/engine.hpp"
+#include "tally/engine/input.hpp"
+#include "tally/jobs/unicode_wordcount.hpp"
+#include "tally/jobs/wordcount.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/output.hpp"
 #include "tools/tally/perf_control.hpp"

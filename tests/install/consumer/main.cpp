@@ -1,5 +1,5 @@
 // Uses the installed headers and library the way an embedding program does.
-#include <engine/version.hpp>
+#include <tally/engine/version.hpp>
 
 #include <cstdio>
 #include <string>

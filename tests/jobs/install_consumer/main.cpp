@@ -1,7 +1,7 @@
 // Runs the Unicode word count from the installed headers and static library.
-#include <engine/engine.hpp>
-#include <engine/version.hpp>
-#include <jobs/unicode_wordcount.hpp>
+#include <tally/engine/engine.hpp>
+#include <tally/engine/version.hpp>
+#include <tally/jobs/unicode_wordcount.hpp>
 
 #include <cstdio>
 #include <string>

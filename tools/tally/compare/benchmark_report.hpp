@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally::compare {
 

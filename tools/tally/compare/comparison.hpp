@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 #include "tools/tally/compare/benchmark_report.hpp"
 
 namespace tally::compare {

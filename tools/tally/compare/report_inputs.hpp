@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 
 namespace tally::compare {
 

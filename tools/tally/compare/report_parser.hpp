@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/status.hpp"
+#include "tally/engine/status.hpp"
 #include "tools/tally/compare/benchmark_report.hpp"
 
 namespace tally::compare {
