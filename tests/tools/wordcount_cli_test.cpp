@@ -303,4 +303,190 @@ TEST_F(WordcountCli, ProgressOnStderrOnly) {
   EXPECT_EQ(by_default.err, "");
 }
 
+// A stdout that cannot take the counts (a full disk: /dev/full) fails the run: exit 4 and a
+// message naming stdout, not exit 0. Small outputs fail when the buffer is written at the
+// end, large ones (megabytes, past the 64 KiB buffer) while the rows stream; -n too.
+TEST_F(WordcountCli, FullStdoutIsExit4NamingStdout) {
+  std::string large;
+  for (int i = 0; i < 200000; ++i) large += "w" + std::to_string(i) + "\n";
+  for (const std::string& in : {write("small.txt", "a b b\n"), write("large.txt", large)}) {
+    for (const char* extra : {"", " -n 3"}) {
+      for (const char* format : {"text", "tsv", "csv", "json"}) {
+        const std::string command = std::string("exec ") + TALLY_EXE + " wordcount -f " + format +
+                                    extra + " '" + in + "' > /dev/full";
+        const auto r = run_process({"/bin/sh", "-c", command});
+        EXPECT_EQ(r.exit_status, 4) << command << "\n" << r.err;
+        EXPECT_NE(r.err.find("stdout"), std::string::npos) << command << "\n" << r.err;
+        EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+      }
+    }
+  }
+}
+
+// Oracle: -o into a directory that does not exist: exit 4, a message naming the path, nothing
+// on stdout, and nothing created (neither the directory nor a file or temporary file).
+TEST_F(WordcountCli, OutputIntoMissingDirectoryIsExit4AndCreatesNothing) {
+  const std::string in = write("in.txt", "a b b\n");
+  const std::string out = (dir_ / "missing" / "out.tsv").string();
+  const auto r = run_process({TALLY_EXE, "wordcount", "-f", "tsv", "-o", out, in});
+  EXPECT_EQ(r.exit_status, 4) << r.err;
+  EXPECT_NE(r.err.find(out), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));
+  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"in.txt"}));
+}
+
+// 200000 distinct words (the output is megabytes, many times the 64 KiB buffer), each
+// 1 to 13 times, shuffled: counts tie within every count, so the order of ties matters.
+std::string many_words_text() {
+  std::mt19937_64 rng(12);
+  std::vector<std::string> words;
+  for (int i = 0; i < 200000; ++i) {
+    const int times = i % 7 == 0 ? 1 + i % 13 : 1;
+    for (int t = 0; t < times; ++t) words.push_back("w" + std::to_string(i));
+  }
+  std::shuffle(words.begin(), words.end(), rng);
+  std::string text;
+  for (std::size_t i = 0; i < words.size(); ++i) text += words[i] + (i % 10 == 9 ? "\n" : " ");
+  return text;
+}
+
+std::vector<std::string> lines_of(const std::string& s, const std::string& eol) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t end = s.find(eol, pos);
+    if (end == std::string::npos) {
+      ADD_FAILURE() << "the output does not end with a line end";
+      end = s.size();
+    }
+    out.push_back(s.substr(pos, end - pos));
+    pos = end + eol.size();
+  }
+  return out;
+}
+
+// The rows of an output in `format` as "word<TAB>count" lines (words here are plain ASCII
+// letters and digits, so no format quotes or escapes them), checking the format's frame:
+// the csv header, the json envelope and commas, the text columns' alignment.
+std::vector<std::string> rows_of(const std::string& format, const std::string& out) {
+  std::vector<std::string> rows;
+  if (format == "tsv") return lines_of(out, "\n");
+  if (format == "text") {
+    std::size_t width = std::string::npos;
+    for (const std::string& line : lines_of(out, "\n")) {
+      if (width == std::string::npos) width = line.size();
+      EXPECT_EQ(line.size(), width) << "text columns not aligned: '" << line << "'";
+      const std::size_t word_end = line.find(' ');
+      const std::size_t count_begin = line.find_last_of(' ');
+      if (word_end == std::string::npos || line.find_first_not_of(' ', word_end) <= count_begin) {
+        ADD_FAILURE() << "not a text row: '" << line << "'";
+        continue;
+      }
+      rows.push_back(line.substr(0, word_end) + "\t" + line.substr(count_begin + 1));
+    }
+    return rows;
+  }
+  if (format == "csv") {
+    auto lines = lines_of(out, "\r\n");
+    if (lines.empty() || lines[0] != "word,count") {
+      ADD_FAILURE() << "no csv header";
+      return rows;
+    }
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      std::string row = lines[i];
+      const std::size_t comma = row.rfind(',');
+      if (comma == std::string::npos) {
+        ADD_FAILURE() << "not a csv row: '" << row << "'";
+        continue;
+      }
+      row[comma] = '\t';
+      rows.push_back(row);
+    }
+    return rows;
+  }
+  // json: {"words":[ then one {"word":"w","count":n} per line, commas between, then ]}.
+  auto lines = lines_of(out, "\n");
+  if (lines.size() < 2 || lines.front() != "{\"words\":[" || lines.back() != "]}") {
+    ADD_FAILURE() << "no json envelope";
+    return rows;
+  }
+  const std::string head = "{\"word\":\"";
+  const std::string middle = "\",\"count\":";
+  for (std::size_t i = 1; i + 1 < lines.size(); ++i) {
+    std::string line = lines[i];
+    const bool last = i + 2 == lines.size();
+    if (!last) {
+      if (line.empty() || line.back() != ',') {
+        ADD_FAILURE() << "no comma after '" << line << "'";
+      }
+      line.pop_back();
+    }
+    const std::size_t m = line.find(middle);
+    if (line.rfind(head, 0) != 0 || m == std::string::npos || line.back() != '}') {
+      ADD_FAILURE() << "not a json row: '" << line << "'";
+      continue;
+    }
+    rows.push_back(line.substr(head.size(), m - head.size()) + "\t" +
+                   line.substr(m + middle.size(), line.size() - 1 - m - middle.size()));
+  }
+  return rows;
+}
+
+class WordcountFormats : public tally::testing::ScratchDirTest,
+                         public ::testing::WithParamInterface<const char*> {};
+
+// Oracle: with 200000 distinct words, every format's rows (read back to word and count)
+// equal the independent count in the documented order (count descending, then word); tsv
+// byte for byte. The output streams through the 64 KiB buffer dozens of times, so a row
+// split across two writes, lost or written twice shows.
+TEST_P(WordcountFormats, LargeOutputEqualsIndependentCount) {
+  const std::string format = GetParam();
+  const std::string text = many_words_text();
+  const std::string in = write("in.txt", text);
+  const std::string want_tsv = expected_tsv(oracle(text));
+  const std::vector<std::string> want = lines_of(want_tsv, "\n");
+  ASSERT_EQ(want.size(), 200000u);
+  for (const char* threads : {"1", "3"}) {
+    const auto r = run_process({TALLY_EXE, "wordcount", "-j", threads, "-f", format, in});
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_GT(r.out.size(), std::size_t{1} << 20);
+    if (format == "tsv") {
+      EXPECT_TRUE(r.out == want_tsv) << "tsv differs from the oracle";
+    }
+    const std::vector<std::string> rows = rows_of(format, r.out);
+    ASSERT_EQ(rows.size(), want.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      ASSERT_EQ(rows[i], want[i]) << "row " << i << ", threads " << threads;
+    }
+  }
+}
+
+// Oracle: -n K gives exactly the first K rows of the full output (all of them when K is at
+// least their number), in every format, including where K cuts through a run of equal
+// counts; the frame (header, envelope) is that of a full output.
+TEST_P(WordcountFormats, TopKIsPrefixOfFullOutput) {
+  const std::string format = GetParam();
+  const std::string in = write("in.txt", many_words_text());
+  const auto full = run_process({TALLY_EXE, "wordcount", "-f", format, in});
+  ASSERT_EQ(full.exit_status, 0) << full.err;
+  const std::vector<std::string> all = rows_of(format, full.out);
+  ASSERT_EQ(all.size(), 200000u);
+  for (std::size_t k : {1u, 7u, 1000u, 25000u, 199999u, 200000u, 300000u}) {
+    const auto top =
+        run_process({TALLY_EXE, "wordcount", "-f", format, "-n", std::to_string(k), in});
+    ASSERT_EQ(top.exit_status, 0) << top.err;
+    const std::vector<std::string> rows = rows_of(format, top.out);
+    const std::vector<std::string> want(
+        all.begin(), all.begin() + static_cast<std::ptrdiff_t>(std::min(k, all.size())));
+    EXPECT_TRUE(rows == want) << "-n " << k << ": " << rows.size() << " rows, first "
+                              << (rows.empty() ? "" : rows[0]);
+  }
+}
+
+std::string format_name(const ::testing::TestParamInfo<const char*>& info) { return info.param; }
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, WordcountFormats,
+                         ::testing::Values("text", "tsv", "csv", "json"), format_name);
+
 }  // namespace
