@@ -1,5 +1,5 @@
 // Word count end to end: tally's WordCount job on files in the page cache, side by side in one
-// binary with the two programs the targets are set against (bench/README.md has the results).
+// binary with the programs the targets are set against (bench/README.md has the results).
 //
 // Corpora (written once per process to a temporary directory, read through the page cache):
 //  - kjv10: the King James Bible ten times over (43 MB), the countwords benchmark's input.
@@ -8,8 +8,12 @@
 //    stands in, and every result's label says "generated" instead of "kjv10".
 //  - vocab1e7: 10^7 distinct words (each once, in scrambled order, ~120 MB): the tables
 //    outgrow every cache and the merge dominates.
+//  - distinct1e7: 10^7 distinct words, each once, one per line (80 MB): 7 lowercase letters,
+//    the base-26 digits of a scrambled id, so no word shares more than chance with its
+//    neighbours. One word a line so that `sort | uniq -c` counts words. With
+//    TALLY_BENCH_SMALL=1 (the ctest smoke run) it has 10^5 words and is named distinct1e5.
 //
-// Contenders:
+// Contenders in this process:
 //  - BM_Tally/<corpus>/threads:T  Engine::run(jobs::WordCount) on Inputs::paths: opening and
 //    mapping the file, splitting, mapping, merging, and the sorted result are all timed.
 //  - BM_TbbBaseline/<corpus>/threads:T  what a user would write with oneTBB:
@@ -22,7 +26,33 @@
 //    Its table does not grow, so it runs on kjv10 only (as in countwords).
 // Every run checks the total word count and the number of distinct words against a plain
 // sequential count, so a contender that loses words reports an error, not a fast number.
+//
+// Contenders as programs, the way a user runs them (BM_Process_*): each iteration starts the
+// program with posix_spawn, stdin from /dev/null, stdout to a file in the scratch directory
+// (truncated before the program starts, so every byte is really written, into the page cache;
+// writeback to disk is not waited for) and stderr to another. The time is wall clock from just
+// before the spawn to wait4's return: exec, dynamic loading, reading the input, counting,
+// sorting, writing the last byte and exiting. peak_rss_bytes is the largest ru_maxrss wait4
+// reported over the iterations; it counts the pages of a mapped input that were touched (tally
+// and the absl program map it, sort reads it). Both come from bench/jobs/process_meter, a small
+// program that starts the contender, so that the benchmark's own size does not leak into the
+// contender's ru_maxrss (process_meter.cpp says how it would); the floor is about 1 MB.
+//  - BM_Process_Tally/<corpus>/threads:T  `tally wordcount -j T -f tsv FILE`.
+//  - BM_Process_AbslFlatHashMap/<corpus>  bench/jobs/absl_wordcount.cpp: one thread, the same
+//    word rule and output, an absl::flat_hash_map<std::string, uint64_t>.
+//  - BM_Process_SortUniq/distinct1e7  `sh -c 'LC_ALL=C sort --parallel=2 -S 2G FILE |
+//    LC_ALL=C uniq -c'`, one pipeline. It counts lines, so it runs on the one-word-a-line corpus
+//    only. Its peak RSS is the largest of sh, sort and uniq (wait4 on sh reports the maximum
+//    over sh and the children it reaped, not their sum; uniq and sh hold a few MB).
+// The first iteration of every run checks the output against the corpus's reference counts:
+// every distinct word once with its count (row count, total and an order-independent digest)
+// and the promised order. For the two TSV programs this fixes the output byte for byte, so
+// passing both checks means tally and the absl program wrote identical files.
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -30,6 +60,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +80,8 @@
 #include "tally/engine/engine.hpp"
 #include "tally/jobs/wordcount.hpp"
 
+extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -57,12 +92,21 @@ using tally::jobs::is_ascii_space;
 // ------------------------------------------------------------------------------------------
 
 struct Corpus {
-  std::string name;  // "kjv10", "generated" or "vocab1e7"
+  std::string name;  // "kjv10", "generated", "vocab1e7" or "distinct1e7"
   std::string path;
   std::uint64_t bytes = 0;
   std::uint64_t words = 0;     // the sequential reference count
   std::uint64_t distinct = 0;  // ditto
+  std::uint64_t digest = 0;    // the sum of row_digest over the distinct words
 };
+
+// One (word, count) row's share of an order-independent digest of a whole count.
+std::uint64_t row_digest(std::string_view word, std::uint64_t count) {
+  std::uint64_t x = std::hash<std::string_view>{}(word) ^ (count * 0x9e3779b97f4a7c15ull);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;  // splitmix64's finalizer
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
 
 // The countwords word rule, counted the plainest way: the reference every contender must match.
 void reference_count(const std::string& text, Corpus& c) {
@@ -79,7 +123,10 @@ void reference_count(const std::string& text, Corpus& c) {
   if (!word.empty()) ++counts[word];
   c.bytes = text.size();
   c.distinct = counts.size();
-  for (const auto& [w, n] : counts) c.words += n;
+  for (const auto& [w, n] : counts) {
+    c.words += n;
+    c.digest += row_digest(w, n);
+  }
 }
 
 // A directory removed when the process exits.
@@ -102,11 +149,16 @@ std::string read_file(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+std::string write_text(const std::string& name, const std::string& text) {
+  const std::string path = (scratch_dir() / (name + ".txt")).string();
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
 Corpus write_corpus(std::string name, const std::string& text) {
   Corpus c;
   c.name = std::move(name);
-  c.path = (scratch_dir() / (c.name + ".txt")).string();
-  std::ofstream(c.path, std::ios::binary) << text;
+  c.path = write_text(c.name, text);
   reference_count(text, c);
   return c;
 }
@@ -172,6 +224,49 @@ const Corpus& vocab1e7() {
       text += ++in_line % 12 == 0 ? '\n' : ' ';
     }
     return write_corpus("vocab1e7", text);
+  }();
+  return corpus;
+}
+
+// TALLY_BENCH_SMALL set (and not "0") shrinks distinct1e7 to 10^5 words, named distinct1e5.
+// The ctest smoke run sets it (bench/jobs/CMakeLists.txt) so that no test run writes 80 MB.
+bool small_corpora() {
+  const char* env = std::getenv("TALLY_BENCH_SMALL");
+  return env != nullptr && *env != '\0' && std::string_view(env) != "0";
+}
+
+std::string distinct_name() { return small_corpora() ? "distinct1e5" : "distinct1e7"; }
+
+// 10^7 (or 10^5) distinct words, each once, one per line, 8 bytes a line. Line i holds id
+// (i * odd) mod 2^k, ids past the count skipped (a bijection on [0, 2^k), so every id comes
+// once, scrambled); the word is (id * 2654435761) mod 26^7 written as 7 base-26 digits a-z,
+// again a bijection (the multiplier is prime to 26), so the words are distinct and spread over
+// the whole alphabet rather than sharing the prefix "aa". Every count is 1, so the reference
+// is known without counting.
+const Corpus& distinct() {
+  static const Corpus corpus = [] {
+    const std::uint64_t n = small_corpora() ? 100'000 : 10'000'000;
+    constexpr std::uint64_t kLetters = 7;
+    constexpr std::uint64_t kWordSpace = 8'031'810'176;  // 26^7
+    const std::uint64_t space = std::bit_ceil(n);
+    Corpus c;
+    c.name = distinct_name();
+    std::string text(n * (kLetters + 1), '\n');
+    std::size_t at = 0;
+    for (std::uint64_t i = 0; i < space; ++i) {
+      const std::uint64_t id = (i * 0x9e3779b1u) & (space - 1);
+      if (id >= n) continue;
+      std::uint64_t v = (id * 2'654'435'761u) % kWordSpace;
+      for (std::uint64_t k = kLetters; k-- > 0; v /= 26)
+        text[at + k] = static_cast<char>('a' + v % 26);
+      c.digest += row_digest(std::string_view(text).substr(at, kLetters), 1);
+      at += kLetters + 1;
+    }
+    c.path = write_text(c.name, text);
+    c.bytes = text.size();
+    c.words = n;
+    c.distinct = n;
+    return c;
   }();
   return corpus;
 }
@@ -415,6 +510,202 @@ void BM_CountwordsOptimizedC(benchmark::State& state, const Corpus& (*corpus_fn)
   finish(state, c);
 }
 
+// ------------------------------------------------------------------------------------------
+// Programs run end to end, as child processes
+// ------------------------------------------------------------------------------------------
+
+struct ProcessRun {
+  double seconds = 0;              // spawn to reap, wall clock
+  std::int64_t max_rss_bytes = 0;  // wait4's ru_maxrss
+  std::string error;               // empty if the program ran and exited 0
+};
+
+// Opens `path` for the child's descriptor; -1 and run.error on failure.
+int open_for_child(const fs::path& path, int flags, ProcessRun& run) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0 && run.error.empty()) {
+    run.error = "cannot open " + path.string() + ": " + std::strerror(errno);
+  }
+  return fd;
+}
+
+// Runs argv[0] (an absolute path) under bench/jobs/process_meter, which times it from spawn
+// to reap and takes its peak RSS from wait4 (why not from here: process_meter.cpp). stdin is
+// /dev/null; stdout goes to `out` and stderr to `err`, both truncated before the program
+// starts.
+ProcessRun run_process(const std::vector<std::string>& argv, const fs::path& out,
+                       const fs::path& err) {
+  ProcessRun run;
+  const fs::path report = fs::path(out).replace_extension(".meter");
+  const int in_fd = open_for_child("/dev/null", O_RDONLY, run);
+  const int out_fd = open_for_child(out, O_WRONLY | O_CREAT | O_TRUNC, run);
+  const int err_fd = open_for_child(err, O_WRONLY | O_CREAT | O_TRUNC, run);
+  std::vector<std::string> meter_argv{PROCESS_METER_EXE, report.string()};
+  meter_argv.insert(meter_argv.end(), argv.begin(), argv.end());
+  std::vector<char*> args;
+  for (std::string& a : meter_argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  int status = 0;
+  if (run.error.empty()) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+    pid_t pid = 0;
+    if (const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+        rc != 0) {
+      run.error = std::string("cannot start ") + args[0] + ": " + std::strerror(rc);
+    } else {
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        run.error = "process_meter failed: " + read_file(err).substr(0, 300);
+      }
+    }
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  for (const int fd : {in_fd, out_fd, err_fd}) {
+    if (fd >= 0) close(fd);
+  }
+  if (!run.error.empty()) return run;
+
+  long long ns = 0;
+  long long rss = 0;
+  std::ifstream(report) >> ns >> rss >> status;
+  run.seconds = static_cast<double>(ns) * 1e-9;
+  run.max_rss_bytes = rss;
+  if (ns <= 0) {
+    run.error = "process_meter wrote no report";
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    run.error = argv[0] +
+                (WIFEXITED(status) ? " exited " + std::to_string(WEXITSTATUS(status))
+                                   : " killed by signal " + std::to_string(WTERMSIG(status))) +
+                ": " + read_file(err).substr(0, 300);
+  }
+  return run;
+}
+
+enum class OutputFormat {
+  kTsv,    // "word\tcount\n", count descending, then word ascending (bytewise)
+  kUniqC,  // uniq -c's "%7d word\n", word ascending (LC_ALL=C sort's bytewise order)
+};
+
+// Checks a program's output file against the corpus's reference: one row per distinct word,
+// with its count (row count, total of the counts, digest), in the order of `format`, each
+// line exactly as the format prints it. Empty if it holds, else what is wrong.
+std::string check_output(const fs::path& path, const Corpus& c, OutputFormat format) {
+  const std::string text = read_file(path);
+  std::uint64_t rows = 0;
+  std::uint64_t words = 0;
+  std::uint64_t digest = 0;
+  std::string_view prev_word;
+  std::uint64_t prev_count = 0;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t eol = text.find('\n', at);
+    if (eol == std::string::npos) return "the last line has no newline";
+    const std::string_view line(text.data() + at, eol - at);
+    at = eol + 1;
+    std::string_view word;
+    std::string_view number;
+    if (format == OutputFormat::kTsv) {
+      const std::size_t tab = line.find('\t');
+      if (tab == std::string_view::npos) return "a line without a tab: " + std::string(line);
+      word = line.substr(0, tab);
+      number = line.substr(tab + 1);
+    } else {
+      const std::size_t digits = line.find_first_not_of(' ');
+      const std::size_t space = line.find(' ', digits);
+      if (digits == std::string_view::npos || space == std::string_view::npos) {
+        return "not a uniq -c line: " + std::string(line);
+      }
+      number = line.substr(digits, space - digits);
+      word = line.substr(space + 1);
+    }
+    std::uint64_t count = 0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
+    if (ec != std::errc() || end != number.data() + number.size() || count == 0 ||
+        number[0] == '0' || word.empty()) {
+      return "a malformed line: " + std::string(line);
+    }
+    if (rows > 0) {
+      const bool ordered = format == OutputFormat::kTsv
+                               ? count < prev_count || (count == prev_count && prev_word < word)
+                               : prev_word < word;
+      if (!ordered) return "out of order: " + std::string(prev_word) + " then " + std::string(word);
+    }
+    ++rows;
+    words += count;
+    digest += row_digest(word, count);
+    prev_word = word;
+    prev_count = count;
+  }
+  if (rows != c.distinct || words != c.words || digest != c.digest) {
+    return std::to_string(rows) + " rows of " + std::to_string(words) + " words, expected " +
+           std::to_string(c.distinct) + " of " + std::to_string(c.words) +
+           (digest != c.digest ? ", and other words or counts" : "");
+  }
+  return {};
+}
+
+// Runs the program `argv` once per iteration and reports its wall-clock time (manual time)
+// and peak RSS; `out_name` names its output files in the scratch directory.
+void measure_process(benchmark::State& state, const Corpus& c, const std::vector<std::string>& argv,
+                     OutputFormat format, const std::string& out_name) {
+  const fs::path out = scratch_dir() / (out_name + ".out");
+  const fs::path err = scratch_dir() / (out_name + ".err");
+  std::int64_t peak_rss = 0;
+  bool checked = false;
+  for (auto _ : state) {
+    const ProcessRun run = run_process(argv, out, err);
+    if (!run.error.empty()) {
+      state.SkipWithError(run.error.c_str());
+      return;
+    }
+    state.SetIterationTime(run.seconds);
+    peak_rss = std::max(peak_rss, run.max_rss_bytes);
+    if (!checked) {
+      if (const std::string wrong = check_output(out, c, format); !wrong.empty()) {
+        state.SkipWithError(("wrong output: " + wrong).c_str());
+        return;
+      }
+      checked = true;
+    }
+  }
+  state.counters["peak_rss_bytes"] = benchmark::Counter(
+      static_cast<double>(peak_rss), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  finish(state, c);
+}
+
+void BM_Process_Tally(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+#ifdef TALLY_EXE
+  const Corpus& c = corpus_fn();
+  const std::string threads = std::to_string(state.range(0));
+  measure_process(state, c, {TALLY_EXE, "wordcount", "-j", threads, "-f", "tsv", c.path},
+                  OutputFormat::kTsv, "tally-" + c.name + "-" + threads);
+#else
+  (void)corpus_fn;
+  for (auto _ : state) {
+    state.SkipWithError("built without the tally program (TALLY_BUILD_TOOLS=OFF)");
+    break;
+  }
+#endif
+}
+
+void BM_Process_AbslFlatHashMap(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+  const Corpus& c = corpus_fn();
+  measure_process(state, c, {ABSL_WORDCOUNT_EXE, c.path}, OutputFormat::kTsv, "absl-" + c.name);
+}
+
+void BM_Process_SortUniq(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+  const Corpus& c = corpus_fn();
+  measure_process(state, c,
+                  {"/bin/sh", "-c", "LC_ALL=C sort --parallel=2 -S 2G -- \"$1\" | LC_ALL=C uniq -c",
+                   "sh", c.path},
+                  OutputFormat::kUniqC, "sortuniq-" + c.name);
+}
+
 void register_all() {
   const auto real_time = [](benchmark::internal::Benchmark* b) {
     b->UseRealTime()->Unit(benchmark::kMillisecond)->ArgName("threads");
@@ -434,6 +725,31 @@ void register_all() {
   real_time(benchmark::RegisterBenchmark("BM_TbbBaseline/vocab1e7", BM_TbbBaseline, &vocab1e7)
                 ->Arg(2)
                 ->Iterations(1));
+
+  // Programs end to end: wall clock of the child process, not of this one.
+  const auto process = [](benchmark::internal::Benchmark* b) {
+    return b->UseManualTime()->Unit(benchmark::kMillisecond);
+  };
+  process(benchmark::RegisterBenchmark("BM_Process_Tally/kjv10", BM_Process_Tally, &kjv10))
+      ->ArgName("threads")
+      ->Arg(1)
+      ->Arg(2);
+  process(benchmark::RegisterBenchmark("BM_Process_AbslFlatHashMap/kjv10",
+                                       BM_Process_AbslFlatHashMap, &kjv10));
+  // Seconds per iteration: one iteration per repetition.
+  const std::string distinct_corpus = distinct_name();
+  process(benchmark::RegisterBenchmark(("BM_Process_Tally/" + distinct_corpus).c_str(),
+                                       BM_Process_Tally, &distinct))
+      ->ArgName("threads")
+      ->Arg(1)
+      ->Arg(2)
+      ->Iterations(1);
+  process(benchmark::RegisterBenchmark(("BM_Process_SortUniq/" + distinct_corpus).c_str(),
+                                       BM_Process_SortUniq, &distinct))
+      ->Iterations(1);
+  process(benchmark::RegisterBenchmark(("BM_Process_AbslFlatHashMap/" + distinct_corpus).c_str(),
+                                       BM_Process_AbslFlatHashMap, &distinct))
+      ->Iterations(1);
 }
 
 }  // namespace
