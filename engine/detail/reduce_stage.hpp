@@ -59,17 +59,28 @@ ResultTable<typename J::Key, typename J::Value> reduce_to_result(const J& job,
       [&](std::size_t lo, std::size_t hi) {
         for (std::size_t p = lo; p < hi; ++p) {
           auto& entries = parts[p].entries;
-          runs[p].reserve(entries.size());
-          for (auto& [key, acc] : entries) {
-            runs[p].emplace_back(key, Accumulation<J>::finish(job, key, std::move(acc)));
+          if constexpr (CombineJob<J>) {
+            // A combined value is the value: the partition's array becomes the run as it is.
+            runs[p] = std::move(entries);
+          } else {
+            runs[p].reserve(entries.size());
+            for (auto& [key, acc] : entries) {
+              runs[p].emplace_back(key, Accumulation<J>::finish(job, key, std::move(acc)));
+            }
+            std::vector<exchange::KeyAcc<J>>().swap(entries);
           }
-          std::vector<exchange::KeyAcc<J>>().swap(entries);
           if (!parts[p].sorted_by_key) sort_by_key(runs[p]);
           if constexpr (std::is_same_v<Key, std::string_view>) {
             // The keys of the run, copied in its order: reading the result in order then
             // reads its keys sequentially, where the map side's arenas hold them in input
             // order, one cache miss per key.
-            for (auto& entry : runs[p]) entry.first = storage[p].copy(entry.first);
+            auto& run = runs[p];
+            for (std::size_t i = 0; i < run.size(); ++i) {
+              if (i + kPrefetchAhead < run.size()) {
+                __builtin_prefetch(run[i + kPrefetchAhead].first.data());
+              }
+              run[i].first = storage[p].copy(run[i].first);
+            }
           }
         }
       },

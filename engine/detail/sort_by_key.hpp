@@ -1,6 +1,7 @@
-// sort_by_key: sorts (key, value) pairs by key, bytewise for strings, numerically for
-// integers. The reduce stage sorts every partition of the result with it, so it is built
-// for millions of string keys that live in arenas, far from the pairs that point to them.
+// sort_and_combine_by_key, sort_by_key: sort (key, value) pairs by key, bytewise for strings,
+// numerically for integers. The exchange sorts every partition of a run's keys with them, so
+// they are built for millions of string keys that live in arenas, far from the pairs that
+// point to them.
 #pragma once
 
 #include <algorithm>
@@ -15,21 +16,27 @@
 
 namespace tally::detail {
 
-// String keys are sorted by an 8-byte prefix copied next to each pair's position, so
-// nearly every comparison is one integer compare within a contiguous array instead of two
-// pointer chases into the key storage; only equal prefixes compare the keys themselves.
-// Complexity: O(n log n) comparisons, O(n) extra space (the prefixes and a permuted copy).
-template <typename Key, typename T>
-void sort_by_key(std::vector<std::pair<Key, T>>& pairs) {
+// How far ahead the loops below prefetch the key (or pair) they will read: the keys lie in
+// arenas in the order they were first seen, so each read would otherwise be a cache miss
+// that the loop waits for.
+inline constexpr std::size_t kPrefetchAhead = 16;
+
+// Sorts (key, value) pairs by key and merges pairs with equal keys: combine(into, from) folds
+// `from`'s value into `into`'s (the pair that stays is the first of its key). String keys
+// are sorted by an 8-byte prefix copied next to each pair's position, so nearly every
+// comparison is one integer compare within a contiguous array instead of two pointer
+// chases into the key storage; only equal prefixes compare the keys themselves. A counting
+// pass on the prefix's top bits first cuts the array into cache-sized buckets.
+// Complexity: O(n log n) comparisons, O(n) extra space (prefixes and a permuted copy).
+template <typename Key, typename T, typename Combine>
+void sort_and_combine_by_key(std::vector<std::pair<Key, T>>& pairs, Combine&& combine) {
+  using Pair = std::pair<Key, T>;
   if constexpr (std::is_same_v<Key, std::string_view>) {
     struct Item {
       std::uint64_t prefix;
       std::size_t index;
     };
     const std::size_t n = pairs.size();
-    // First a counting sort on the prefix's top kRadixBits bits, then each bucket alone:
-    // the comparison sort then works within a cache-sized slice instead of over the whole
-    // array.
     constexpr int kRadixBits = 11;
     constexpr std::size_t kBuckets = std::size_t{1} << kRadixBits;
     const auto bucket_of = [](std::uint64_t prefix) {
@@ -38,6 +45,7 @@ void sort_by_key(std::vector<std::pair<Key, T>>& pairs) {
     std::vector<std::uint64_t> prefixes(n);
     std::vector<std::size_t> starts(kBuckets + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) __builtin_prefetch(pairs[i + kPrefetchAhead].first.data());
       prefixes[i] = key_prefix(pairs[i].first);
       ++starts[bucket_of(prefixes[i]) + 1];
     }
@@ -57,14 +65,40 @@ void sort_by_key(std::vector<std::pair<Key, T>>& pairs) {
       const auto last = items.begin() + static_cast<std::ptrdiff_t>(starts[b + 1]);
       if (last - first > 1) std::sort(first, last, before);
     }
-    std::vector<std::pair<Key, T>> sorted;
+    std::vector<Pair> sorted;
     sorted.reserve(n);
-    for (const Item& item : items) sorted.push_back(std::move(pairs[item.index]));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kPrefetchAhead < n) __builtin_prefetch(&pairs[items[i + kPrefetchAhead].index]);
+      Pair& p = pairs[items[i].index];
+      // Equal keys are neighbours with equal prefixes: only those compare key bytes.
+      if (i > 0 && items[i].prefix == items[i - 1].prefix &&
+          keys_equal(p.first, sorted.back().first)) {
+        combine(sorted.back().second, std::move(p.second));
+      } else {
+        sorted.push_back(std::move(p));
+      }
+    }
     pairs = std::move(sorted);
   } else {
     std::sort(pairs.begin(), pairs.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+              [](const Pair& a, const Pair& b) { return a.first < b.first; });
+    std::size_t last = 0;
+    for (std::size_t i = 1; i < pairs.size(); ++i) {
+      if (pairs[i].first == pairs[last].first) {
+        combine(pairs[last].second, std::move(pairs[i].second));
+      } else if (++last != i) {
+        pairs[last] = std::move(pairs[i]);
+      }
+    }
+    if (!pairs.empty())
+      pairs.erase(pairs.begin() + static_cast<std::ptrdiff_t>(last + 1), pairs.end());
   }
+}
+
+// Sorts pairs whose keys are all distinct by key.
+template <typename Key, typename T>
+void sort_by_key(std::vector<std::pair<Key, T>>& pairs) {
+  sort_and_combine_by_key(pairs, [](T&, T&&) {});
 }
 
 }  // namespace tally::detail

@@ -76,26 +76,33 @@ class Local {
   }
 
  private:
-  using Run = std::vector<KeyAcc<J>>;
+  // A run is a list of fixed-size blocks rather than one growing array: appending never
+  // copies, and never holds up to twice the run's size as a doubling array would.
+  static constexpr std::size_t kRunBlock = 4096;  // entries per block
+  using Block = std::vector<KeyAcc<J>>;           // capacity kRunBlock
+  struct Run {
+    std::vector<Block> blocks;
+    std::size_t size = 0;
+  };
 
   // One worker's runs, written only by that worker while mapping; alone on its cache lines.
   struct alignas(lockfree::kCacheLine) WorkerRuns {
     WorkerRuns(std::size_t partitions, MemoryBudget* budget) : runs(partitions), charge(budget) {}
     std::vector<Run> runs;            // by partition
-    std::vector<detail::Arena> keys;  // the key storage of every table spilled here
-    detail::BudgetCharge charge;      // for the runs' arrays
+    std::vector<detail::Arena> keys;  // the key storage of every table appended here
+    detail::BudgetCharge charge;      // for the runs' blocks
   };
 
   void append_to_runs(WorkerRuns& w, Table& table) {
     if (table.empty()) return;
     table.for_each_slot([&](typename Table::Slot& s) {
       Run& run = w.runs[detail::partition_of(s.hash, ctx_.partitions)];
-      if (run.size() == run.capacity()) {
-        const std::size_t grown = run.capacity() < 64 ? 64 : run.capacity() * 2;
-        w.charge.add((grown - run.capacity()) * sizeof(KeyAcc<J>), "the map output runs");
-        run.reserve(grown);
+      if (run.blocks.empty() || run.blocks.back().size() == kRunBlock) {
+        w.charge.add(kRunBlock * sizeof(KeyAcc<J>), "the map output runs");
+        run.blocks.emplace_back().reserve(kRunBlock);
       }
-      run.emplace_back(s.key, std::move(s.acc));
+      run.blocks.back().emplace_back(s.key, std::move(s.acc));
+      ++run.size;
     });
     w.keys.push_back(table.take_arena());
     table.clear();
@@ -106,34 +113,22 @@ class Local {
   Partition<J> gather(std::size_t p) {
     Partition<J> part;
     std::size_t n = 0;
-    for (const auto& w : workers_) n += w->runs[p].size();
-    if (n == 0) {
-      part.sorted_by_key = true;
-      return part;
-    }
-    Run all;
-    for (auto& w : workers_) {
-      if (w->runs[p].size() == n) {  // the only worker with keys here: no copy
-        all = std::move(w->runs[p]);
-        break;
-      }
-      if (all.capacity() == 0) all.reserve(n);
-      for (auto& e : w->runs[p]) all.push_back(std::move(e));
-      Run().swap(w->runs[p]);
-    }
-    detail::sort_by_key(all);
-    // Combine runs of equal keys in place: `last` is the newest distinct key kept.
-    std::size_t last = 0;
-    for (std::size_t i = 1; i < all.size(); ++i) {
-      if (keys_equal(all[i].first, all[last].first)) {
-        detail::Accumulation<J>::merge(all[last].second, std::move(all[i].second), false);
-      } else if (++last != i) {
-        all[last] = std::move(all[i]);
-      }
-    }
-    all.erase(all.begin() + static_cast<std::ptrdiff_t>(last + 1), all.end());
-    part.entries = std::move(all);
+    for (const auto& w : workers_) n += w->runs[p].size;
     part.sorted_by_key = true;
+    if (n == 0) return part;
+    std::vector<KeyAcc<J>> all;
+    all.reserve(n);
+    for (auto& w : workers_) {
+      for (Block& block : w->runs[p].blocks) {
+        for (auto& e : block) all.push_back(std::move(e));
+        Block().swap(block);
+      }
+      w->runs[p] = Run();
+    }
+    detail::sort_and_combine_by_key(all, [](auto& into, auto&& from) {
+      detail::Accumulation<J>::merge(into, std::move(from), false);
+    });
+    part.entries = std::move(all);
     return part;
   }
 
