@@ -168,6 +168,7 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
     // A shrunken mapped input was read as zeros (see install_sigbus_guard): fail the run.
     if (Status s = inputs.check_intact(); !s.ok()) return s;
   }
+  inputs.release_pages();  // every key the stages hold is a copy by now
 
   // Exchange, then reduce. The scopes end inside the try, before the stages are destroyed,
   // also when a phase throws.

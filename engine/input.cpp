@@ -298,6 +298,14 @@ bool Inputs::shrank(std::size_t i) const noexcept {
   return detail::mapping_faulted(impl_->sources[i]->guard_slot);
 }
 
+void Inputs::release_pages() const noexcept {
+  for (const auto& source : impl_->sources) {
+    // MADV_DONTNEED on a private, never-written file mapping drops only the process's
+    // references to page-cache pages: a later read maps the same file bytes again.
+    if (source->map != nullptr) ::madvise(source->map, source->map_len, MADV_DONTNEED);
+  }
+}
+
 Status Inputs::check_intact() const {
   for (std::size_t i = 0; i < size(); ++i) {
     if (shrank(i)) {

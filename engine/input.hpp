@@ -93,6 +93,13 @@ class Inputs {
   // that a result computed from zeros is never returned as a success.
   Status check_intact() const;
 
+  // Hints that the mapped inputs' pages will not be read for a while, so the kernel may drop
+  // them from this process (they stay in the page cache; data() stays valid, and reading it
+  // again faults the pages back in). A run calls it after its map phase: its keys are copies
+  // by then, and the input's pages would otherwise count towards the process's resident
+  // memory through the reduce and the output. No effect on buffers and read inputs.
+  void release_pages() const noexcept;
+
  private:
   struct Impl;
   explicit Inputs(std::unique_ptr<Impl> impl);
