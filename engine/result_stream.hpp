@@ -126,9 +126,12 @@ class MergedRange {
   // `orders` owns index arrays the runs point into (if the range computed them itself).
   MergedRange(std::vector<SortedRun<Entry>> runs, Less less,
               std::vector<std::vector<std::uint32_t>> orders = {})
-      : orders_(std::make_shared<std::vector<std::vector<std::uint32_t>>>(std::move(orders))),
-        runs_(std::move(runs)),
-        less_(less) {}
+      : MergedRange(std::move(runs), less,
+                    std::make_shared<std::vector<std::vector<std::uint32_t>>>(std::move(orders))) {}
+  // The same, with the index arrays shared between ranges.
+  MergedRange(std::vector<SortedRun<Entry>> runs, Less less,
+              std::shared_ptr<const std::vector<std::vector<std::uint32_t>>> orders)
+      : orders_(std::move(orders)), runs_(std::move(runs)), less_(less) {}
 
   // Starts the merge; call once.
   Iterator begin() const {
@@ -137,7 +140,7 @@ class MergedRange {
   std::default_sentinel_t end() const { return {}; }
 
  private:
-  std::shared_ptr<std::vector<std::vector<std::uint32_t>>> orders_;
+  std::shared_ptr<const std::vector<std::vector<std::uint32_t>>> orders_;
   std::vector<SortedRun<Entry>> runs_;
   Less less_;
 };

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <string_view>
 #include <type_traits>
@@ -98,6 +99,71 @@ class ResultTable {
     return {std::move(runs), ValueDescendingLess{}, std::move(orders)};
   }
 
+  // by_value() cut into about `slices` consecutive pieces: reading them one after another
+  // gives exactly the entries of by_value(), so they can be consumed in parallel (formatting
+  // output, say) and their results joined in order. Requires order_by_value() first (or
+  // builds the index on the calling thread, as by_value() does). O(slices x runs x log n).
+  std::vector<MergedRange<Entry, ValueDescendingLess>> by_value_slices(
+      std::size_t slices) const requires std::totally_ordered<Value> {
+    std::vector<std::vector<std::uint32_t>> owned;
+    const std::vector<std::vector<std::uint32_t>>* orders = &value_orders_;
+    if (value_orders_.empty() && !runs_.empty()) {
+      owned.resize(runs_.size());
+      for (std::size_t p = 0; p < runs_.size(); ++p) owned[p] = value_order(runs_[p]);
+      orders = &owned;
+    }
+    const std::vector<SortedRun<Entry>> whole = runs_through(*orders);
+    // Splitters: an even sample of every run, sorted; every k-th sample bounds a slice.
+    const ValueDescendingLess less;
+    constexpr std::size_t kOversampling = 8;
+    std::vector<Entry> samples;
+    if (slices > 1) {
+      const std::size_t per_run =
+          slices * kOversampling / std::max<std::size_t>(1, whole.size()) + 1;
+      for (const SortedRun<Entry>& r : whole) {
+        for (std::size_t j = 1; j <= per_run && r.size > 0; ++j) {
+          samples.push_back(at(r, j * r.size / (per_run + 1)));
+        }
+      }
+      std::sort(samples.begin(), samples.end(), less);
+    }
+    std::vector<MergedRange<Entry, ValueDescendingLess>> out;
+    std::vector<std::size_t> begin(whole.size(), 0);
+    auto shared = std::make_shared<std::vector<std::vector<std::uint32_t>>>(std::move(owned));
+    for (std::size_t c = 1; c <= slices; ++c) {
+      std::vector<std::size_t> end(whole.size());
+      const bool last = c == slices || samples.empty();
+      const Entry* bound = last ? nullptr : &samples[c * samples.size() / slices];
+      for (std::size_t p = 0; p < whole.size(); ++p) {
+        // The first position of run p whose entry does not come before the bound.
+        std::size_t lo = begin[p];
+        std::size_t hi = whole[p].size;
+        while (!last && lo < hi) {
+          const std::size_t mid = lo + (hi - lo) / 2;
+          if (less(at(whole[p], mid), *bound)) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+        end[p] = last ? whole[p].size : lo;
+      }
+      std::vector<SortedRun<Entry>> pieces;
+      for (std::size_t p = 0; p < whole.size(); ++p) {
+        const SortedRun<Entry>& r = whole[p];
+        if (r.order == nullptr) {
+          pieces.push_back({r.entries + begin[p], nullptr, end[p] - begin[p]});
+        } else {
+          pieces.push_back({r.entries, r.order + begin[p], end[p] - begin[p]});
+        }
+      }
+      out.emplace_back(std::move(pieces), less, shared);
+      begin = std::move(end);
+      if (last) break;
+    }
+    return out;
+  }
+
   // Builds the index by_value() reads through, one run per call of `for_each_run`'s
   // function: for_each_run(n, fn) must call fn(p) once for every p in [0, n), on any
   // threads (e.g. tally::parallel_for), and return when all have returned.
@@ -162,6 +228,10 @@ class ResultTable {
   // the value alone keeps equal values in key order, so no key is compared; the values are
   // copied next to their positions first, so the sort reads one array, not the run.
   // Empty when the run is in value order already (every value equal, say).
+  static const Entry& at(const SortedRun<Entry>& r, std::size_t i) {
+    return r.order == nullptr ? r.entries[i] : r.entries[r.order[i]];
+  }
+
   static std::vector<std::uint32_t> value_order(const Run& run) {
     const auto descending = [](const Entry& a, const Entry& b) { return b.second < a.second; };
     if (std::is_sorted(run.begin(), run.end(), descending)) return {};

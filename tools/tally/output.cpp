@@ -183,55 +183,48 @@ void ColumnWidths::widen(std::string_view w, std::uint64_t n) {
   count = std::max(count, decimal(n, buf).size());
 }
 
-CountsWriter::CountsWriter(OutputFile& out, Format format, ColumnWidths widths)
-    : out_(out), format_(format), widths_(widths) {
-  if (format_ == Format::kCsv) out_.append("word,count\r\n");  // RFC 4180: CRLF
-  if (format_ == Format::kJson) out_.append("{\"words\":[");
+void CountsFormat::begin(std::string& out) const {
+  if (format_ == Format::kCsv) out += "word,count\r\n";  // RFC 4180: CRLF
+  if (format_ == Format::kJson) out += "{\"words\":[";
 }
 
-void CountsWriter::row(std::string_view word, std::uint64_t count) {
+void CountsFormat::row(std::string& out, std::string_view word, std::uint64_t count,
+                       bool first_in_piece) const {
   char buf[20];
   const std::string_view n = decimal(count, buf);
-  std::string& field = scratch_;
-  field.clear();
   switch (format_) {
     case Format::kText:
-      out_.append(word);
-      for (std::size_t pad = widths_.word - std::min(widths_.word, word.size()) + 2 +
-                             widths_.count - std::min(widths_.count, n.size());
-           pad > 0; --pad) {
-        out_.append(' ');
-      }
-      out_.append(n);
-      out_.append('\n');
+      out += word;
+      out.append(widths_.word - std::min(widths_.word, word.size()) + 2 + widths_.count -
+                     std::min(widths_.count, n.size()),
+                 ' ');
+      out += n;
+      out += '\n';
       break;
     case Format::kTsv:
-      out_.append(word);
-      out_.append('\t');
-      out_.append(n);
-      out_.append('\n');
+      out += word;
+      out += '\t';
+      out += n;
+      out += '\n';
       break;
     case Format::kCsv:
-      append_csv_field(field, word);
-      out_.append(field);
-      out_.append(',');
-      out_.append(n);
-      out_.append("\r\n");
+      append_csv_field(out, word);
+      out += ',';
+      out += n;
+      out += "\r\n";
       break;
     case Format::kJson:
-      out_.append(rows_ == 0 ? "\n{\"word\":" : ",\n{\"word\":");
-      append_json_string(field, word);
-      out_.append(field);
-      out_.append(",\"count\":");
-      out_.append(n);
-      out_.append('}');
+      out += first_in_piece ? "\n{\"word\":" : ",\n{\"word\":";
+      append_json_string(out, word);
+      out += ",\"count\":";
+      out += n;
+      out += '}';
       break;
   }
-  ++rows_;
 }
 
-void CountsWriter::finish() {
-  if (format_ == Format::kJson) out_.append(rows_ == 0 ? "]}\n" : "\n]}\n");
+void CountsFormat::end(std::string& out, bool any_rows) const {
+  if (format_ == Format::kJson) out += any_rows ? "\n]}\n" : "]}\n";
 }
 
 Status write_file_atomically(const std::string& path, std::string_view contents) {

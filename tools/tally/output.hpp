@@ -3,9 +3,12 @@
 //
 //   OutputFile out;
 //   if (Status s = out.open(path); !s.ok()) ...          // "" is stdout
-//   CountsWriter writer(out, Format::kTsv, widths);      // widths: text format only
-//   for (auto& [word, count] : rows) writer.row(word, count);
-//   writer.finish();
+//   const CountsFormat format(Format::kTsv, widths);     // widths: text format only
+//   std::string piece;
+//   format.begin(piece);
+//   for (auto& [word, count] : rows) format.row(piece, word, count, &word == first);
+//   format.end(piece, !rows.empty());
+//   out.append(piece);
 //   if (Status s = out.commit(); !s.ok()) ...            // the first write error, if any
 #pragma once
 
@@ -64,24 +67,29 @@ struct ColumnWidths {
   void widen(std::string_view w, std::uint64_t n);
 };
 
-// Writes rows of (word, count) in `format`:
+// Formats rows of (word, count) in `format`, into as many pieces of the output as the caller
+// likes (pieces formatted on different threads, joined in order):
 //  text: words left-aligned in a column `widths.word` wide, counts right-aligned;
 //  tsv:  "word<TAB>count" lines, no header;
 //  csv:  a "word,count" header, then RFC 4180 rows (quoted when a word holds , " CR or LF);
 //  json: {"words":[{"word":...,"count":...},...]}; bytes that are not valid UTF-8 become
 //        U+FFFD, since JSON text must be UTF-8.
-class CountsWriter {
+// The output is begin(), then the rows, with separator() between two pieces that both hold
+// rows, then end(). Thread safety: const; any number of threads may format at once.
+class CountsFormat {
  public:
-  CountsWriter(OutputFile& out, Format format, ColumnWidths widths = {});
-  void row(std::string_view word, std::uint64_t count);
-  void finish();  // REQUIRES: called once, after the last row
+  explicit CountsFormat(Format format, ColumnWidths widths = {})
+      : format_(format), widths_(widths) {}
+  void begin(std::string& out) const;
+  // `first_in_piece`: the first row appended to this piece.
+  void row(std::string& out, std::string_view word, std::uint64_t count, bool first_in_piece) const;
+  // Goes between a piece that holds rows and the next piece that holds rows.
+  std::string_view separator() const { return format_ == Format::kJson ? "," : ""; }
+  void end(std::string& out, bool any_rows) const;
 
  private:
-  OutputFile& out_;
   const Format format_;
   const ColumnWidths widths_;
-  std::size_t rows_ = 0;
-  std::string scratch_;  // a quoted or escaped word
 };
 
 // Writes `contents` to `path` atomically (an OutputFile holding all of it).

@@ -10,6 +10,7 @@
 
 #include "tally/engine/engine.hpp"
 #include "tally/engine/input.hpp"
+#include "tally/engine/parallel.hpp"
 #include "tally/jobs/unicode_wordcount.hpp"
 #include "tally/jobs/wordcount.hpp"
 #include "tools/tally/exit_status.hpp"
@@ -114,34 +115,72 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
   return result;
 }
 
-// Writes rows of (word, count) to `file` in `format`.
-template <typename Rows>
-void write_counts(OutputFile& file, Format format, const Rows& rows, const ColumnWidths& widths) {
-  CountsWriter writer(file, format, widths);
-  for (const auto& [word, count] : rows) writer.row(word, count);
-  writer.finish();
-}
+// Rows per piece of output formatted on one task: pieces small enough that a few per worker
+// in flight keep memory bounded, large enough that the per-piece work (a merge of every
+// run's slice, a task) is noise.
+constexpr std::size_t kRowsPerPiece = std::size_t{1} << 16;
 
 // Writes the counts and the report; the exit status. All counts stream from the result in
-// count order; --top K takes the K first from a bounded selection instead.
+// count order, cut into pieces that the engine's workers format in parallel, a bounded
+// number at a time, and that are written in order; --top K selects K rows instead.
 template <typename J>
-int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& out) {
+int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& out,
+                  Scheduler& scheduler) {
   OutputFile file;
   if (Status s = file.open(args.output); !s.ok()) return fail(kExitJobFailed, s.message());
   ColumnWidths widths;  // the text format aligns its columns to the widest row written
+  std::string piece;
+  bool any_rows = false;
   if (args.top != 0) {
     const auto rows = out.table.top(args.top);
     if (format == Format::kText) {
       for (const auto& [word, count] : rows) widths.widen(word, count);
     }
-    write_counts(file, format, rows, widths);
+    const CountsFormat counts(format, widths);
+    counts.begin(piece);
+    for (const auto& [word, count] : rows) {
+      counts.row(piece, word, count, !any_rows);
+      any_rows = true;
+    }
+    counts.end(piece, any_rows);
+    file.append(piece);
   } else {
     if (format == Format::kText) {
       for (const auto& run : out.table.runs()) {
         for (const auto& [word, count] : run) widths.widen(word, count);
       }
     }
-    write_counts(file, format, out.table.by_value(), widths);
+    const CountsFormat counts(format, widths);
+    counts.begin(piece);
+    file.append(piece);
+    const auto slices = out.table.by_value_slices(out.table.size() / kRowsPerPiece + 1);
+    const std::size_t in_flight = 4 * scheduler.num_workers();
+    std::vector<std::string> pieces(in_flight);
+    for (std::size_t first = 0; first < slices.size(); first += in_flight) {
+      const std::size_t n = std::min(in_flight, slices.size() - first);
+      parallel_for(
+          scheduler, 0, n,
+          [&](std::size_t lo, std::size_t hi) {
+            for (std::size_t i = lo; i < hi; ++i) {
+              pieces[i].clear();
+              bool first_row = true;
+              for (const auto& [word, count] : slices[first + i]) {
+                counts.row(pieces[i], word, count, first_row);
+                first_row = false;
+              }
+            }
+          },
+          1);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (pieces[i].empty()) continue;
+        if (any_rows) file.append(counts.separator());
+        file.append(pieces[i]);
+        any_rows = true;
+      }
+    }
+    piece.clear();
+    counts.end(piece, any_rows);
+    file.append(piece);
   }
   if (Status s = file.commit(); !s.ok()) return fail(kExitJobFailed, s.message());
   if (!args.report_path.empty()) {
@@ -168,7 +207,7 @@ int count(const J& job, const WordcountArgs& args, Format format, RunSetup& setu
   // A Ctrl-C that lands after the last task but before the output still cancels: nothing
   // is written.
   if (signals.signal_received() != 0) return fail(kExitInterrupted, "interrupted");
-  return write_results(args, format, *result);
+  return write_results(args, format, *result, setup.engine.scheduler());
 }
 
 }  // namespace
