@@ -5,11 +5,18 @@
 //   struct WordCount {
 //     using Key = std::string_view;    // copied into engine-owned storage when first seen
 //     using Value = std::uint64_t;
-//     void map(tally::Record rec, tally::Emitter<Key, Value>& out) const {
+//     template <typename Out>          // or: void map(Record, tally::Emitter<Key, Value>&)
+//     void map(tally::Record rec, Out& out) const {
 //       for (std::string_view word : split_words(rec.bytes)) out.emit(word, 1);
 //     }
 //     static Value combine(Value a, Value b) { return a + b; }  // associative, commutative
 //   };
+//
+// map() may take its output as a template parameter: the engine then passes its combining
+// sink itself and emit() is an ordinary, inlinable call (the fast path for jobs that emit
+// many small pairs). A map() that takes an Emitter<Key, Value>& (say, one compiled in its own
+// source file) works too, at the cost of a virtual call per emitted pair. Either way, emit()
+// copies the key before it returns, so map() may reuse the buffer a key was built in.
 //
 // Either `combine(Value, Value)` (combined map-side, as soon as two values meet) or
 // `reduce(const Key&, std::span<const Value>) -> Value` (values grouped per key, reduced

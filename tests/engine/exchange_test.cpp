@@ -100,7 +100,13 @@ static_assert(tally::ReduceJob<LineOffsets>);
 //    zero-padded prefix cannot tell apart;
 //  - random binary keys of 1 to 8 bytes with NULs and bytes >= 0x80;
 //  - long keys (> 16 bytes) sharing a 40-byte prefix.
-std::string make_corpus(std::size_t distinct, std::uint64_t seed) {
+struct Corpus {
+  std::string text;
+  std::vector<std::string> keys;            // each distinct line once
+  std::vector<std::uint64_t> multiplicity;  // how many times keys[i] is a line of text
+};
+
+Corpus make_corpus(std::size_t distinct, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::unordered_set<std::string> seen;
   std::vector<std::string> keys;
@@ -152,30 +158,33 @@ std::string make_corpus(std::size_t distinct, std::uint64_t seed) {
   }
   // Multiplicities: most keys once, some a few times, a few tens of times, ten keys 5000
   // times.
+  Corpus c;
   std::vector<std::uint32_t> lines;
   for (std::uint32_t i = 0; i < keys.size(); ++i) {
     const std::uint64_t r = rng() % 100;
     std::uint64_t m = r < 80 ? 1 : r < 97 ? 2 + rng() % 2 : 4 + rng() % 37;
     if (i % (keys.size() / 10 + 1) == 5) m = 5000;
     lines.insert(lines.end(), m, i);
+    c.multiplicity.push_back(m);
   }
   std::shuffle(lines.begin(), lines.end(), rng);
-  std::string text;
   for (std::uint32_t i : lines) {
-    text += keys[i];
-    text += '\n';
+    c.text += keys[i];
+    c.text += '\n';
   }
-  return text;
+  c.keys = std::move(keys);
+  return c;
 }
 
 using Entry = std::pair<std::string_view, std::uint64_t>;
 
-// The oracle, computed once per binary: a sequential count of the corpus's lines in an
-// std::unordered_map, and its entries sorted two ways with std::sort.
+// The oracle, computed once per process: what the generator put in the corpus (each key and
+// how many lines it wrote of it), and those entries sorted two ways with std::sort.
 struct Oracle {
-  std::string text;
+  Corpus corpus;
+  std::string_view text;
   std::uint64_t lines = 0;
-  std::unordered_map<std::string, std::uint64_t> counts;
+  std::unordered_map<std::string_view, std::uint64_t> counts;
   std::vector<Entry> by_key;    // key ascending (std::string_view's operator<)
   std::vector<Entry> by_value;  // count descending, then key ascending
 };
@@ -183,15 +192,15 @@ struct Oracle {
 const Oracle& oracle() {
   static const Oracle* const o = [] {
     auto* built = new Oracle;
-    built->text = make_corpus(kDistinctKeys, 20261201);
-    std::size_t pos = 0;
-    while (pos < built->text.size()) {
-      const std::size_t nl = built->text.find('\n', pos);
-      ++built->counts[built->text.substr(pos, nl - pos)];
-      ++built->lines;
-      pos = nl + 1;
+    built->corpus = make_corpus(kDistinctKeys, 20261201);
+    built->text = built->corpus.text;
+    const Corpus& c = built->corpus;
+    built->counts.reserve(c.keys.size());
+    for (std::size_t i = 0; i < c.keys.size(); ++i) {
+      built->counts.emplace(c.keys[i], c.multiplicity[i]);
+      built->by_key.emplace_back(c.keys[i], c.multiplicity[i]);
+      built->lines += c.multiplicity[i];
     }
-    for (const auto& [k, n] : built->counts) built->by_key.emplace_back(k, n);
     std::sort(built->by_key.begin(), built->by_key.end(),
               [](const Entry& a, const Entry& b) { return a.first < b.first; });
     built->by_value = built->by_key;
@@ -264,7 +273,7 @@ TEST_P(ExchangeOracle, CountsEqualSequentialCount) {
   const auto [split, combiner_keys] = sizes;
   const Oracle& o = oracle();
   Engine engine({.threads = threads});
-  Inputs inputs = Inputs::buffers({{"corpus", o.text}});
+  Inputs inputs = Inputs::buffers({{"corpus", std::string(o.text)}});
   auto result = engine.run(CountLines{}, inputs,
                            {.strategy = strategy,
                             .split_bytes = split,
@@ -322,12 +331,12 @@ std::string param_name(const ::testing::TestParamInfo<Param>& info) {
 const auto kStrategies =
     ::testing::Values(Strategy::kLocal, Strategy::kSharded, Strategy::kPartitioned);
 
-// Sizes: 512-byte splits (tens of thousands of map tasks) with 64-key combiner tables
+// Sizes: 4 KiB splits (thousands of map tasks) with 64-key combiner tables
 // (handed on tens of thousands of times), and both defaults (256 KiB splits here). Paired,
 // not crossed, to keep the sweep within seconds at a million keys.
 INSTANTIATE_TEST_SUITE_P(Sweep, ExchangeOracle,
                          ::testing::Combine(kStrategies, ::testing::Values(1, 2, 4),
-                                            ::testing::Values(Sizes{512, 64}, Sizes{0, 0}),
+                                            ::testing::Values(Sizes{4096, 64}, Sizes{0, 0}),
                                             ::testing::Values(ResultOrder::kByKey)),
                          param_name);
 
@@ -350,7 +359,7 @@ class ExchangeReduceOracle : public ::testing::TestWithParam<ReduceParam> {};
 // per distinct key.
 TEST_P(ExchangeReduceOracle, EveryValueReachesOneReduce) {
   const auto [strategy, threads, combiner_keys] = GetParam();
-  static const std::string text = make_corpus(kDistinctKeys / 10, 7);
+  static const std::string text = make_corpus(kDistinctKeys / 10, 7).text;
   std::unordered_map<std::string_view, OffsetStats> want;
   for (std::size_t pos = 0; pos < text.size();) {
     const std::size_t nl = text.find('\n', pos);
