@@ -8,9 +8,10 @@
 // Until results can spill to disk, a job whose distinct keys do not fit fails this way
 // instead of growing without bound.
 //
-// What is counted: combiner, shard, channel and final tables (slots and key bytes), and the
-// result's entry array. What is not: the inputs (mapped files are page cache, and read-in
-// pipes are sized by the input), per-task scratch, and the thread stacks.
+// What is counted: combiner, shard and channel tables (slots and key bytes), the map output
+// runs of kLocal, and the result's entries (twice, for the sort's scratch) and keys. What is not:
+// the inputs (mapped files are page cache, and read-in pipes are sized by the input), per-task
+// scratch, and the thread stacks.
 //
 // Thread safety: charge() and release() may be called from any thread.
 #pragma once

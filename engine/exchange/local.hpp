@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -39,6 +40,7 @@ class Local {
     workers_.reserve(ctx.scheduler.num_workers());
     for (std::size_t w = 0; w < ctx.scheduler.num_workers(); ++w) {
       workers_.push_back(std::make_unique<WorkerRuns>(ctx.partitions, &ctx.budget));
+      scratch_.push_back(std::make_unique<WorkerScratch>());
     }
   }
 
@@ -72,6 +74,7 @@ class Local {
       for (detail::Arena& keys : w->keys) out.keys.push_back(std::move(keys));
       w->charge = detail::BudgetCharge(&ctx_.budget);  // the runs were freed by gather
     }
+    scratch_.clear();
     return out;
   }
 
@@ -112,28 +115,32 @@ class Local {
   // freed as they are taken.
   Partition<J> gather(std::size_t p) {
     Partition<J> part;
-    std::size_t n = 0;
-    for (const auto& w : workers_) n += w->runs[p].size;
     part.sorted_by_key = true;
-    if (n == 0) return part;
-    std::vector<KeyAcc<J>> all;
-    all.reserve(n);
+    std::vector<std::span<KeyAcc<J>>> pieces;
     for (auto& w : workers_) {
-      for (Block& block : w->runs[p].blocks) {
-        for (auto& e : block) all.push_back(std::move(e));
-        Block().swap(block);
-      }
-      w->runs[p] = Run();
+      for (Block& block : w->runs[p].blocks) pieces.emplace_back(block);
     }
-    detail::sort_and_combine_by_key(all, [](auto& into, auto&& from) {
-      detail::Accumulation<J>::merge(into, std::move(from), false);
-    });
-    part.entries = std::move(all);
+    if (pieces.empty()) return part;
+    // The sort's working memory is the calling worker's, kept from one partition to the next.
+    const int worker = ctx_.scheduler.current_worker_index();
+    detail::SortScratch<KeyAcc<J>> own;
+    auto& scratch = worker >= 0 ? scratch_[static_cast<std::size_t>(worker)]->scratch : own;
+    part.entries = detail::sort_and_combine_by_key(
+        std::span<const std::span<KeyAcc<J>>>(pieces), scratch, [](auto& into, auto&& from) {
+          detail::Accumulation<J>::merge(into, std::move(from), false);
+        });
+    for (auto& w : workers_) w->runs[p] = Run();
     return part;
   }
 
+  // One worker's sort scratch, alone on its cache lines.
+  struct alignas(lockfree::kCacheLine) WorkerScratch {
+    detail::SortScratch<KeyAcc<J>> scratch;
+  };
+
   ExchangeContext<J> ctx_;
   std::vector<std::unique_ptr<WorkerRuns>> workers_;
+  std::vector<std::unique_ptr<WorkerScratch>> scratch_;  // by worker, for finish()
 };
 
 }  // namespace tally::exchange
