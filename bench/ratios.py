@@ -154,6 +154,49 @@ def harness_rows(results_dir):
     return rows
 
 
+def process_time(m, name):
+    """Median wall time (ms) and peak RSS (bytes) of a BM_Process_* benchmark."""
+    for suffix in ("/manual_time", "/iterations:1/manual_time"):
+        b = m.get(name + suffix)
+        if b:
+            return b["real_time"], b.get("peak_rss_bytes"), b.get("bytes_per_second")
+    return None, None, None
+
+
+def mib(x):
+    return "n/a" if x is None else f"{x / 2**20:.0f} MiB"
+
+
+def process_rows(w):
+    """The programs as users run them (BM_Process_*): exec to exit, output written."""
+    rows = []
+    d = "distinct1e7"
+    t1, rss1, _ = process_time(w, f"BM_Process_Tally/{d}/threads:1")
+    t2, rss2, bps = process_time(w, f"BM_Process_Tally/{d}/threads:2")
+    su, rss_su, _ = process_time(w, f"BM_Process_SortUniq/{d}")
+    ab, rss_ab, _ = process_time(w, f"BM_Process_AbslFlatHashMap/{d}")
+    base2, rss_b2, _ = process_time(w, f"BM_Process_TallyBaseline/{d}/threads:2")
+    input_bytes = bps * t2 / 1e3 if bps and t2 else None
+    if t2:
+        rows.append((f"tally wordcount {d} -j 2 / sort --parallel=2 | uniq -c (processes)",
+                     fmt(ratio(su, t2), "x"), f"{fmt(t2)} vs {fmt(su)} ms; target >= 2.5x"))
+        rows.append((f"tally wordcount {d} -j 2 peak RSS / input size", fmt(ratio(rss2, input_bytes), "x"),
+                     f"{mib(rss2)} for {mib(input_bytes)}; target <= 4x; sort | uniq -c {mib(rss_su)}"))
+        rows.append((f"tally wordcount {d} -j 1 / absl::flat_hash_map program (1 thread)",
+                     fmt(ratio(ab, t1), "x"), f"{fmt(t1)} vs {fmt(ab)} ms; RSS {mib(rss1)} vs {mib(rss_ab)}"))
+        rows.append((f"tally wordcount {d}: -j 2 / -j 1", fmt(ratio(t1, t2), "x"), f"{fmt(t2)} vs {fmt(t1)} ms"))
+    if t2 and base2:
+        rows.append((f"tally wordcount {d} -j 2 / TALLY_BASELINE_EXE -j 2", fmt(ratio(base2, t2), "x"),
+                     f"{fmt(t2)} vs {fmt(base2)} ms; RSS {mib(rss2)} vs {mib(rss_b2)}"))
+    for threads in (1, 2):
+        k, rss_k, _ = process_time(w, f"BM_Process_Tally/kjv10/threads:{threads}")
+        kb, rss_kb, _ = process_time(w, f"BM_Process_TallyBaseline/kjv10/threads:{threads}")
+        if k and kb:
+            rows.append((f"tally wordcount kjv10 -j {threads} / TALLY_BASELINE_EXE (processes)",
+                         fmt(ratio(kb, k), "x"), f"{fmt(k)} vs {fmt(kb)} ms; target >= 1.0x (no slower)"))
+    return rows
+
+
 def print_context(ctx):
     if ctx:
         print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "
@@ -290,6 +333,9 @@ def main():
             if t4:
                 rows.append((f"wordcount {label}: 4 threads (oversubscribed) / 2 threads", fmt(ratio(t2, t4), "x"),
                              f"{fmt(t4)} vs {fmt(t2)} ms"))
+
+    if w:
+        rows.extend(process_rows(w))
 
     print_context(ctx)
     print_table(rows)

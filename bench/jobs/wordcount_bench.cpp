@@ -38,6 +38,8 @@
 // program that starts the contender, so that the benchmark's own size does not leak into the
 // contender's ru_maxrss (process_meter.cpp says how it would); the floor is about 1 MB.
 //  - BM_Process_Tally/<corpus>/threads:T  `tally wordcount -j T -f tsv FILE`.
+//  - BM_Process_TallyBaseline/<corpus>/threads:T  the same with the tally program named by
+//    $TALLY_BASELINE_EXE (registered only when it is set): a build of an earlier commit.
 //  - BM_Process_AbslFlatHashMap/<corpus>  bench/jobs/absl_wordcount.cpp: one thread, the same
 //    word rule and output, an absl::flat_hash_map<std::string, uint64_t>.
 //  - BM_Process_SortUniq/distinct1e7  `sh -c 'LC_ALL=C sort --parallel=2 -S 2G FILE |
@@ -693,6 +695,17 @@ void BM_Process_Tally(benchmark::State& state, const Corpus& (*corpus_fn)()) {
 #endif
 }
 
+// The same command with another build of tally (TALLY_BASELINE_EXE, e.g. the commit before a
+// change): a before/after comparison within one session, on one machine state.
+void BM_Process_TallyBaseline(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+  const Corpus& c = corpus_fn();
+  const std::string threads = std::to_string(state.range(0));
+  measure_process(
+      state, c,
+      {std::getenv("TALLY_BASELINE_EXE"), "wordcount", "-j", threads, "-f", "tsv", c.path},
+      OutputFormat::kTsv, "baseline-" + c.name + "-" + threads);
+}
+
 void BM_Process_AbslFlatHashMap(benchmark::State& state, const Corpus& (*corpus_fn)()) {
   const Corpus& c = corpus_fn();
   measure_process(state, c, {ABSL_WORDCOUNT_EXE, c.path}, OutputFormat::kTsv, "absl-" + c.name);
@@ -736,6 +749,15 @@ void register_all() {
       ->Arg(2);
   process(benchmark::RegisterBenchmark("BM_Process_AbslFlatHashMap/kjv10",
                                        BM_Process_AbslFlatHashMap, &kjv10));
+  const char* baseline = std::getenv("TALLY_BASELINE_EXE");
+  const bool with_baseline = baseline != nullptr && *baseline != '\0';
+  if (with_baseline) {
+    process(benchmark::RegisterBenchmark("BM_Process_TallyBaseline/kjv10", BM_Process_TallyBaseline,
+                                         &kjv10))
+        ->ArgName("threads")
+        ->Arg(1)
+        ->Arg(2);
+  }
   // Seconds per iteration: one iteration per repetition.
   const std::string distinct_corpus = distinct_name();
   process(benchmark::RegisterBenchmark(("BM_Process_Tally/" + distinct_corpus).c_str(),
@@ -744,6 +766,13 @@ void register_all() {
       ->Arg(1)
       ->Arg(2)
       ->Iterations(1);
+  if (with_baseline) {
+    process(benchmark::RegisterBenchmark(("BM_Process_TallyBaseline/" + distinct_corpus).c_str(),
+                                         BM_Process_TallyBaseline, &distinct))
+        ->ArgName("threads")
+        ->Arg(2)
+        ->Iterations(1);
+  }
   process(benchmark::RegisterBenchmark(("BM_Process_SortUniq/" + distinct_corpus).c_str(),
                                        BM_Process_SortUniq, &distinct))
       ->Iterations(1);
