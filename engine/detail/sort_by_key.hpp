@@ -40,8 +40,8 @@ struct SortScratch {
 // of the pieces. String keys are sorted by an 8-byte prefix copied next to each pair's
 // address, so nearly every comparison is one integer compare within a contiguous array
 // instead of two pointer chases into the key storage; only equal prefixes compare the keys
-// themselves. A counting pass on the prefix's top bits first cuts the array into
-// cache-sized buckets. Complexity: O(n log n) comparisons, O(n) extra space.
+// themselves. A counting pass on the prefix's top bits first cuts the array into small
+// buckets. Complexity: O(n log n) comparisons, O(n) extra space.
 template <typename Key, typename T, typename Combine>
 std::vector<std::pair<Key, T>> sort_and_combine_by_key(
     std::span<const std::span<std::pair<Key, T>>> pieces, SortScratch<std::pair<Key, T>>& scratch,
@@ -52,16 +52,19 @@ std::vector<std::pair<Key, T>> sort_and_combine_by_key(
   std::vector<Pair> sorted;
   sorted.reserve(n);
   if constexpr (std::is_same_v<Key, std::string_view>) {
-    constexpr int kRadixBits = 11;
-    constexpr std::size_t kBuckets = std::size_t{1} << kRadixBits;
-    const auto bucket_of = [](std::uint64_t prefix) {
-      return static_cast<std::size_t>(prefix >> (64 - kRadixBits));
+    // About 16 pairs per bucket on evenly spread keys, so that the comparison sort mostly
+    // finishes small slices, with at most 2^16 buckets (a counts array that stays in L2).
+    int radix_bits = 1;
+    while (radix_bits < 16 && (std::size_t{16} << radix_bits) < n) ++radix_bits;
+    const std::size_t buckets = std::size_t{1} << radix_bits;
+    const auto bucket_of = [radix_bits](std::uint64_t prefix) {
+      return static_cast<std::size_t>(prefix >> (64 - radix_bits));
     };
     auto& prefixes = scratch.prefixes;
     auto& items = scratch.items;
     prefixes.resize(n);
     items.resize(n);
-    std::vector<std::size_t> starts(kBuckets + 1, 0);
+    std::vector<std::size_t> starts(buckets + 1, 0);
     std::size_t i = 0;
     for (const auto& piece : pieces) {
       for (std::size_t j = 0; j < piece.size(); ++j, ++i) {
@@ -72,7 +75,7 @@ std::vector<std::pair<Key, T>> sort_and_combine_by_key(
         ++starts[bucket_of(prefixes[i]) + 1];
       }
     }
-    for (std::size_t b = 0; b < kBuckets; ++b) starts[b + 1] += starts[b];
+    for (std::size_t b = 0; b < buckets; ++b) starts[b + 1] += starts[b];
     {
       std::vector<std::size_t> next(starts.begin(), starts.end() - 1);
       i = 0;
@@ -88,7 +91,7 @@ std::vector<std::pair<Key, T>> sort_and_combine_by_key(
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
       return a.pair->first < b.pair->first;
     };
-    for (std::size_t b = 0; b < kBuckets; ++b) {
+    for (std::size_t b = 0; b < buckets; ++b) {
       const auto first = items.begin() + static_cast<std::ptrdiff_t>(starts[b]);
       const auto last = items.begin() + static_cast<std::ptrdiff_t>(starts[b + 1]);
       if (last - first > 1) std::sort(first, last, before);
