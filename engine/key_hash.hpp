@@ -139,6 +139,18 @@ bool key_less(K a, K b) noexcept {
   return a < b;
 }
 
+// A 64-bit number that orders keys as key_less does where two numbers differ: the prefix of
+// a string, an integer with its sign bit flipped (so that negatives come first).
+inline std::uint64_t key_summary(std::string_view key) noexcept { return key_prefix(key); }
+template <std::integral K>
+std::uint64_t key_summary(K key) noexcept {
+  if constexpr (std::is_signed_v<K>) {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(key)) ^ (std::uint64_t{1} << 63);
+  } else {
+    return static_cast<std::uint64_t>(key);
+  }
+}
+
 template <std::integral K>
 bool keys_equal(K x, K y) noexcept {
   return x == y;

@@ -13,10 +13,12 @@
 // Thread safety: none; one reader. The runs must outlive the MergedRuns and not change.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -29,12 +31,39 @@ struct SortedRun {
   std::size_t size = 0;
 };
 
+// A Less may also offer `summary(entry)`: a number such that where two entries' summaries
+// differ, they order the entries as the Less does (and where they are equal, the Less
+// decides). MergedRuns then keeps each run's current summary beside its head, so that most
+// of the matches in the tree compare two integers instead of two entries.
+template <typename Less, typename Entry>
+concept SummarizedOrder = requires(const Less& less, const Entry& e) {
+  { less.summary(e) } -> std::totally_ordered;
+};
+
+namespace detail {
+template <typename Less, typename Entry>
+struct SummaryOf {
+  struct type {};  // no summary: an empty placeholder
+};
+template <typename Less, typename Entry>
+requires SummarizedOrder<Less, Entry>
+struct SummaryOf<Less, Entry> {
+  using type = decltype(std::declval<const Less&>().summary(std::declval<const Entry&>()));
+};
+}  // namespace detail
+
 template <typename Entry, typename Less>
 class MergedRuns {
  public:
   MergedRuns(std::vector<SortedRun<Entry>> runs, Less less)
-      : runs_(std::move(runs)), pos_(runs_.size(), 0), losers_(runs_.size()), less_(less) {
+      : runs_(std::move(runs)),
+        pos_(runs_.size(), 0),
+        heads_(runs_.size()),
+        summaries_(runs_.size()),
+        losers_(runs_.size()),
+        less_(less) {
     const std::size_t k = runs_.size();
+    for (std::size_t i = 0; i < k; ++i) load_head(i);
     // Knuth's initialisation: every node starts as the virtual leaf k, which beats every
     // real leaf; replaying each leaf from the last to the first leaves the real losers in
     // the internal nodes and the overall winner in losers_[0].
@@ -46,19 +75,27 @@ class MergedRuns {
   const Entry* next() {
     if (runs_.empty()) return nullptr;
     const std::size_t w = losers_[0];
-    const Entry* e = head(w);
+    const Entry* e = heads_[w];
     if (e == nullptr) return nullptr;  // the winner is exhausted: so is every run
     ++pos_[w];
+    load_head(w);
     replay(w);
     return e;
   }
 
  private:
-  // Run i's current entry, or nullptr when it is exhausted.
-  const Entry* head(std::size_t i) const {
+  static constexpr bool kSummarized = SummarizedOrder<Less, Entry>;
+  using Summary = typename detail::SummaryOf<Less, Entry>::type;
+
+  // Caches run i's current entry (nullptr when it is exhausted) and its summary.
+  void load_head(std::size_t i) {
     const SortedRun<Entry>& r = runs_[i];
-    if (pos_[i] == r.size) return nullptr;
-    return r.order == nullptr ? &r.entries[pos_[i]] : &r.entries[r.order[pos_[i]]];
+    if (pos_[i] == r.size) {
+      heads_[i] = nullptr;
+      return;
+    }
+    heads_[i] = r.order == nullptr ? &r.entries[pos_[i]] : &r.entries[r.order[pos_[i]]];
+    if constexpr (kSummarized) summaries_[i] = less_.summary(*heads_[i]);
   }
 
   // Whether leaf a's entry comes out before leaf b's. The virtual leaf k beats all; an
@@ -67,10 +104,13 @@ class MergedRuns {
     const std::size_t k = runs_.size();
     if (a == k) return true;
     if (b == k) return false;
-    const Entry* x = head(a);
-    const Entry* y = head(b);
+    const Entry* x = heads_[a];
+    const Entry* y = heads_[b];
     if (x == nullptr) return false;
     if (y == nullptr) return true;
+    if constexpr (kSummarized) {
+      if (summaries_[a] != summaries_[b]) return summaries_[a] < summaries_[b];
+    }
     // One comparison: a beats b when x < y, or when they are equal and a is the lower run.
     return a < b ? !less_(*y, *x) : less_(*x, *y);
   }
@@ -87,6 +127,8 @@ class MergedRuns {
 
   std::vector<SortedRun<Entry>> runs_;
   std::vector<std::size_t> pos_;
+  std::vector<const Entry*> heads_;  // each run's current entry; nullptr: exhausted
+  std::vector<Summary> summaries_;   // their summaries (kSummarized only)
   std::vector<std::size_t> losers_;  // losers_[0]: the winner; losers_[1..k): match losers
   Less less_;
 };
