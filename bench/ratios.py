@@ -178,10 +178,10 @@ def process_rows(w):
     base2, rss_b2, _ = process_time(w, f"BM_Process_TallyBaseline/{d}/threads:2")
     input_bytes = bps * t2 / 1e3 if bps and t2 else None
     if t2:
-        rows.append((f"tally wordcount {d} -j 2 / sort --parallel=2 | uniq -c (processes)",
+        rows.append((f"tally wordcount {d} -j 2 / sort --parallel=2 \\| uniq -c (processes)",
                      fmt(ratio(su, t2), "x"), f"{fmt(t2)} vs {fmt(su)} ms; target >= 2.5x"))
         rows.append((f"tally wordcount {d} -j 2 peak RSS / input size", fmt(ratio(rss2, input_bytes), "x"),
-                     f"{mib(rss2)} for {mib(input_bytes)}; target <= 4x; sort | uniq -c {mib(rss_su)}"))
+                     f"{mib(rss2)} for {mib(input_bytes)}; target <= 4x; sort \\| uniq -c {mib(rss_su)}"))
         rows.append((f"tally wordcount {d} -j 1 / absl::flat_hash_map program (1 thread)",
                      fmt(ratio(ab, t1), "x"), f"{fmt(t1)} vs {fmt(ab)} ms; RSS {mib(rss1)} vs {mib(rss_ab)}"))
         rows.append((f"tally wordcount {d}: -j 2 / -j 1", fmt(ratio(t1, t2), "x"), f"{fmt(t2)} vs {fmt(t1)} ms"))
