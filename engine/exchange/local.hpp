@@ -20,6 +20,7 @@
 
 #include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/run_block.hpp"
 #include "tally/engine/detail/sort_by_key.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/parallel.hpp"
@@ -80,9 +81,9 @@ class Local {
 
  private:
   // A run is a list of fixed-size blocks rather than one growing array: appending never
-  // copies, and never holds up to twice the run's size as a doubling array would.
-  static constexpr std::size_t kRunBlock = 4096;  // entries per block
-  using Block = std::vector<KeyAcc<J>>;           // capacity kRunBlock
+  // copies, never holds up to twice the run's size as a doubling array would, and a sorted
+  // partition's blocks go back to the system at once (run_block.hpp).
+  using Block = detail::RunBlock<KeyAcc<J>>;
   struct Run {
     std::vector<Block> blocks;
     std::size_t size = 0;
@@ -100,9 +101,9 @@ class Local {
     if (table.empty()) return;
     table.for_each_slot([&](typename Table::Slot& s) {
       Run& run = w.runs[detail::partition_of(s.hash, ctx_.partitions)];
-      if (run.blocks.empty() || run.blocks.back().size() == kRunBlock) {
-        w.charge.add(kRunBlock * sizeof(KeyAcc<J>), "the map output runs");
-        run.blocks.emplace_back().reserve(kRunBlock);
+      if (run.blocks.empty() || run.blocks.back().full()) {
+        w.charge.add(Block::kCapacity * sizeof(KeyAcc<J>), "the map output runs");
+        run.blocks.emplace_back();
       }
       run.blocks.back().emplace_back(s.key, std::move(s.acc));
       ++run.size;
@@ -118,7 +119,7 @@ class Local {
     part.sorted_by_key = true;
     std::vector<std::span<KeyAcc<J>>> pieces;
     for (auto& w : workers_) {
-      for (Block& block : w->runs[p].blocks) pieces.emplace_back(block);
+      for (Block& block : w->runs[p].blocks) pieces.push_back(block.elements());
     }
     if (pieces.empty()) return part;
     // The sort's working memory is the calling worker's, kept from one partition to the next.
