@@ -34,7 +34,7 @@ class Local {
   using Table = WorkerTable<J>;
   // As many keys as a table of 2^17 slots holds before it would grow (4 MiB of slots for
   // word count): within a core's share of the last-level cache, and room for a natural-
-  // language vocabulary whole, so that such text never goes into runs.
+  // language vocabulary whole, so that such text is never handed on while mapping.
   static constexpr std::size_t kDefaultCombinerKeys = std::size_t{3} << 15;
 
   explicit Local(const ExchangeContext<J>& ctx) : ctx_(ctx) {
