@@ -135,6 +135,18 @@ void parallel_for(Scheduler& scheduler, std::size_t begin, std::size_t end, Body
   job.run_all(begin, end, chunk);
 }
 
+// Calls fn(i) once for every i in [0, n), one task per index: for a few coarse items (the
+// partitions of a result, the workers' tables) where each is worth a task of its own.
+template <typename Fn>
+void parallel_for_each_index(Scheduler& scheduler, std::size_t n, Fn&& fn) {
+  parallel_for(
+      scheduler, 0, n,
+      [&fn](std::size_t lo, std::size_t hi) {
+        for (std::size_t i = lo; i < hi; ++i) fn(i);
+      },
+      1);
+}
+
 template <typename T, typename Body, typename Reduce>
 T parallel_reduce(Scheduler& scheduler, std::size_t begin, std::size_t end, T identity, Body&& body,
                   Reduce&& reduce, std::size_t grain = 0) {

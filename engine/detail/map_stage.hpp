@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tally/engine/detail/accumulation.hpp"
+#include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/detail/records.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/input.hpp"
@@ -90,27 +91,28 @@ class MapStage {
 
   MapStage(const J& job, const Inputs& inputs, const RunOptions& options, Scheduler& scheduler,
            X& exchange, MemoryBudget& budget)
-      : job_(job), inputs_(inputs), options_(options), scheduler_(scheduler) {
-    const std::size_t limit =
-        options.combiner_keys != 0 ? options.combiner_keys : X::kDefaultCombinerKeys;
-    workers_.reserve(scheduler.num_workers());
-    for (std::size_t i = 0; i < scheduler.num_workers(); ++i) {
-      workers_.push_back(std::make_unique<Worker>(exchange, budget, limit));
-    }
-  }
+      : job_(job),
+        inputs_(inputs),
+        options_(options),
+        scheduler_(scheduler),
+        workers_(make_each<Worker>(
+            scheduler.num_workers(), exchange, budget,
+            options.combiner_keys != 0 ? options.combiner_keys : X::kDefaultCombinerKeys)) {}
 
   // Map task: every record of one split.
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
     Worker& w = *workers_[static_cast<std::size_t>(scheduler_.current_worker_index())];
     std::uint64_t records = 0;
+    const auto map_into = [&](auto& out) {
+      return for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
+                             [&](Record rec) { job_.map(rec, out); });
+    };
     Status s;
     if constexpr (requires(Record rec) { job_.map(rec, w.sink); }) {
-      s = for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
-                          [&](Record rec) { job_.map(rec, w.sink); });
+      s = map_into(w.sink);
     } else {
       EmitterAdapter<Sink, typename J::Key, typename J::Value> out(w.sink);
-      s = for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
-                          [&](Record rec) { job_.map(rec, out); });
+      s = map_into(out);
     }
     if (!s.ok()) return s;
     w.bytes += split.bytes;

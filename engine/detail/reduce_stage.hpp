@@ -1,16 +1,12 @@
 // The reduce stage: the exchange's partitions become the result's sorted runs. Each
 // partition's entries become (key, value) entries (Accumulation<J>::finish: reduce() for a
 // ReduceJob), sorted by key, with their string keys copied together in that order, one task
-// per partition; with
-// RunOptions::order == kByValue the value-order index is built the same way. The runs are
-// never merged into one array: the result is read through a k-way merge (result_table.hpp).
+// per partition; with RunOptions::order == kByValue the value-order index is built the same
+// way. The runs are never merged into one array: the result is read through a k-way merge
+// (result_table.hpp).
 #pragma once
 
-#include <algorithm>
-#include <bit>
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -42,8 +38,8 @@ ResultTable<typename J::Key, typename J::Value> reduce_to_result(const J& job,
   auto& parts = exchanged.partitions;
   std::size_t n = 0;
   for (const auto& part : parts) n += part.entries.size();
-  // The runs, plus the sort scratch of the partitions being sorted, roughly bounded by a
-  // second copy.
+  // The runs, plus a second array per partition in flight (the values of a ReduceJob, or the
+  // sort of a partition that comes unsorted), bounded by a second copy.
   BudgetCharge entries_charge(&budget);
   entries_charge.add(2 * n * sizeof(Entry), "the result's entries");
 
@@ -54,50 +50,38 @@ ResultTable<typename J::Key, typename J::Value> reduce_to_result(const J& job,
   } else {
     storage = std::move(exchanged.keys);
   }
-  parallel_for(
-      scheduler, 0, parts.size(),
-      [&](std::size_t lo, std::size_t hi) {
-        for (std::size_t p = lo; p < hi; ++p) {
-          auto& entries = parts[p].entries;
-          if constexpr (CombineJob<J>) {
-            // A combined value is the value: the partition's array becomes the run as it is.
-            runs[p] = std::move(entries);
-          } else {
-            runs[p].reserve(entries.size());
-            for (auto& [key, acc] : entries) {
-              runs[p].emplace_back(key, Accumulation<J>::finish(job, key, std::move(acc)));
-            }
-            std::vector<exchange::KeyAcc<J>>().swap(entries);
-          }
-          if (!parts[p].sorted_by_key) sort_by_key(runs[p]);
-          if constexpr (std::is_same_v<Key, std::string_view>) {
-            // The keys of the run, copied in its order: reading the result in order then
-            // reads its keys sequentially, where the map side's arenas hold them in input
-            // order, one cache miss per key.
-            auto& run = runs[p];
-            for (std::size_t i = 0; i < run.size(); ++i) {
-              if (i + kPrefetchAhead < run.size()) {
-                __builtin_prefetch(run[i + kPrefetchAhead].first.data());
-              }
-              run[i].first = storage[p].copy(run[i].first);
-            }
-          }
-        }
-      },
-      1);
+  parallel_for_each_index(scheduler, parts.size(), [&](std::size_t p) {
+    auto& entries = parts[p].entries;
+    if constexpr (CombineJob<J>) {
+      // A combined value is the value: the partition's array becomes the run as it is.
+      runs[p] = std::move(entries);
+    } else {
+      runs[p].reserve(entries.size());
+      for (auto& [key, acc] : entries) {
+        runs[p].emplace_back(key, Accumulation<J>::finish(job, key, std::move(acc)));
+      }
+      std::vector<exchange::KeyAcc<J>>().swap(entries);
+    }
+    if (!parts[p].sorted_by_key) sort_by_key(runs[p]);
+    if constexpr (std::is_same_v<Key, std::string_view>) {
+      // The keys of the run, copied in its order: reading the result in order then reads its
+      // keys sequentially, where the map side's arenas hold them in input order, one cache
+      // miss per key.
+      auto& run = runs[p];
+      for (std::size_t i = 0; i < run.size(); ++i) {
+        if (i + kPrefetchAhead < run.size())
+          __builtin_prefetch(run[i + kPrefetchAhead].first.data());
+        run[i].first = storage[p].copy(run[i].first);
+      }
+    }
+  });
   std::vector<Arena>().swap(exchanged.keys);
   for (Arena& keys : storage) keys.detach_budget();  // the result outlives the run
   ResultTable<Key, Value> result(std::move(runs), std::move(storage));
   if constexpr (std::totally_ordered<Value>) {
     if (options.order == ResultOrder::kByValue) {
-      result.order_by_value([&](std::size_t count, auto&& fn) {
-        parallel_for(
-            scheduler, 0, count,
-            [&](std::size_t lo, std::size_t hi) {
-              for (std::size_t p = lo; p < hi; ++p) fn(p);
-            },
-            1);
-      });
+      result.order_by_value(
+          [&](std::size_t count, auto&& fn) { parallel_for_each_index(scheduler, count, fn); });
     }
   }
   return result;

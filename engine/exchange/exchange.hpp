@@ -90,20 +90,15 @@ Exchanged<J> exchanged_from_tables(Scheduler& scheduler, std::vector<WorkerTable
   Exchanged<J> out;
   out.partitions.resize(tables.size());
   out.keys.resize(tables.size());
-  parallel_for(
-      scheduler, 0, tables.size(),
-      [&](std::size_t lo, std::size_t hi) {
-        for (std::size_t p = lo; p < hi; ++p) {
-          auto& entries = out.partitions[p].entries;
-          entries.reserve(tables[p].size());
-          tables[p].for_each([&](std::uint64_t, const typename J::Key& key, auto& acc) {
-            entries.emplace_back(key, std::move(acc));
-          });
-          out.keys[p] = tables[p].take_arena();
-          tables[p] = WorkerTable<J>();
-        }
-      },
-      1);
+  parallel_for_each_index(scheduler, tables.size(), [&](std::size_t p) {
+    auto& entries = out.partitions[p].entries;
+    entries.reserve(tables[p].size());
+    tables[p].for_each([&](std::uint64_t, const typename J::Key& key, auto& acc) {
+      entries.emplace_back(key, std::move(acc));
+    });
+    out.keys[p] = tables[p].take_arena();
+    tables[p] = WorkerTable<J>();
+  });
   return out;
 }
 

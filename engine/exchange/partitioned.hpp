@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/parallel.hpp"
 #include "tally/lockfree/backoff.hpp"
@@ -36,14 +37,11 @@ class Partitioned {
   // keep a channel's consumer busy.
   static constexpr std::size_t kDefaultCombinerKeys = std::size_t{1} << 14;
 
-  explicit Partitioned(const ExchangeContext<J>& ctx) : ctx_(ctx) {
-    const std::size_t capacity =
-        ctx.options.channel_capacity == 0 ? 1 : ctx.options.channel_capacity;
-    channels_.reserve(ctx.partitions);
-    for (std::size_t i = 0; i < ctx.partitions; ++i) {
-      channels_.push_back(std::make_unique<Channel>(capacity, &ctx.budget));
-    }
-  }
+  explicit Partitioned(const ExchangeContext<J>& ctx)
+      : ctx_(ctx),
+        channels_(detail::make_each<Channel>(
+            ctx.partitions, ctx.options.channel_capacity == 0 ? 1 : ctx.options.channel_capacity,
+            &ctx.budget)) {}
 
   void hand_on(Table& table) {
     if (table.empty()) return;
@@ -78,12 +76,8 @@ class Partitioned {
     // workers' tables still hold is sent, and each channel's last batches are drained here,
     // one task per partition.
     for (Table& t : worker_tables) hand_on(t);
-    parallel_for(
-        ctx_.scheduler, 0, channels_.size(),
-        [&](std::size_t lo, std::size_t hi) {
-          for (std::size_t p = lo; p < hi; ++p) drain(*channels_[p]);
-        },
-        1);
+    parallel_for_each_index(ctx_.scheduler, channels_.size(),
+                            [&](std::size_t p) { drain(*channels_[p]); });
     std::vector<Table> finals;
     finals.reserve(channels_.size());
     for (auto& c : channels_) {

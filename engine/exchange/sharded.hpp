@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/lockfree/cache_line.hpp"
 
@@ -22,12 +23,8 @@ class Sharded {
   // Small enough to stay in a core's cache while mapping.
   static constexpr std::size_t kDefaultCombinerKeys = std::size_t{1} << 14;
 
-  explicit Sharded(const ExchangeContext<J>& ctx) : scheduler_(ctx.scheduler) {
-    shards_.reserve(ctx.partitions);
-    for (std::size_t i = 0; i < ctx.partitions; ++i) {
-      shards_.push_back(std::make_unique<Shard>(&ctx.budget));
-    }
-  }
+  explicit Sharded(const ExchangeContext<J>& ctx)
+      : scheduler_(ctx.scheduler), shards_(detail::make_each<Shard>(ctx.partitions, &ctx.budget)) {}
 
   void hand_on(Table& table) {
     if (table.empty()) return;

@@ -39,6 +39,23 @@ TEST_P(ParallelSweep, ForVisitsEveryIndexOnce) {
   }
 }
 
+// Oracle: parallel_for_each_index calls fn(i) exactly once for every i in [0, n), and for
+// no other i.
+TEST_P(ParallelSweep, ForEachIndexVisitsEveryIndexOnce) {
+  const auto [threads, n, grain] = GetParam();
+  (void)grain;  // one task per index, whatever the sweep's grain
+  Scheduler sched({.threads = threads});
+  std::vector<std::atomic<int>> visits(n + 1);
+  tally::parallel_for_each_index(sched, n, [&](std::size_t i) {
+    ASSERT_LT(i, n);
+    // Relaxed: a count; the return of parallel_for_each_index orders it before the reads below.
+    visits[i].fetch_add(1, std::memory_order_relaxed);
+  });
+  for (std::size_t i = 0; i < visits.size(); ++i) {
+    ASSERT_EQ(visits[i].load(), i < n ? 1 : 0) << "index " << i;
+  }
+}
+
 // Oracle: parallel_reduce of i over [0, n) equals n(n-1)/2, whatever the split.
 TEST_P(ParallelSweep, ReduceSumMatchesClosedForm) {
   const auto [threads, n, grain] = GetParam();

@@ -158,19 +158,14 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     std::vector<std::string> pieces(in_flight);
     for (std::size_t first = 0; first < slices.size(); first += in_flight) {
       const std::size_t n = std::min(in_flight, slices.size() - first);
-      parallel_for(
-          scheduler, 0, n,
-          [&](std::size_t lo, std::size_t hi) {
-            for (std::size_t i = lo; i < hi; ++i) {
-              pieces[i].clear();
-              bool first_row = true;
-              for (const auto& [word, count] : slices[first + i]) {
-                counts.row(pieces[i], word, count, first_row);
-                first_row = false;
-              }
-            }
-          },
-          1);
+      parallel_for_each_index(scheduler, n, [&](std::size_t i) {
+        pieces[i].clear();
+        bool first_row = true;
+        for (const auto& [word, count] : slices[first + i]) {
+          counts.row(pieces[i], word, count, first_row);
+          first_row = false;
+        }
+      });
       for (std::size_t i = 0; i < n; ++i) {
         if (pieces[i].empty()) continue;
         if (any_rows) file.append(counts.separator());
