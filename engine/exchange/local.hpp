@@ -20,6 +20,7 @@
 
 #include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/detail/run_block.hpp"
 #include "tally/engine/detail/sort_by_key.hpp"
 #include "tally/engine/exchange/exchange.hpp"
@@ -37,13 +38,10 @@ class Local {
   // language vocabulary whole, so that such text is never handed on while mapping.
   static constexpr std::size_t kDefaultCombinerKeys = std::size_t{3} << 15;
 
-  explicit Local(const ExchangeContext<J>& ctx) : ctx_(ctx) {
-    workers_.reserve(ctx.scheduler.num_workers());
-    for (std::size_t w = 0; w < ctx.scheduler.num_workers(); ++w) {
-      workers_.push_back(std::make_unique<WorkerRuns>(ctx.partitions, &ctx.budget));
-      scratch_.push_back(std::make_unique<WorkerScratch>());
-    }
-  }
+  explicit Local(const ExchangeContext<J>& ctx)
+      : ctx_(ctx),
+        workers_(
+            detail::make_each<Worker>(ctx.scheduler.num_workers(), ctx.partitions, &ctx.budget)) {}
 
   // Appends the table's entries to the calling worker's runs; the runs keep its keys.
   void hand_on(Table& table) {
@@ -54,28 +52,19 @@ class Local {
   Exchanged<J> finish(std::vector<Table> worker_tables, RunReport& /*report*/) {
     const std::size_t partitions = ctx_.partitions;
     // What the tables still hold joins each worker's runs (one task per worker).
-    parallel_for(
-        ctx_.scheduler, 0, worker_tables.size(),
-        [&](std::size_t lo, std::size_t hi) {
-          for (std::size_t w = lo; w < hi; ++w) {
-            append_to_runs(*workers_[w], worker_tables[w]);
-            worker_tables[w] = Table();
-          }
-        },
-        1);
+    parallel_for_each_index(ctx_.scheduler, worker_tables.size(), [&](std::size_t w) {
+      append_to_runs(*workers_[w], worker_tables[w]);
+      worker_tables[w] = Table();
+    });
     Exchanged<J> out;
     out.partitions.resize(partitions);
-    parallel_for(
-        ctx_.scheduler, 0, partitions,
-        [&](std::size_t lo, std::size_t hi) {
-          for (std::size_t p = lo; p < hi; ++p) out.partitions[p] = gather(p);
-        },
-        1);
+    parallel_for_each_index(ctx_.scheduler, partitions,
+                            [&](std::size_t p) { out.partitions[p] = gather(p); });
     for (auto& w : workers_) {
       for (detail::Arena& keys : w->keys) out.keys.push_back(std::move(keys));
       w->charge = detail::BudgetCharge(&ctx_.budget);  // the runs were freed by gather
+      w->sort_scratch = {};
     }
-    scratch_.clear();
     return out;
   }
 
@@ -84,29 +73,28 @@ class Local {
   // copies, never holds up to twice the run's size as a doubling array would, and a sorted
   // partition's blocks go back to the system at once (run_block.hpp).
   using Block = detail::RunBlock<KeyAcc<J>>;
-  struct Run {
-    std::vector<Block> blocks;
-    std::size_t size = 0;
-  };
+  using Run = std::vector<Block>;
 
   // One worker's runs, written only by that worker while mapping; alone on its cache lines.
-  struct alignas(lockfree::kCacheLine) WorkerRuns {
-    WorkerRuns(std::size_t partitions, MemoryBudget* budget) : runs(partitions), charge(budget) {}
+  // In finish(), the sort scratch of the partitions that worker gathers.
+  struct alignas(lockfree::kCacheLine) Worker {
+    Worker(std::size_t partitions, MemoryBudget* budget) : runs(partitions), charge(budget) {}
     std::vector<Run> runs;            // by partition
     std::vector<detail::Arena> keys;  // the key storage of every table appended here
     detail::BudgetCharge charge;      // for the runs' blocks
+    // Kept from one partition to the next, so that each sort reuses its pages.
+    detail::SortScratch<KeyAcc<J>> sort_scratch;
   };
 
-  void append_to_runs(WorkerRuns& w, Table& table) {
+  void append_to_runs(Worker& w, Table& table) {
     if (table.empty()) return;
     table.for_each_slot([&](typename Table::Slot& s) {
       Run& run = w.runs[detail::partition_of(s.hash, ctx_.partitions)];
-      if (run.blocks.empty() || run.blocks.back().full()) {
+      if (run.empty() || run.back().full()) {
         w.charge.add(Block::kCapacity * sizeof(KeyAcc<J>), "the map output runs");
-        run.blocks.emplace_back();
+        run.emplace_back();
       }
-      run.blocks.back().emplace_back(s.key, std::move(s.acc));
-      ++run.size;
+      run.back().emplace_back(s.key, std::move(s.acc));
     });
     w.keys.push_back(table.take_arena());
     table.clear();
@@ -119,13 +107,13 @@ class Local {
     part.sorted_by_key = true;
     std::vector<std::span<KeyAcc<J>>> pieces;
     for (auto& w : workers_) {
-      for (Block& block : w->runs[p].blocks) pieces.push_back(block.elements());
+      for (Block& block : w->runs[p]) pieces.push_back(block.elements());
     }
     if (pieces.empty()) return part;
-    // The sort's working memory is the calling worker's, kept from one partition to the next.
+    // The sort's working memory is the calling worker's.
     const int worker = ctx_.scheduler.current_worker_index();
     detail::SortScratch<KeyAcc<J>> own;
-    auto& scratch = worker >= 0 ? scratch_[static_cast<std::size_t>(worker)]->scratch : own;
+    auto& scratch = worker >= 0 ? workers_[static_cast<std::size_t>(worker)]->sort_scratch : own;
     part.entries = detail::sort_and_combine_by_key(
         std::span<const std::span<KeyAcc<J>>>(pieces), scratch, [](auto& into, auto&& from) {
           detail::Accumulation<J>::merge(into, std::move(from), false);
@@ -134,14 +122,8 @@ class Local {
     return part;
   }
 
-  // One worker's sort scratch, alone on its cache lines.
-  struct alignas(lockfree::kCacheLine) WorkerScratch {
-    detail::SortScratch<KeyAcc<J>> scratch;
-  };
-
   ExchangeContext<J> ctx_;
-  std::vector<std::unique_ptr<WorkerRuns>> workers_;
-  std::vector<std::unique_ptr<WorkerScratch>> scratch_;  // by worker, for finish()
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace tally::exchange
