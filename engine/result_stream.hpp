@@ -165,14 +165,9 @@ class MergedRange {
     const Entry* current_ = nullptr;
   };
 
-  // `orders` owns index arrays the runs point into (if the range computed them itself).
+  // `orders`, if set, owns index arrays the runs read through (shared between ranges).
   MergedRange(std::vector<SortedRun<Entry>> runs, Less less,
-              std::vector<std::vector<std::uint32_t>> orders = {})
-      : MergedRange(std::move(runs), less,
-                    std::make_shared<std::vector<std::vector<std::uint32_t>>>(std::move(orders))) {}
-  // The same, with the index arrays shared between ranges.
-  MergedRange(std::vector<SortedRun<Entry>> runs, Less less,
-              std::shared_ptr<const std::vector<std::vector<std::uint32_t>>> orders)
+              std::shared_ptr<const std::vector<std::vector<std::uint32_t>>> orders = nullptr)
       : orders_(std::move(orders)), runs_(std::move(runs)), less_(less) {}
 
   // Starts the merge; call once.

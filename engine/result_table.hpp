@@ -105,11 +105,7 @@ class ResultTable {
 
   // Every entry, value descending, ties by key ascending.
   MergedRange<Entry, ValueDescendingLess> by_value() const requires std::totally_ordered<Value> {
-    if (!value_orders_.empty()) return {runs_through(value_orders_), ValueDescendingLess{}};
-    std::vector<std::vector<std::uint32_t>> orders(runs_.size());
-    for (std::size_t p = 0; p < runs_.size(); ++p) orders[p] = value_order(runs_[p]);
-    auto runs = runs_through(orders);
-    return {std::move(runs), ValueDescendingLess{}, std::move(orders)};
+    return std::move(by_value_slices(1).front());
   }
 
   // by_value() cut into about `slices` consecutive pieces: reading them one after another
@@ -237,14 +233,14 @@ class ResultTable {
     return out;
   }
 
-  // The positions of a key-sorted run's entries in value-descending order. A stable sort on
-  // the value alone keeps equal values in key order, so no key is compared; the values are
-  // copied next to their positions first, so the sort reads one array, not the run.
-  // Empty when the run is in value order already (every value equal, say).
   static const Entry& at(const SortedRun<Entry>& r, std::size_t i) {
     return r.order == nullptr ? r.entries[i] : r.entries[r.order[i]];
   }
 
+  // The positions of a key-sorted run's entries in value-descending order. A stable sort on
+  // the value alone keeps equal values in key order, so no key is compared; the values are
+  // copied next to their positions first, so the sort reads one array, not the run.
+  // Empty when the run is in value order already (every value equal, say).
   static std::vector<std::uint32_t> value_order(const Run& run) {
     const auto descending = [](const Entry& a, const Entry& b) { return b.second < a.second; };
     if (std::is_sorted(run.begin(), run.end(), descending)) return {};
