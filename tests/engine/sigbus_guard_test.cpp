@@ -226,9 +226,14 @@ void default_sigbus() {
 
 // Maps the file open on `fd` (MAP_SHARED, not through Inputs: the guard does not know it),
 // truncates it and reads past the new end.
+// Where the mapping of fault_on_foreign_mapping lives, for a handler to compare si_addr.
+std::atomic<std::uintptr_t> g_foreign_begin{0};
+
 void fault_on_foreign_mapping(int fd) {
   void* p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(21);
+  // Relaxed: read by this thread's signal handler only.
+  g_foreign_begin.store(reinterpret_cast<std::uintptr_t>(p), std::memory_order_relaxed);
   touch(static_cast<const char*>(p) + 8 * kPage);
 }
 
@@ -300,9 +305,6 @@ void write_stderr(const char* text) {
   [[maybe_unused]] const ssize_t w = ::write(STDERR_FILENO, text, n);
 }
 
-// Where the foreign mapping of ChainsForeignFault lives, for its handler to compare si_addr.
-std::atomic<std::uintptr_t> g_foreign_begin{0};
-
 // A SA_SIGINFO handler, as a crash reporter would install one: says what it got, and exits.
 void siginfo_handler(int sig, siginfo_t* info, void* /*ucontext*/) {
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
@@ -319,7 +321,20 @@ void plain_handler(int sig) {
   write_stderr(sig == SIGBUS ? "previous handler: SIGBUS\n" : "previous handler: other\n");
 }
 
-void install_previous(const struct sigaction& sa) {
+// Installs the SIGBUS handler that install_sigbus_guard() will find before it: `handler`
+// (or SIG_IGN), or siginfo_handler with SA_SIGINFO.
+void install_previous(void (*handler)(int)) {
+  struct sigaction sa {};
+  sa.sa_handler = handler;
+  sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGBUS, &sa, nullptr) != 0) ::_exit(30);
+}
+
+void install_previous_siginfo_handler() {
+  struct sigaction sa {};
+  sa.sa_sigaction = &siginfo_handler;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
   if (::sigaction(SIGBUS, &sa, nullptr) != 0) ::_exit(30);
 }
 
@@ -329,20 +344,12 @@ TEST_F(SigbusGuardDeathTest, ChainsForeignFaultToPreviousSiginfoHandler) {
   const std::string path = write("foreign.txt", std::string(kFileBytes, 'f'));
   EXPECT_EXIT(
       {
-        struct sigaction sa {};
-        sa.sa_sigaction = &siginfo_handler;
-        sa.sa_flags = SA_SIGINFO;
-        sigemptyset(&sa.sa_mask);
-        install_previous(sa);
+        install_previous_siginfo_handler();
         tally::install_sigbus_guard();
         const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
         remove_dir();
         if (fd < 0) ::_exit(10);
-        void* p = ::mmap(nullptr, kFileBytes, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED || ::ftruncate(fd, 0) != 0) ::_exit(11);
-        // Relaxed: read by this thread's signal handler only.
-        g_foreign_begin.store(reinterpret_cast<std::uintptr_t>(p), std::memory_order_relaxed);
-        touch(static_cast<const char*>(p) + 8 * kPage);
+        fault_on_foreign_mapping(fd);
         ::_exit(12);
       },
       ::testing::ExitedWithCode(42), "^previous handler: the fault\n$");
@@ -354,10 +361,7 @@ TEST_F(SigbusGuardDeathTest, ChainsRaisedSigbusToPreviousPlainHandler) {
   EXPECT_EXIT(
       {
         remove_dir();
-        struct sigaction sa {};
-        sa.sa_handler = &plain_handler;
-        sigemptyset(&sa.sa_mask);
-        install_previous(sa);
+        install_previous(&plain_handler);
         tally::install_sigbus_guard();
         ::raise(SIGBUS);
         ::_exit(43);
@@ -369,13 +373,10 @@ TEST_F(SigbusGuardDeathTest, ChainsRaisedSigbusToPreviousPlainHandler) {
 // fault still kills with SIGBUS (returning would only fault again), as without the guard.
 TEST_F(SigbusGuardDeathTest, PreviousIgnoreDropsRaisedButNotFaults) {
   const std::string path = write("ignored.txt", std::string(kFileBytes, 'i'));
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
   EXPECT_EXIT(
       {
         remove_dir();
-        install_previous(ignore);
+        install_previous(SIG_IGN);
         tally::install_sigbus_guard();
         ::raise(SIGBUS);
         ::_exit(44);
@@ -384,7 +385,7 @@ TEST_F(SigbusGuardDeathTest, PreviousIgnoreDropsRaisedButNotFaults) {
   EXPECT_EXIT(
       {
         no_core_dumps();
-        install_previous(ignore);
+        install_previous(SIG_IGN);
         tally::install_sigbus_guard();
         const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
         remove_dir();
@@ -401,11 +402,7 @@ TEST_F(SigbusGuardDeathTest, OwnFaultIsNotPassedOn) {
   const std::string path = write("own.txt", std::string(kFileBytes, 'o'));
   EXPECT_EXIT(
       {
-        struct sigaction sa {};
-        sa.sa_sigaction = &siginfo_handler;
-        sa.sa_flags = SA_SIGINFO;
-        sigemptyset(&sa.sa_mask);
-        install_previous(sa);
+        install_previous_siginfo_handler();
         tally::install_sigbus_guard();
         Inputs inputs = Inputs::paths({path});
         if (!inputs.open().ok()) ::_exit(10);
