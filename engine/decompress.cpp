@@ -80,14 +80,17 @@ bool has_zstd_magic(std::string_view in) {
 // a buffer exactly as large as the output would be full at the end, and the zstd loop takes a
 // full buffer to mean the decoder may hold more, so it would double the buffer just to learn
 // that it did not.
-std::size_t initial_size(std::uint64_t declared, std::size_t compressed_size) {
+// Never more than one byte past limits.max_output, which would fail the decoding anyway.
+std::size_t initial_size(std::uint64_t declared, std::size_t compressed_size,
+                         const DecodeLimits& limits) {
   const std::uint64_t in = compressed_size;
   const std::uint64_t cap =
       std::max<std::uint64_t>(in > std::numeric_limits<std::uint64_t>::max() / kMaxTrustedRatio
                                   ? std::numeric_limits<std::uint64_t>::max()
                                   : in * kMaxTrustedRatio,
                               kMinBuffer);
-  const std::uint64_t guess = declared != 0 ? std::min(declared, cap) : in * kGuessRatio;
+  std::uint64_t guess = declared != 0 ? std::min(declared, cap) : in * kGuessRatio;
+  if (limits.max_output != 0) guess = std::min(guess, limits.max_output);
   return static_cast<std::size_t>(std::max<std::uint64_t>(guess, kMinBuffer - 1) + 1);
 }
 
@@ -95,6 +98,21 @@ std::size_t initial_size(std::uint64_t declared, std::size_t compressed_size) {
 void grow(std::string& out) {
   if (out.size() > out.max_size() / 2) throw std::length_error("decompressed data too large");
   out.resize(std::max(out.size() * 2, kMinBuffer));
+}
+
+// Output bytes per decoding step: the limits are checked between steps, so a stop request or
+// a deadline is seen after at most this much work.
+constexpr std::size_t kStepBytes = std::size_t{4} << 20;
+
+// The status that ends a decoding before its next step, or OK.
+Status check_limits(std::string_view name, const DecodeLimits& limits, std::size_t used) {
+  if (limits.max_output != 0 && used > limits.max_output) {
+    return Status::ResourceExhausted(quoted(name) + ": decompresses to more than " +
+                                     std::to_string(limits.max_output) +
+                                     " bytes (the limit for inputs held in memory)");
+  }
+  if (limits.interrupted) return limits.interrupted();
+  return Status::Ok();
 }
 
 // zlib's streams take at most UINT_MAX bytes per call.
@@ -116,7 +134,8 @@ struct InflateStream {
 
 // Decodes every gzip member of `in` into out[0, used). Throws std::bad_alloc when memory
 // runs out (used then tells how far it got).
-Status gunzip(std::string_view name, std::string_view in, std::string& out, std::size_t& used) {
+Status gunzip(std::string_view name, std::string_view in, const DecodeLimits& limits,
+              std::string& out, std::size_t& used) {
   if (!has_magic(in, "\x1F\x8B")) return not_format(name, "gzip", in.empty());
   InflateStream stream;
   z_stream& zs = stream.zs;
@@ -132,7 +151,7 @@ Status gunzip(std::string_view name, std::string_view in, std::string& out, std:
     for (std::size_t i = 0; i < 4; ++i)
       declared |= std::uint64_t{static_cast<unsigned char>(in[in.size() - 4 + i])} << (8 * i);
   }
-  out.resize(initial_size(declared, in.size()));
+  out.resize(initial_size(declared, in.size(), limits));
 
   std::size_t fed = 0;  // bytes of `in` handed to zlib so far
   for (;;) {
@@ -141,8 +160,9 @@ Status gunzip(std::string_view name, std::string_view in, std::string& out, std:
       zs.avail_in = clamp_to_uint(in.size() - fed);
       fed += zs.avail_in;
     }
+    if (Status s = check_limits(name, limits, used); !s.ok()) return s;
     if (used == out.size()) grow(out);
-    const unsigned int room = clamp_to_uint(out.size() - used);
+    const unsigned int room = clamp_to_uint(std::min(out.size() - used, kStepBytes));
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + used);
     zs.avail_out = room;
     const int rc = inflate(&zs, Z_NO_FLUSH);
@@ -172,7 +192,8 @@ struct DCtxDeleter {
 };
 
 // Decodes every zstd frame of `in` into out[0, used). Throws std::bad_alloc as gunzip does.
-Status unzstd(std::string_view name, std::string_view in, std::string& out, std::size_t& used) {
+Status unzstd(std::string_view name, std::string_view in, const DecodeLimits& limits,
+              std::string& out, std::size_t& used) {
   if (!has_zstd_magic(in)) return not_format(name, "zstd", in.empty());
   const std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx(ZSTD_createDCtx());
   if (!dctx) throw std::bad_alloc();
@@ -180,13 +201,14 @@ Status unzstd(std::string_view name, std::string_view in, std::string& out, std:
   // The first frame's declared size (a lower bound when more frames follow), if it has one.
   const unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
   const bool known = declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR;
-  out.resize(initial_size(known ? declared : 0, in.size()));
+  out.resize(initial_size(known ? declared : 0, in.size(), limits));
 
   ZSTD_inBuffer input{in.data(), in.size(), 0};
   std::size_t pending = 0;  // the decoder's last hint: 0 once a frame is complete and flushed
   for (;;) {
+    if (Status s = check_limits(name, limits, used); !s.ok()) return s;
     if (used == out.size()) grow(out);
-    ZSTD_outBuffer output{out.data(), out.size(), used};
+    ZSTD_outBuffer output{out.data(), std::min(out.size(), used + kStepBytes), used};
     pending = ZSTD_decompressStream(dctx.get(), &output, &input);
     used = output.pos;
     if (ZSTD_isError(pending) != 0) {
@@ -209,17 +231,17 @@ Compression compression_for_name(std::string_view name) noexcept {
 }
 
 Status decompress(Compression format, std::string_view name, std::string_view compressed,
-                  std::string& out) {
+                  std::string& out, const DecodeLimits& limits) {
   out.clear();
   std::size_t used = 0;
   Status status;
   try {
     switch (format) {
       case Compression::kGzip:
-        status = gunzip(name, compressed, out, used);
+        status = gunzip(name, compressed, limits, out, used);
         break;
       case Compression::kZstd:
-        status = unzstd(name, compressed, out, used);
+        status = unzstd(name, compressed, limits, out, used);
         break;
       case Compression::kNone:
         status = Status::InvalidArgument(quoted(name) + ": decompress() needs a format");

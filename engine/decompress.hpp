@@ -20,6 +20,8 @@
 // Thread safety: none needed; every call is independent.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,14 +39,27 @@ enum class Compression {
 // else (including "-" for stdin, and ".GZ": the test is case-sensitive, as gzip's is) kNone.
 Compression compression_for_name(std::string_view name) noexcept;
 
+// Bounds on one decoding, for data that may be hostile (a gzip bomb expands about 1000-fold,
+// zstd more) or endless.
+struct DecodeLimits {
+  // The most output bytes to hold; 0: no bound but memory.
+  std::uint64_t max_output = 0;
+  // Called before each step of a few MiB of output; a status other than OK ends the decoding
+  // with that status (a stop request, a deadline).
+  std::function<Status()> interrupted;
+};
+
 // Decodes `compressed` in `format` into `out` (replacing what it held). `name` only labels
 // error messages. On failure `out` is empty and the status names `name` and the problem:
 //  - kIoError "'<name>': not gzip data" / "not zstd data": wrong magic bytes or empty input;
 //  - kIoError "'<name>': corrupt gzip data: <zlib's message>" / "corrupt zstd data: <...>";
 //  - kIoError "'<name>': truncated gzip data" / "truncated zstd data";
-//  - kResourceExhausted "'<name>': out of memory after decompressing N bytes".
+//  - kResourceExhausted "'<name>': out of memory after decompressing N bytes", or
+//    "'<name>': decompresses to more than N bytes (the limit for inputs held in memory)"
+//    past limits.max_output;
+//  - whatever limits.interrupted() returned, when it was not OK.
 // REQUIRES: format != Compression::kNone (which gives kInvalidArgument).
 Status decompress(Compression format, std::string_view name, std::string_view compressed,
-                  std::string& out);
+                  std::string& out, const DecodeLimits& limits = {});
 
 }  // namespace tally

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "tally/engine/decompress.hpp"
+#include "tally/engine/detail/held_bytes.hpp"
+#include "tally/engine/detail/stream_read.hpp"
 #include "tally/engine/sigbus_guard.hpp"
 
 namespace tally {
@@ -27,11 +29,18 @@ namespace {
 // Sources: one opened input each.
 // ---------------------------------------------------------------------------------------------
 
+// Regular files at least this large are mapped; smaller ones are read. Mapping every file
+// would cost one of the process's vm.max_map_count mappings (65,530 by default) per file, and
+// a small file is read about as fast as it is mapped and faulted in.
+constexpr std::uint64_t kMapMinBytes = std::uint64_t{1} << 20;
+
 // One input's bytes: a read-only mapping, or bytes owned in memory. Never moved once built
-// (held by unique_ptr): `view` may point into `owned`, and the guard registry into `name`.
+// (held by unique_ptr): `view` may point into `owned` or `held`, and the guard registry into
+// `name`.
 struct Source {
   std::string name;
-  std::string owned;
+  std::string owned;       // buffers, small files and decoded inputs
+  detail::HeldBytes held;  // streams read to their end
   void* map = nullptr;
   std::size_t map_len = 0;
   int guard_slot = -1;
@@ -86,51 +95,109 @@ class FdCloser {
   int fd_;
 };
 
-// Reads fd to its end into `out`.
-Status read_to_end(int fd, std::string_view path, std::string& out) {
-  constexpr std::size_t kChunk = std::size_t{64} * 1024;
+// Reads a regular file of `size` bytes (as fstat saw it) into `out`; a file that shrank since
+// gives what it still has, as a mapping would have.
+Status read_small_file(int fd, const std::string& path, std::uint64_t size, std::string& out) {
+  out.resize(static_cast<std::size_t>(size));
   std::size_t used = 0;
-  for (;;) {
-    if (out.size() - used < kChunk) out.resize(std::max(out.size() * 2, used + kChunk));
+  while (used < out.size()) {
     const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int err = errno;
-      out.clear();
-      return errno_status("read", path, err);
+      return errno_status("read", path, errno);
     }
     if (n == 0) break;
     used += static_cast<std::size_t>(n);
   }
   out.resize(used);
-  out.shrink_to_fit();
   return Status::Ok();
 }
 
-Status read_stdin(std::vector<std::unique_ptr<Source>>& out) {
+// Maps `size` bytes of a regular file from `offset` (stdin may be a file read partway).
+Status map_file(int fd, const std::string& path, std::uint64_t size, std::uint64_t offset,
+                Source& src) {
+  if (size > std::numeric_limits<std::size_t>::max()) return errno_status("map", path, EFBIG);
+  const auto len = static_cast<std::size_t>(size);
+  void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return errno_status("map", path, errno);
+  src.map = p;
+  src.map_len = len;
+  // Advice only: a kernel that ignores it reads the file just the same.
+  ::madvise(p, len, MADV_SEQUENTIAL);
+  // Register the whole pages: a read of the last page's tail faults as well once the file
+  // shrinks below it.
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const auto page_bytes = page > 0 ? static_cast<std::size_t>(page) : std::size_t{1};
+  const std::size_t covered = (len + page_bytes - 1) / page_bytes * page_bytes;
+  src.guard_slot = detail::register_mapping(p, covered, src.name.c_str());
+  src.view = std::string_view(static_cast<const char*>(p), len)
+                 .substr(static_cast<std::size_t>(std::min(offset, size)));
+  return Status::Ok();
+}
+
+// Reads a stream (or a file with no size) to its end into src.held.
+Status read_stream(int fd, detail::ReadControl& control, Source& src) {
+  if (Status s = detail::read_to_end(fd, src.name, control, src.held); !s.ok()) return s;
+  src.held.shrink_to_fit();
+  src.view = src.held.view();
+  return Status::Ok();
+}
+
+// Reads a compressed file or pipe to its end and decodes it. Its bytes are read, not mapped:
+// they are needed only until decoded, and a read copy cannot shrink under us.
+Status read_compressed(int fd, Compression format, detail::ReadControl& control, Source& src) {
+  std::string_view decoded;
+  {
+    detail::HeldBytes compressed;
+    if (Status s = detail::read_to_end(fd, src.name, control, compressed); !s.ok()) return s;
+    const std::uint64_t room = control.max_held_bytes == 0 ? 0
+                               : control.max_held_bytes > control.held_bytes
+                                   ? control.max_held_bytes - control.held_bytes
+                                   : 1;
+    const DecodeLimits limits{.max_output = room,
+                              .interrupted = [&] { return control.interrupted(src.name); }};
+    if (Status s = decompress(format, src.name, compressed.view(), src.owned, limits); !s.ok()) {
+      return s;
+    }
+  }
+  src.view = src.owned;
+  return Status::Ok();
+}
+
+// Stdin: mapped when it is a large enough regular file (`tally - < file`), else read.
+Status open_stdin(detail::ReadControl& control, std::vector<std::unique_ptr<Source>>& out) {
   auto src = std::make_unique<Source>();
   src->name = "-";
-  if (Status s = read_to_end(STDIN_FILENO, src->name, src->owned); !s.ok()) return s;
-  src->view = src->owned;
+  struct stat st {};
+  if (::fstat(STDIN_FILENO, &st) != 0) return errno_status("read", src->name, errno);
+  const off_t offset = ::lseek(STDIN_FILENO, 0, SEEK_CUR);
+  if (S_ISREG(st.st_mode) && offset >= 0 &&
+      st.st_size - offset >= static_cast<off_t>(kMapMinBytes)) {
+    if (Status s = map_file(STDIN_FILENO, src->name, static_cast<std::uint64_t>(st.st_size),
+                            static_cast<std::uint64_t>(offset), *src);
+        !s.ok()) {
+      return s;
+    }
+  } else if (Status s = read_stream(STDIN_FILENO, control, *src); !s.ok()) {
+    return s;
+  } else {
+    control.held_bytes += src->view.size();
+  }
   out.push_back(std::move(src));
   return Status::Ok();
 }
 
-// Reads a compressed file or pipe to its end and decodes it into `out`. Its bytes are read,
-// not mapped: they are needed only until decoded, and a read copy cannot shrink under us.
-Status read_compressed(int fd, const std::string& path, Compression format, std::string& out) {
-  std::string compressed;
-  if (Status s = read_to_end(fd, path, compressed); !s.ok()) return s;
-  return decompress(format, path, compressed, out);
-}
-
-// Opens one path that is not a directory: maps a regular file, reads a pipe or char device,
-// decodes a file named *.gz or *.zst.
-Status open_file(const std::string& path, std::vector<std::unique_ptr<Source>>& out) {
-  // O_NONBLOCK is not used: opening a FIFO waits for its writer, which is what reading it to
-  // the end means. O_NOCTTY: a terminal given as input must not become our controlling one.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return errno_status("open", path, errno);
+// Opens one path that is not a directory: maps a large regular file, reads a small one, a
+// pipe or a char device, decodes a file named *.gz or *.zst.
+Status open_file(const std::string& path, detail::ReadControl& control,
+                 std::vector<std::unique_ptr<Source>>& out) {
+  if (Status s = control.interrupted(path); !s.ok()) return s;
+  // A FIFO is opened without waiting for its writer (O_NONBLOCK), so that the wait happens
+  // in poll(), where a stop request or the deadline can end it. On anything else O_NONBLOCK
+  // has no effect on open(), and reads wait in poll() all the same.
+  Status opened;
+  const int fd = detail::open_for_reading(path.c_str(), O_NONBLOCK, control, opened);
+  if (fd < 0) return opened;
   const FdCloser closer(fd);  // the mapping outlives the descriptor; read() needs it until done
 
   // fstat, not the earlier stat: the path may have been replaced in between.
@@ -140,35 +207,21 @@ Status open_file(const std::string& path, std::vector<std::unique_ptr<Source>>& 
   auto src = std::make_unique<Source>();
   src->name = path;
   const bool readable = S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
-  if (const Compression format = compression_for_name(path);
-      readable && format != Compression::kNone) {
-    if (Status s = read_compressed(fd, path, format, src->owned); !s.ok()) return s;
-    src->view = src->owned;
-  } else if (S_ISREG(st.st_mode) && st.st_size > 0) {
-    const auto size = static_cast<std::uint64_t>(st.st_size);
-    if (size > std::numeric_limits<std::size_t>::max()) return errno_status("map", path, EFBIG);
-    const auto len = static_cast<std::size_t>(size);
-    void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) return errno_status("map", path, errno);
-    src->map = p;
-    src->map_len = len;
-    // Advice only: a kernel that ignores it reads the file just the same.
-    ::madvise(p, len, MADV_SEQUENTIAL);
-    // Register the whole pages: a read of the last page's tail faults as well once the file
-    // shrinks below it.
-    const long page = ::sysconf(_SC_PAGESIZE);
-    const auto page_bytes = page > 0 ? static_cast<std::size_t>(page) : std::size_t{1};
-    const std::size_t covered = (len + page_bytes - 1) / page_bytes * page_bytes;
-    src->guard_slot = detail::register_mapping(p, covered, src->name.c_str());
-    src->view = std::string_view(static_cast<const char*>(p), len);
-  } else if (readable) {
-    // An empty regular file cannot be mapped (mmap of length 0 is EINVAL), and files of
-    // /proc and /sys report size 0 yet have content: read() them to the end as pipes are.
-    if (Status s = read_to_end(fd, path, src->owned); !s.ok()) return s;
+  const auto size = static_cast<std::uint64_t>(std::max<off_t>(st.st_size, 0));
+  if (!readable) return wrong_kind(path);
+  if (const Compression format = compression_for_name(path); format != Compression::kNone) {
+    if (Status s = read_compressed(fd, format, control, *src); !s.ok()) return s;
+  } else if (S_ISREG(st.st_mode) && size >= kMapMinBytes) {
+    if (Status s = map_file(fd, path, size, 0, *src); !s.ok()) return s;
+  } else if (S_ISREG(st.st_mode) && size > 0) {
+    if (Status s = control.check_cap(path, size); !s.ok()) return s;
+    if (Status s = read_small_file(fd, path, size, src->owned); !s.ok()) return s;
     src->view = src->owned;
   } else {
-    return wrong_kind(path);
+    // Pipes and devices; and files of /proc and /sys, which report size 0 yet have content.
+    if (Status s = read_stream(fd, control, *src); !s.ok()) return s;
   }
+  if (src->map == nullptr) control.held_bytes += src->view.size();
   out.push_back(std::move(src));
   return Status::Ok();
 }
@@ -176,17 +229,19 @@ Status open_file(const std::string& path, std::vector<std::unique_ptr<Source>>& 
 // Collects the regular files (and symlinks to regular files) under dir, recursively. Symlinks
 // to directories are not followed (no cycles); sockets, FIFOs, devices and broken links are
 // skipped.
-Status collect_files(const std::filesystem::path& dir, std::vector<std::string>& files) {
+Status collect_files(const std::filesystem::path& dir, const detail::ReadControl& control,
+                     std::vector<std::string>& files) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) return errno_status("read directory", dir.string(), ec.value());
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     const fs::directory_entry& entry = *it;
+    if (Status s = control.interrupted(entry.path().string()); !s.ok()) return s;
     const fs::file_status own = entry.symlink_status(ec);
     if (ec) return errno_status("open", entry.path().string(), ec.value());
     if (fs::is_directory(own)) {
-      if (Status s = collect_files(entry.path(), files); !s.ok()) return s;
+      if (Status s = collect_files(entry.path(), control, files); !s.ok()) return s;
       continue;
     }
     const fs::file_status target = entry.status(ec);
@@ -201,24 +256,25 @@ Status collect_files(const std::filesystem::path& dir, std::vector<std::string>&
   return Status::Ok();
 }
 
-Status open_path(const std::string& path, std::vector<std::unique_ptr<Source>>& out) {
-  if (path == "-") return read_stdin(out);
+Status open_path(const std::string& path, detail::ReadControl& control,
+                 std::vector<std::unique_ptr<Source>>& out) {
+  if (path == "-") return open_stdin(control, out);
   // stat before open: open() of a socket fails with ENXIO, and of a block device may succeed;
   // both must be reported as the wrong kind of input, and a directory must be walked.
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno_status("open", path, errno);
   if (S_ISDIR(st.st_mode)) {
     std::vector<std::string> files;
-    if (Status s = collect_files(path, files); !s.ok()) return s;
+    if (Status s = collect_files(path, control, files); !s.ok()) return s;
     // Bytewise: std::string compares chars as unsigned char, whatever the locale.
     std::sort(files.begin(), files.end());
     for (const std::string& f : files) {
-      if (Status s = open_file(f, out); !s.ok()) return s;
+      if (Status s = open_file(f, control, out); !s.ok()) return s;
     }
     return Status::Ok();
   }
   if (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
-    return open_file(path, out);
+    return open_file(path, control, out);
   }
   return wrong_kind(path);
 }
@@ -235,6 +291,7 @@ struct Inputs::Impl {
   bool opened = false;  // open() succeeded (always true for buffers)
   std::vector<std::unique_ptr<Source>> sources;
   std::uint64_t total = 0;
+  std::uint64_t transient_retries = 0;
 };
 
 Inputs::Inputs(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -265,7 +322,7 @@ Inputs Inputs::buffers(std::vector<std::pair<std::string, std::string>> named_by
 
 bool Inputs::is_open() const noexcept { return impl_ && impl_->opened; }
 
-Status Inputs::open() {
+Status Inputs::open(const OpenOptions& options) {
   if (!impl_) return Status::InvalidArgument("open() on a moved-from Inputs");
   if (impl_->from_buffers) return Status::Ok();
   // Opening again starts over: whatever was opened before is released first.
@@ -273,10 +330,14 @@ Status Inputs::open() {
   impl_->sources.clear();
   impl_->total = 0;
   std::vector<std::unique_ptr<Source>> sources;
+  detail::ReadControl control{
+      .stop = options.stop, .deadline = options.deadline, .max_held_bytes = options.max_held_bytes};
   for (const std::string& path : impl_->paths) {
     // On failure `sources` is destroyed on return: every mapping is unregistered and unmapped,
     // every descriptor is already closed.
-    if (Status s = open_path(path, sources); !s.ok()) return s;
+    const Status s = open_path(path, control, sources);
+    impl_->transient_retries = control.transient_retries;
+    if (!s.ok()) return s;
   }
   std::uint64_t total = 0;
   for (const auto& src : sources) total += src->view.size();
@@ -293,6 +354,10 @@ const std::string& Inputs::name(std::size_t i) const { return impl_->sources.at(
 std::string_view Inputs::data(std::size_t i) const { return impl_->sources.at(i)->view; }
 
 std::uint64_t Inputs::total_bytes() const noexcept { return impl_ ? impl_->total : 0; }
+
+std::uint64_t Inputs::transient_retries() const noexcept {
+  return impl_ ? impl_->transient_retries : 0;
+}
 
 bool Inputs::shrank(std::size_t i) const noexcept {
   return detail::mapping_faulted(impl_->sources[i]->guard_slot);

@@ -8,8 +8,10 @@
 //       process(inputs.data(seg.input).substr(seg.begin, seg.end - seg.begin));
 //
 // Sources:
-//  - regular files are memory-mapped (read-only, MAP_PRIVATE);
-//  - pipes, FIFOs, character devices and "-" (stdin) are read() to the end into memory;
+//  - regular files of 1 MiB or more are memory-mapped (read-only, MAP_PRIVATE), smaller ones
+//    are read into memory (so that many small files do not use up the process's mappings);
+//  - pipes, FIFOs, character devices and "-" (stdin) are read() to the end into memory; stdin
+//    redirected from a regular file is mapped like one;
 //  - directories are walked recursively, files taken in bytewise-sorted path order (stable
 //    whatever the file system's order), symlinks to files followed, other entries skipped;
 //  - in-memory buffers (named, for error messages) are used as they are;
@@ -21,6 +23,9 @@
 //    decompressed content is held in memory from open() until the Inputs is destroyed (the
 //    compressed bytes only while they are decoded): a gzip stream cannot be split for
 //    parallel work without an index, so it is decoded once, up front.
+// What is read or decoded into memory is capped by OpenOptions::max_held_bytes, and every
+// read waits in poll(2) in short slices, so a stop request or a deadline ends open() promptly
+// whatever the source does (a FIFO with no writer, an endless device, a decompression bomb).
 //
 // Splits: a record is a run of bytes ending with the delimiter (by default '\n') or at the end
 // of its input. Every record belongs to exactly one segment: the one that holds its first
@@ -40,10 +45,13 @@
 // string_view into it is in use.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +61,15 @@
 #include "tally/engine/status.hpp"
 
 namespace tally {
+
+// What may end Inputs::open() early.
+struct OpenOptions {
+  std::stop_token stop{};                                           // a stop request: kCancelled
+  std::optional<std::chrono::steady_clock::time_point> deadline{};  // kDeadlineExceeded
+  // The most bytes that inputs read or decoded into memory (not mapped) may hold together;
+  // past it open() fails with kResourceExhausted naming the input. 0: no cap but memory.
+  std::uint64_t max_held_bytes = 0;
+};
 
 class Inputs {
  public:
@@ -71,8 +88,9 @@ class Inputs {
   // error, e.g. kNotFound "cannot open 'x.txt': No such file or directory", kIoError, or
   // kInvalidArgument "'/dev/sda' is not a regular file, directory or pipe", kIoError
   // "'x.gz': corrupt gzip data: <zlib's message>", kResourceExhausted when a decompressed
-  // input does not fit in memory; nothing stays open then.
-  Status open();
+  // input does not fit in memory or past options.max_held_bytes, kCancelled or
+  // kDeadlineExceeded when options end it; nothing stays open then.
+  Status open(const OpenOptions& options = {});
   // Whether open() has succeeded (buffers: always).
   bool is_open() const noexcept;
 
@@ -80,6 +98,9 @@ class Inputs {
   const std::string& name(std::size_t i) const;  // the path (or buffer name)
   std::string_view data(std::size_t i) const;    // the whole content
   std::uint64_t total_bytes() const noexcept;
+  // Transient failures that open() waited out or retried: reads that returned EINTR or EAGAIN,
+  // open() calls retried after EINTR, EAGAIN, ENFILE or EMFILE.
+  std::uint64_t transient_retries() const noexcept;
 
   // Whether input i is known to have shrunk while mapped: the SIGBUS guard (installed by the
   // embedding program, see install_sigbus_guard) replaced a page of it past its new end with

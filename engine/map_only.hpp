@@ -81,7 +81,9 @@ Result<RunReport> run_map_only(Engine& engine, const J& job, Inputs& inputs, con
   report.workers = engine.num_workers();
   auto t = Clock::now();
   if (!inputs.is_open()) {
-    if (Status s = inputs.open(); !s.ok()) return s;
+    if (Status s = inputs.open({.stop = options.stop, .deadline = options.deadline}); !s.ok()) {
+      return s;
+    }
   }
   const std::uint64_t split_bytes =
       options.split_bytes != 0
@@ -91,6 +93,7 @@ Result<RunReport> run_map_only(Engine& engine, const J& job, Inputs& inputs, con
   const SplitPlan plan =
       plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
   report.inputs = inputs.size();
+  report.input_retries = inputs.transient_retries();
   report.splits = plan.splits.size();
   report.bytes_in = inputs.total_bytes();
   report.split_seconds = std::chrono::duration<double>(Clock::now() - t).count();

@@ -40,7 +40,9 @@ std::string RunReport::to_text() const {
   const double total = total_seconds();
   const double mb = static_cast<double>(bytes_in) / 1e6;
   out << "strategy " << strategy << ", " << workers << " workers, " << inputs << " inputs, "
-      << splits << " splits\n";
+      << splits << " splits";
+  if (input_retries != 0) out << ", " << input_retries << " transient input errors retried";
+  out << "\n";
   out << "split " << seconds(split_seconds) << ", map " << seconds(map_seconds) << ", merge "
       << seconds(merge_seconds) << ", finalize " << seconds(finalize_seconds) << ", total "
       << seconds(total) << "\n";
@@ -70,11 +72,11 @@ std::string RunReport::to_json() const {
       << ",\"phases\":{\"split_seconds\":" << split_seconds << ",\"map_seconds\":" << map_seconds
       << ",\"merge_seconds\":" << merge_seconds << ",\"finalize_seconds\":" << finalize_seconds
       << ",\"total_seconds\":" << total_seconds() << "},\"inputs\":" << inputs
-      << ",\"splits\":" << splits << ",\"bytes_in\":" << bytes_in
-      << ",\"records_in\":" << records_in << ",\"pairs_emitted\":" << pairs_emitted
-      << ",\"distinct_keys\":" << distinct_keys << ",\"tasks_run\":" << tasks_run
-      << ",\"tasks_stolen\":" << tasks_stolen << ",\"steal_failures\":" << steal_failures
-      << ",\"tasks_run_per_worker\":";
+      << ",\"input_retries\":" << input_retries << ",\"splits\":" << splits
+      << ",\"bytes_in\":" << bytes_in << ",\"records_in\":" << records_in
+      << ",\"pairs_emitted\":" << pairs_emitted << ",\"distinct_keys\":" << distinct_keys
+      << ",\"tasks_run\":" << tasks_run << ",\"tasks_stolen\":" << tasks_stolen
+      << ",\"steal_failures\":" << steal_failures << ",\"tasks_run_per_worker\":";
   json_array(out, tasks_run_per_worker);
   out << ",\"tasks_stolen_per_worker\":";
   json_array(out, tasks_stolen_per_worker);

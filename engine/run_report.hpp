@@ -20,6 +20,9 @@ struct RunReport {
   double finalize_seconds = 0;  // reduce() for reduce jobs, building the sorted result
 
   std::uint64_t inputs = 0;
+  // Transient failures waited out or retried while opening the inputs (Inputs::
+  // transient_retries: EINTR, EAGAIN, ENFILE, EMFILE).
+  std::uint64_t input_retries = 0;
   std::uint64_t splits = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t records_in = 0;

@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -367,6 +369,40 @@ TEST_F(CompressedInputs, BadFileFailsOpenWithItsName) {
   const std::string cut = write("cut.zst", zstd(text(10000)).substr(0, 100));
   Inputs truncated = Inputs::paths({cut});
   EXPECT_EQ(truncated.open().message(), "'" + cut + "': truncated zstd data");
+}
+
+// Oracle: a decompression bomb (a small file that decodes to far more than the cap) fails
+// open() with kResourceExhausted naming the file, before the cap is passed by more than one
+// decoding step; the cap counts what earlier inputs hold.
+TEST_F(CompressedInputs, BombStopsAtTheCapWithItsName) {
+  const std::string zeros(std::size_t{64} << 20, '\0');
+  for (const auto& [name, bytes] :
+       {std::pair{"bomb.gz", gzip(zeros, 9)}, std::pair{"bomb.zst", zstd(zeros)}}) {
+    const std::string path = write(name, bytes);
+    ASSERT_LT(bytes.size(), std::size_t{1} << 20);
+    Inputs inputs = Inputs::paths({path});
+    const Status s = inputs.open({.max_held_bytes = std::uint64_t{8} << 20});
+    EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.to_string();
+    EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+    EXPECT_FALSE(inputs.is_open());
+  }
+  // Under the cap it decodes whole.
+  const std::string fits = write("fits.gz", gzip(std::string(1000, 'a')));
+  Inputs inputs = Inputs::paths({fits});
+  ASSERT_TRUE(inputs.open({.max_held_bytes = 1000}).ok());
+  EXPECT_EQ(inputs.data(0), std::string(1000, 'a'));
+}
+
+// Oracle: a stop request or a deadline ends the decoding with kCancelled / kDeadlineExceeded.
+TEST_F(CompressedInputs, StopAndDeadlineEndDecoding) {
+  const std::string path = write("big.gz", gzip(std::string(std::size_t{32} << 20, 'x'), 1));
+  std::stop_source stop;
+  stop.request_stop();
+  Inputs stopped = Inputs::paths({path});
+  EXPECT_EQ(stopped.open({.stop = stop.get_token()}).code(), StatusCode::kCancelled);
+  Inputs late = Inputs::paths({path});
+  EXPECT_EQ(late.open({.deadline = std::chrono::steady_clock::now()}).code(),
+            StatusCode::kDeadlineExceeded);
 }
 
 }  // namespace

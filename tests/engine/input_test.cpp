@@ -18,6 +18,7 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -434,7 +435,8 @@ TEST(InputFileTest, RegularFileIsMapped) {
   TempDir dir;
   const std::string path = dir.file("a.txt");
   std::string content;
-  for (int i = 0; i < 5000; ++i) content += "line " + std::to_string(i) + "\n";
+  // 1 MiB or more: smaller files are read (see SmallFilesAreReadNotMapped).
+  for (int i = 0; content.size() < (1u << 20); ++i) content += "line " + std::to_string(i) + "\n";
   write_file(path, content);
   {
     Inputs inputs = Inputs::paths({path});
@@ -450,6 +452,92 @@ TEST(InputFileTest, RegularFileIsMapped) {
     EXPECT_EQ(inputs.data(0), content);
   }
   EXPECT_FALSE(is_mapped(path));
+}
+
+// Oracle: more files than the process may have mappings (vm.max_map_count, 65,530 by
+// default) open: small files are read, not mapped, so every one's bytes arrive.
+TEST(InputFileTest, SmallFilesAreReadNotMapped) {
+  TempDir dir;
+  constexpr int kFiles = 70000;
+  for (int i = 0; i < kFiles; ++i) {
+    const std::string path = dir.file("f" + std::to_string(i));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    const std::string line = "w" + std::to_string(i) + "\n";
+    ASSERT_EQ(::write(fd, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+    ::close(fd);
+  }
+  Inputs inputs = Inputs::paths({dir.path().string()});
+  const Status s = inputs.open();
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(inputs.size(), static_cast<std::size_t>(kFiles));
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string name = fs::path(inputs.name(i)).filename().string();
+    ASSERT_EQ(inputs.data(i), "w" + name.substr(1) + "\n");
+    bytes += inputs.data(i).size();
+  }
+  EXPECT_EQ(inputs.total_bytes(), bytes);
+  EXPECT_FALSE(is_mapped(inputs.name(0)));
+}
+
+// Oracle: a stream that does not fit the cap on read inputs fails open() with
+// kResourceExhausted naming it; an endless device is such a stream.
+TEST(InputStreamTest, CapOnHeldBytesEndsAnEndlessRead) {
+  Inputs inputs = Inputs::paths({"/dev/zero"});
+  const Status s = inputs.open({.max_held_bytes = std::uint64_t{3} << 20});
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.to_string();
+  EXPECT_NE(s.message().find("'/dev/zero'"), std::string::npos) << s.message();
+  EXPECT_FALSE(inputs.is_open());
+}
+
+// Oracle: a FIFO with no writer does not hold open() past its deadline or a stop request
+// (opening it for reading would wait for a writer forever).
+TEST(InputStreamTest, DeadlineAndStopReachAFifoWithNoWriter) {
+  TempDir dir;
+  const std::string fifo = dir.file("nobody.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Inputs late = Inputs::paths({fifo});
+  const Status s =
+      late.open({.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50)});
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.to_string();
+  EXPECT_NE(s.message().find(fifo), std::string::npos) << s.message();
+
+  std::stop_source stop;
+  std::atomic<bool> opening{false};
+  std::thread stopper([&] {
+    while (!opening.load(std::memory_order_acquire)) std::this_thread::yield();
+    stop.request_stop();
+  });
+  Inputs stopped = Inputs::paths({fifo});
+  opening.store(true, std::memory_order_release);
+  EXPECT_EQ(stopped.open({.stop = stop.get_token()}).code(), StatusCode::kCancelled);
+  stopper.join();
+}
+
+// Oracle: a FIFO's bytes arrive whole, however its writer paces them, and its end is the
+// writer closing it (the FIFO is opened without blocking, so the reader must not take "no
+// writer yet" for the end).
+TEST(InputStreamTest, FifoIsReadToItsWritersEnd) {
+  TempDir dir;
+  const std::string fifo = dir.file("paced.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string expected;
+  for (int i = 0; i < 20000; ++i) expected += "line " + std::to_string(i) + "\n";
+  std::thread writer([&] {
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    for (std::size_t at = 0; at < expected.size(); at += 1000) {
+      const std::size_t n = std::min<std::size_t>(1000, expected.size() - at);
+      if (::write(fd, expected.data() + at, n) != static_cast<ssize_t>(n)) break;
+    }
+    ::close(fd);
+  });
+  Inputs inputs = Inputs::paths({fifo});
+  const Status s = inputs.open();
+  writer.join();
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_TRUE(inputs.data(0) == expected);
 }
 
 // Oracle: an empty file opens fine, reads as empty, and yields no segment and no split.

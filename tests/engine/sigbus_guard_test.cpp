@@ -43,7 +43,8 @@ using tally::Status;
 using tally::StatusCode;
 
 constexpr std::size_t kPage = 4096;
-constexpr std::size_t kFilePages = 16;
+// Large enough to be mapped (Inputs reads files under 1 MiB instead).
+constexpr std::size_t kFilePages = 512;
 constexpr std::size_t kFileBytes = kFilePages * kPage;
 
 // kFileBytes of short lines: many records per page, so every split reads several pages.
