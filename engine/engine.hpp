@@ -112,15 +112,21 @@ class PhaseScope {
 
 template <Job J>
 Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions& options) {
-  switch (options.strategy) {
-    case Strategy::kSharded:
-      return run_with<J, exchange::Sharded<J>>(job, inputs, options);
-    case Strategy::kPartitioned:
-      return run_with<J, exchange::Partitioned<J>>(job, inputs, options);
-    case Strategy::kLocal:
-      break;
+  // Building a stage can fail too (its first tables may not fit the budget, or memory): the
+  // run reports that as its status, never as an exception.
+  try {
+    switch (options.strategy) {
+      case Strategy::kSharded:
+        return run_with<J, exchange::Sharded<J>>(job, inputs, options);
+      case Strategy::kPartitioned:
+        return run_with<J, exchange::Partitioned<J>>(job, inputs, options);
+      case Strategy::kLocal:
+        break;
+    }
+    return run_with<J, exchange::Local<J>>(job, inputs, options);
+  } catch (...) {
+    return Status::FromException(std::current_exception());
   }
-  return run_with<J, exchange::Local<J>>(job, inputs, options);
 }
 
 template <Job J, exchange::ExchangeStage<J> X>
@@ -135,7 +141,9 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
   std::optional<detail::PhaseScope> split_phase(std::in_place, options, Phase::kSplit,
                                                 report.split_seconds);
   if (!inputs.is_open()) {
-    if (Status s = inputs.open(); !s.ok()) return s;
+    if (Status s = inputs.open({.stop = options.stop, .deadline = options.deadline}); !s.ok()) {
+      return s;
+    }
   }
   const std::uint64_t total = inputs.total_bytes();
   const std::uint64_t split_bytes =
@@ -146,6 +154,7 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
   const SplitPlan plan =
       plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
   report.inputs = inputs.size();
+  report.input_retries = inputs.transient_retries();
   report.splits = plan.splits.size();
   split_phase.reset();
 

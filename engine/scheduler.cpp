@@ -72,7 +72,14 @@ Scheduler::Scheduler(SchedulerOptions options)
   // Start the threads only after every Worker exists: a worker steals from all the others.
   for (auto& w : workers_) {
     Worker& self = *w;
-    self.thread = std::thread([this, &self] { worker_main(self); });
+    try {
+      self.thread = std::thread([this, &self] { worker_main(self); });
+    } catch (...) {
+      // The system refused a thread (EAGAIN under a process limit): stop and join the ones
+      // already started, which a std::thread destroyed unjoined would turn into terminate().
+      stop_workers();
+      throw;
+    }
     // Named here rather than by the thread itself, so the name is in place before the
     // constructor returns (a profiler attached right away sees it).
     char name[16];  // the kernel's limit, with the terminating NUL
@@ -81,7 +88,9 @@ Scheduler::Scheduler(SchedulerOptions options)
   }
 }
 
-Scheduler::~Scheduler() {
+Scheduler::~Scheduler() { stop_workers(); }
+
+void Scheduler::stop_workers() noexcept {
   // Release pairs with the acquire load in worker_main: a worker that sees stopping_ also
   // sees every task submitted before the destructor began.
   stopping_.store(true, std::memory_order_release);
@@ -89,7 +98,9 @@ Scheduler::~Scheduler() {
   // Relaxed: the epoch only has to change (see the handshake above).
   work_epoch_->fetch_add(1, std::memory_order_relaxed);
   work_epoch_->notify_all();
-  for (auto& w : workers_) w->thread.join();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
 }
 
 int Scheduler::current_worker_index() const noexcept {

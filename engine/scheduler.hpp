@@ -64,6 +64,8 @@ class TaskGroup;
 
 class Scheduler {
  public:
+  // Starts the workers. Throws std::system_error when the system refuses a thread (the ones
+  // already started are stopped and joined first).
   explicit Scheduler(SchedulerOptions options = {});
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
@@ -105,6 +107,8 @@ class Scheduler {
 
   void push(detail::Task* task);
   void worker_main(Worker& self);
+  // Tells every worker to exit and joins the threads started so far.
+  void stop_workers() noexcept;
   detail::Task* find_work(Worker& self) noexcept;
   detail::Task* steal(Worker& self) noexcept;
   void run_task(Worker& self, detail::Task* task) noexcept;
