@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,9 +83,10 @@ struct MarkerRun {
 
 // Runs `tally wordcount` with a control pipe on kChildCtlFd and, unless acks are kNone, an
 // ack pipe on kChildAckFd, playing perf on the other ends.
-// before_ack, if set, runs on each command before it is answered (tally is waiting then).
+// before_ack, if set, runs on each command (and tally's pid) before it is answered (tally is
+// waiting then).
 MarkerRun run_with_markers(const fs::path& dir, const std::vector<std::string>& args, Acks acks,
-                           const std::function<void(const std::string&)>& before_ack = {}) {
+                           const std::function<void(const std::string&, pid_t)>& before_ack = {}) {
   Pipe ctl, ack;
   EXPECT_LT(std::max({ctl.read_end, ctl.write_end, ack.read_end, ack.write_end}), kChildCtlFd);
   const std::string out_path = (dir / "stdout").string();
@@ -130,7 +132,7 @@ MarkerRun run_with_markers(const fs::path& dir, const std::vector<std::string>& 
     while ((nl = buffered.find('\n')) != std::string::npos) {
       run.commands.push_back(buffered.substr(0, nl));
       buffered.erase(0, nl + 1);
-      if (before_ack) before_ack(run.commands.back());
+      if (before_ack) before_ack(run.commands.back(), pid);
       if (ack.write_end < 0) continue;
       if (acks == Acks::kDelayFirst && run.commands.size() == 1) {
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -205,13 +207,13 @@ TEST_F(PerfCli, APerfThatStopsAnsweringCostsAWarningNotTheCounts) {
 TEST_F(PerfCli, InputTruncatedDuringTheMapPhaseIsExit3) {
   constexpr std::size_t kPage = 4096;
   std::string text;
-  while (text.size() < 16 * kPage) text += "abc def\n";
+  while (text.size() < 512 * kPage) text += "abc def\n";  // mapped: 1 MiB or more
   const std::string path = write("shrinks.txt", text);
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   bool truncated = false;
   const MarkerRun run = run_with_markers(dir_, {path, "-f", "tsv", "--perf-phase", "map"},
-                                         Acks::kAlways, [&](const std::string& command) {
+                                         Acks::kAlways, [&](const std::string& command, pid_t) {
                                            if (command == "enable")
                                              truncated = ::ftruncate(fd, kPage) == 0;
                                          });
@@ -223,6 +225,50 @@ TEST_F(PerfCli, InputTruncatedDuringTheMapPhaseIsExit3) {
                          "' shrank while it was being read (truncated by another process?)\n");
   EXPECT_EQ(run.commands, kOnePair);
 }
+
+// A signal in each phase: the markers with `each` stop tally at the start of every phase
+// (split, map, merge, finalize) and, last, at the end of finalize, just before the output is
+// written. The signal sent then ends the run with 130 (SIGINT) or 143 (SIGTERM), one line
+// saying so, and neither the output nor the report nor a temporary file written.
+struct SignalAt {
+  std::size_t command;  // the signal is sent while tally waits for this command's ack
+  int signal;
+};
+
+class SignalInPhase : public PerfCli, public ::testing::WithParamInterface<SignalAt> {};
+
+TEST_P(SignalInPhase, EndsTheRunAndWritesNothing) {
+  const SignalAt at = GetParam();
+  const std::string out = (dir_ / "counts.txt").string();
+  const std::string report = (dir_ / "report.json").string();
+  bool sent = false;
+  std::size_t seen = 0;
+  const MarkerRun run =
+      run_with_markers(dir_, {corpus_, "-o", out, "--report", report, "--perf-phase", "each"},
+                       Acks::kAlways, [&](const std::string&, pid_t pid) {
+                         if (!sent && ++seen == at.command + 1) sent = ::kill(pid, at.signal) == 0;
+                       });
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(run.exit_status, at.signal == SIGINT ? 130 : 143) << run.err;
+  EXPECT_EQ(run.err, at.signal == SIGINT ? "tally: interrupted\n" : "tally: terminated\n");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(report));
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tally-"), std::string::npos) << entry.path();
+  }
+}
+
+// Commands with `each`: enable/disable of split (0, 1), map (2, 3), merge (4, 5),
+// finalize (6, 7).
+INSTANTIATE_TEST_SUITE_P(Phases, SignalInPhase,
+                         ::testing::Values(SignalAt{0, SIGINT}, SignalAt{2, SIGINT},
+                                           SignalAt{4, SIGINT}, SignalAt{6, SIGINT},
+                                           SignalAt{7, SIGINT}, SignalAt{2, SIGTERM},
+                                           SignalAt{7, SIGTERM}),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param.signal == SIGINT ? "int" : "term") +
+                                  "_at_command_" + std::to_string(param_info.param.command);
+                         });
 
 TEST_F(PerfCli, BadDescriptorsAreUsageErrors) {
   auto r = run_process({TALLY_EXE, "wordcount", corpus_, "--perf-ctl-fd", "57"});

@@ -1,7 +1,9 @@
 // `tally wordcount` as a user runs it: the real binary, its output and exit statuses.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -195,24 +197,44 @@ TEST_F(WordcountCli, TimeoutIsExit124) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-// Oracle: SIGINT mid-run stops it: exit 130, no output file, no stray temporary file.
-TEST_F(WordcountCli, SigintIsExit130AndLeavesNothing) {
-  const std::string in = big_corpus(dir_);
+// Oracle: SIGINT while tally reads its input stops it: exit 130, no output file, no stray
+// temporary file. The input is a FIFO the test writes: its open() for writing returns once
+// tally has opened the FIFO to read it, so the signal lands mid-read, whatever the timing.
+TEST_F(WordcountCli, SigintWhileReadingIsExit130AndLeavesNothing) {
+  const std::string fifo = (dir_ / "in.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string out = (dir_ / "out.txt").string();
-  std::vector<std::string> args = {TALLY_EXE, "wordcount", "-j", "1", "-o", out, in, in, in, in};
+  std::vector<std::string> args = {TALLY_EXE, "wordcount", "-o", out, fifo};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
   ASSERT_EQ(::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const int writer = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // waits for tally
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, "a b c\n", 6), 6);
   ::kill(pid, SIGINT);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::close(writer);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_FALSE(fs::exists(out));
-  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"big.txt"}));
+  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"in.fifo"}));
+}
+
+// Oracle: --timeout counts from the start, and reaches an open() that would wait forever
+// (a FIFO nobody writes) and a read that would never end (/dev/zero): exit 124, one line.
+TEST_F(WordcountCli, TimeoutReachesOpenAndEndlessReads) {
+  const std::string fifo = (dir_ / "nobody.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& input : {fifo, std::string("/dev/zero")}) {
+    const std::string out = (dir_ / "out.txt").string();
+    const auto r = run_process({TALLY_EXE, "wordcount", "--timeout", "300ms", "-o", out, input});
+    EXPECT_EQ(r.exit_status, 124) << input << ": " << r.err;
+    EXPECT_EQ(r.err, "tally: timed out after 300ms\n") << input;
+    EXPECT_FALSE(fs::exists(out)) << input;
+  }
 }
 
 // Oracle: one word of 100 MB (no whitespace at all) is counted whole and lowercased, at 1

@@ -10,7 +10,8 @@ enum ExitStatus : int {
   kExitInput = 3,         // an input is missing, unreadable, or of the wrong kind
   kExitJobFailed = 4,     // the job itself failed
   kExitTimeout = 124,     // --timeout expired (as timeout(1))
-  kExitInterrupted = 130  // SIGINT (128 + 2, as shells report it)
+  kExitInterrupted = 130,  // SIGINT (128 + 2, as shells report it)
+  kExitTerminated = 143    // SIGTERM (128 + 15)
 };
 
 }  // namespace tally::cli

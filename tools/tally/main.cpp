@@ -1,9 +1,14 @@
 // The `tally` command-line program: parses the command line and dispatches to a subcommand.
 // Exit statuses are in exit_status.hpp and the README.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <cstring>
+#include <exception>
 #include <iostream>
+#include <new>
 #include <string>
+#include <string_view>
 
 #include "tally/engine/version.hpp"
 #include "tools/tally/allocator.hpp"
@@ -11,9 +16,34 @@
 #include "tools/tally/corpus_command.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/profile_command.hpp"
+#include "tools/tally/supervisor.hpp"
 #include "tools/tally/wordcount_command.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+// Out of memory, wherever it happens (mimalloc's operator new aborts without a handler, and a
+// bad_alloc on a worker thread could not be reported): say so, remove any temporary output
+// file, and exit 4. Allocates nothing.
+void out_of_memory() {
+  static constexpr char kMessage[] = "tally: out of memory\n";
+  if (tally::cli::Supervisor* supervisor = tally::cli::Supervisor::current()) {
+    supervisor->remove_temporaries();
+  }
+  (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  ::_exit(tally::cli::kExitJobFailed);
+}
+
+// The first argument names a subcommand unless it is an option: an unknown one is a usage
+// error, even with --help after it (CLI11 would print the main help and exit 0).
+bool names_unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->check_name(argv[1])) return false;
+  }
+  return true;
+}
+
+int run(int argc, char** argv) {
   using namespace tally::cli;
   // `tally profile` hands its whole command line to a script, unparsed (it has its own --help).
   if (const int status = run_profile_if_asked(argc, argv); status != -1) return status;
@@ -34,6 +64,10 @@ int main(int argc, char** argv) {
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
       "130 interrupted (tally compare: 0 ok, 1 regression, 2 error).");
 
+  if (names_unknown_command(app, argc, argv)) {
+    std::cerr << "tally: unknown command '" << argv[1] << "' (see tally --help)\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
@@ -46,6 +80,22 @@ int main(int argc, char** argv) {
   if (wordcount_cmd->parsed()) return run_wordcount(wordcount);
   if (corpus_cmd->parsed()) return run_generate_corpus(corpus);
   if (compare_cmd->parsed()) return run_compare(compare);
-  std::cout << app.help();
-  return kExitOk;
+  std::cerr << app.help() << "tally: a command is required\n";
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::set_new_handler(out_of_memory);
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // Every known failure is reported where it happens; this is the last line of defence
+    // against a crash with no message.
+    std::cerr << "tally: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "tally: internal error: unknown exception\n";
+  }
+  return tally::cli::kExitJobFailed;
 }

@@ -1,16 +1,21 @@
 #include "tools/tally/output.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <system_error>
+#include <utility>
+
+#include "tools/tally/supervisor.hpp"
 
 namespace tally::cli {
 namespace {
@@ -103,25 +108,50 @@ std::string_view decimal(std::uint64_t n, char (&buf)[20]) {
 }  // namespace
 
 OutputFile::~OutputFile() {
+  if (owns_fd_ && fd_ >= 0) ::close(fd_);
   if (!tmp_.empty()) {
-    ::close(fd_);
     ::unlink(tmp_.c_str());
+    if (supervisor_ != nullptr) supervisor_->forget_temporary(tmp_);
   }
 }
 
-Status OutputFile::open(const std::string& path) {
-  path_ = path;
+Status OutputFile::open(const std::string& path, Supervisor* supervisor) {
+  supervisor_ = supervisor;
   buffer_.reserve(kBufferBytes);
-  if (path.empty()) {
+  if (path.empty() || path == "-") {
     fd_ = STDOUT_FILENO;
     return Status::Ok();
   }
-  const std::filesystem::path target(path);
+  path_ = path;
+  target_ = path;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    // Replace the file the link points to, not the link. A dangling link is written through,
+    // which creates its target (not atomically: there is nothing to keep).
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) {
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+      if (fd_ < 0) return io_failure("write", path, errno);
+      owns_fd_ = true;
+      return Status::Ok();
+    }
+    target_ = resolved;
+    std::free(resolved);  // NOLINT(cppcoreguidelines-no-malloc): realpath's buffer
+  }
+  const bool exists = ::stat(target_.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) return io_failure("write", path, EISDIR);
+  if (exists && !S_ISREG(st.st_mode)) {
+    fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd_ < 0) return io_failure("write", path, errno);
+    owns_fd_ = true;
+    return Status::Ok();
+  }
+  const std::filesystem::path target(target_);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
   // A fresh name in the target's directory (rename is atomic only within one file system),
   // created with O_EXCL and mode 0666 so the umask applies as to any new file (mkstemp would
-  // force 0600).
+  // force 0600); a file replaced keeps its own mode and, where we may, its owner.
   std::random_device random;
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string tmp = (dir / ("." + target.filename().string() + ".tally-" +
@@ -129,7 +159,14 @@ Status OutputFile::open(const std::string& path) {
                           .string();
     fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) {
+      owns_fd_ = true;
       tmp_ = std::move(tmp);
+      if (supervisor_ != nullptr) supervisor_->track_temporary(tmp_);
+      if (exists) {
+        ::fchmod(fd_, st.st_mode & 07777);
+        // Only root may give a file away; anyone else keeps the file as theirs, as cp does.
+        if (::geteuid() == 0) (void)::fchown(fd_, st.st_uid, st.st_gid);
+      }
       return Status::Ok();
     }
     if (errno != EEXIST) return io_failure("create a temporary file next to", path, errno);
@@ -150,6 +187,10 @@ void OutputFile::append(std::string_view bytes) {
 }
 
 void OutputFile::flush_buffer() {
+  if (status_.ok() && supervisor_ != nullptr && supervisor_->stopped()) {
+    status_ = Status::Cancelled("stopped while writing" +
+                                (path_.empty() ? std::string(" to stdout") : " '" + path_ + "'"));
+  }
   std::size_t done = 0;
   while (status_.ok() && done < buffer_.size()) {
     const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
@@ -163,23 +204,38 @@ void OutputFile::flush_buffer() {
   buffer_.clear();
 }
 
-Status OutputFile::commit() {
+Status OutputFile::finish() {
   flush_buffer();
-  if (!status_.ok() || tmp_.empty()) return status_;
-  if (::fsync(fd_) != 0) return status_ = io_failure("write", path_, errno);
+  if (!status_.ok() || !owns_fd_ || fd_ < 0) return status_;
+  // fsync only what will be renamed: a device or FIFO written in place may not support it.
+  if (!tmp_.empty() && ::fsync(fd_) != 0) return status_ = io_failure("write", path_, errno);
   const int fd = std::exchange(fd_, -1);
   if (::close(fd) != 0) return status_ = io_failure("write", path_, errno);
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+  return status_;
+}
+
+Status OutputFile::publish() {
+  if (!status_.ok() || tmp_.empty()) return status_;
+  if (::rename(tmp_.c_str(), target_.c_str()) != 0) {
     status_ = io_failure("write", path_, errno);
     ::unlink(tmp_.c_str());
   }
+  if (supervisor_ != nullptr) supervisor_->forget_temporary(tmp_);
   tmp_.clear();
   return status_;
 }
 
+Status OutputFile::commit() {
+  if (Status s = finish(); !s.ok()) return s;
+  if (supervisor_ != nullptr && !supervisor_->begin_publishing()) {
+    return status_ = Status::Cancelled("stopped before publishing '" + path_ + "'");
+  }
+  return publish();
+}
+
 void ColumnWidths::widen(std::string_view w, std::uint64_t n) {
   char buf[20];
-  word = std::max(word, w.size());
+  word = std::max(word, std::min(w.size(), kMaxWordColumn));
   count = std::max(count, decimal(n, buf).size());
 }
 
@@ -227,9 +283,10 @@ void CountsFormat::end(std::string& out, bool any_rows) const {
   if (format_ == Format::kJson) out += any_rows ? "\n]}\n" : "]}\n";
 }
 
-Status write_file_atomically(const std::string& path, std::string_view contents) {
+Status write_file_atomically(const std::string& path, std::string_view contents,
+                             Supervisor* supervisor) {
   OutputFile out;
-  if (Status s = out.open(path); !s.ok()) return s;
+  if (Status s = out.open(path, supervisor); !s.ok()) return s;
   out.append(contents);
   return out.commit();
 }

@@ -22,15 +22,25 @@
 
 namespace tally::cli {
 
+class Supervisor;
+
 enum class Format { kText, kTsv, kCsv, kJson };
 
 std::optional<Format> parse_format(std::string_view name);
 
-// Where output bytes go: stdout, or a temporary file in the target's directory that
-// commit() fsyncs and renames over the target. Bytes are buffered (kBufferBytes) and every
-// write(2) is checked; the first failure is kept and returned by commit(), and nothing is
-// written after it. A file that is not committed is removed when the OutputFile is destroyed,
-// leaving the target as it was.
+// Where output bytes go: stdout, or a file.
+//  - A new path or a regular file is written atomically: into a temporary file in the same
+//    directory, which publish() renames over the target (an existing file's permission bits
+//    are kept). The target is complete or untouched.
+//  - A symlink is followed: the file it points to is replaced atomically, the link kept.
+//  - Anything else that can be written (a character device such as /dev/null, a FIFO) is
+//    written in place, as coreutils do: renaming over it would replace the device itself.
+//  - A directory is an error.
+// Bytes are buffered (kBufferBytes) and every write(2) is checked; the first failure is kept,
+// nothing is written after it, and finish() returns it. With a Supervisor, writing stops once
+// the run is stopped (kCancelled), the temporary file is tracked so that a forced exit removes
+// it, and publish() happens only if the run was not stopped. A temporary file that is not
+// published is removed when the OutputFile is destroyed.
 class OutputFile {
  public:
   static constexpr std::size_t kBufferBytes = 1 << 16;
@@ -40,28 +50,41 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
   ~OutputFile();
 
-  // path "" is stdout. The status names the path and the reason.
-  Status open(const std::string& path);
+  // path "" or "-" is stdout. The status names the path and the reason.
+  Status open(const std::string& path, Supervisor* supervisor = nullptr);
   void append(std::string_view bytes);
   void append(char c) {
     if (buffer_.size() == kBufferBytes) flush_buffer();
     buffer_.push_back(c);
   }
-  // Writes what is buffered; for a file, fsyncs and renames it over the target.
+  // The first failure so far (writing stops at it), or OK.
+  const Status& status() const noexcept { return status_; }
+  // Writes what is buffered; a temporary file is synced to disk and closed. The first error.
+  Status finish();
+  // Renames the finished temporary file over the target (nothing to do for stdout and files
+  // written in place). REQUIRES: finish() returned OK.
+  Status publish();
+  // finish(), then, unless the supervisor's run was stopped, publish().
   Status commit();
 
  private:
   void flush_buffer();
 
-  std::string path_;  // "" for stdout
-  std::string tmp_;   // the temporary file, until committed
+  std::string path_;    // "" for stdout
+  std::string tmp_;     // the temporary file, until published
+  std::string target_;  // what publish() renames over: path_, or where its symlink points
   int fd_ = -1;
+  bool owns_fd_ = false;
+  Supervisor* supervisor_ = nullptr;
   std::string buffer_;
   Status status_;
 };
 
-// The width of the text format's columns: the longest word and the longest count.
+// The width of the text format's columns: the longest word (up to kMaxWordColumn) and the
+// longest count. A longer word is written whole, its row unaligned: one huge word must not
+// pad every other row to its length.
 struct ColumnWidths {
+  static constexpr std::size_t kMaxWordColumn = 48;
   std::size_t word = 0;
   std::size_t count = 0;
   void widen(std::string_view w, std::uint64_t n);
@@ -92,7 +115,8 @@ class CountsFormat {
   const ColumnWidths widths_;
 };
 
-// Writes `contents` to `path` atomically (an OutputFile holding all of it).
-Status write_file_atomically(const std::string& path, std::string_view contents);
+// Writes `contents` to `path` as OutputFile does (atomically for regular files).
+Status write_file_atomically(const std::string& path, std::string_view contents,
+                             Supervisor* supervisor = nullptr);
 
 }  // namespace tally::cli

@@ -7,17 +7,19 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "tally/engine/engine.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/engine/parallel.hpp"
+#include "tally/engine/system.hpp"
 #include "tally/jobs/unicode_wordcount.hpp"
 #include "tally/jobs/wordcount.hpp"
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/output.hpp"
 #include "tools/tally/perf_control.hpp"
 #include "tools/tally/progress.hpp"
-#include "tools/tally/signals.hpp"
+#include "tools/tally/supervisor.hpp"
 #include "tools/tally/units.hpp"
 
 namespace tally::cli {
@@ -29,9 +31,9 @@ int fail(int status, const std::string& message) {
 }
 
 // Input problems (missing, unreadable, wrong kind, shrunk while mapped) are exit 3; the job's
-// own failures 4.
-int exit_status_for(const Status& s, int signal_received) {
-  if (signal_received != 0) return kExitInterrupted;
+// own failures 4; a stop by signal or deadline the supervisor's status.
+int exit_status_for(const Status& s, const Supervisor& supervisor) {
+  if (supervisor.stopped()) return supervisor.exit_status();
   switch (s.code()) {
     case StatusCode::kNotFound:
     case StatusCode::kIoError:
@@ -44,6 +46,14 @@ int exit_status_for(const Status& s, int signal_received) {
   }
 }
 
+// The message and status for a failed run: the status with its code ("I/O error: ...");
+// for a failed open() only its message, which already says "cannot open '<path>': ...".
+int fail_with(const Status& s, const Supervisor& supervisor, bool with_code = true) {
+  const int code = exit_status_for(s, supervisor);
+  if (supervisor.stopped()) return fail(code, supervisor.reason());
+  return fail(code, with_code ? s.to_string() : s.message());
+}
+
 }  // namespace
 
 CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
@@ -51,12 +61,22 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
   cmd->add_option("paths", args.paths, "Files, directories (recursive) or - for stdin")->required();
   cmd->add_option("-j,--threads", args.threads, "Worker threads (default: all usable cores)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
-  cmd->add_option("-n,--top", args.top, "Only the K most frequent words");
+  cmd->add_option("-n,--top", args.top, "Only the K most frequent words")
+      ->check([](const std::string& k) {
+        return k.starts_with('-') ? std::string("must not be negative") : std::string();
+      });
   cmd->add_option("-f,--format", args.format, "text, tsv, csv or json")
       ->check(CLI::IsMember({"text", "tsv", "csv", "json"}));
-  cmd->add_option("-o,--output", args.output, "Write here (atomically) instead of stdout");
+  cmd->add_option("-o,--output", args.output,
+                  "Write here instead of stdout (a regular file atomically; - is stdout)")
+      ->check([](const std::string& path) {
+        return path.empty() ? std::string("an empty path names no file") : std::string();
+      });
   cmd->add_flag("--stats", args.stats, "Phase timings and throughput on stderr");
-  cmd->add_option("--report", args.report_path, "Write the run report (JSON) to this file");
+  cmd->add_option("--report", args.report_path, "Write the run report (JSON) to this file")
+      ->check([](const std::string& path) {
+        return path.empty() ? std::string("an empty path names no file") : std::string();
+      });
   cmd->add_option("--timeout", args.timeout, "Give up after this long, e.g. 30s, 500ms, 2m");
   cmd->add_option("--strategy", args.strategy, "Aggregation: local, sharded or partitioned")
       ->check(CLI::IsMember({"local", "sharded", "partitioned"}));
@@ -125,9 +145,18 @@ constexpr std::size_t kRowsPerPiece = std::size_t{1} << 16;
 // number at a time, and that are written in order; --top K selects K rows instead.
 template <typename J>
 int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& out,
-                  Scheduler& scheduler) {
+                  Scheduler& scheduler, Supervisor& supervisor) {
   OutputFile file;
-  if (Status s = file.open(args.output); !s.ok()) return fail(kExitJobFailed, s.message());
+  if (Status s = file.open(args.output, &supervisor); !s.ok())
+    return fail(kExitJobFailed, s.message());
+  // The report is opened (and so checked) before any count is written, and both files are
+  // published together at the end: a report that cannot be written leaves no output either.
+  OutputFile report;
+  if (!args.report_path.empty()) {
+    if (Status s = report.open(args.report_path, &supervisor); !s.ok()) {
+      return fail(kExitJobFailed, s.message());
+    }
+  }
   ColumnWidths widths;  // the text format aligns its columns to the widest row written
   std::string piece;
   bool any_rows = false;
@@ -156,7 +185,7 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     const auto slices = out.table.by_value_slices(out.table.size() / kRowsPerPiece + 1);
     const std::size_t in_flight = 4 * scheduler.num_workers();
     std::vector<std::string> pieces(in_flight);
-    for (std::size_t first = 0; first < slices.size(); first += in_flight) {
+    for (std::size_t first = 0; first < slices.size() && file.status().ok(); first += in_flight) {
       const std::size_t n = std::min(in_flight, slices.size() - first);
       parallel_for_each_index(scheduler, n, [&](std::size_t i) {
         pieces[i].clear();
@@ -177,12 +206,17 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     counts.end(piece, any_rows);
     file.append(piece);
   }
-  if (Status s = file.commit(); !s.ok()) return fail(kExitJobFailed, s.message());
-  if (!args.report_path.empty()) {
-    if (Status s = write_file_atomically(args.report_path, out.report.to_json() + "\n"); !s.ok()) {
-      return fail(kExitJobFailed, s.message());
-    }
-  }
+  if (!args.report_path.empty()) report.append(out.report.to_json() + "\n");
+  // A write that failed is the job's failure (exit 4), not an input's.
+  const auto write_failed = [&supervisor](const Status& s) {
+    if (supervisor.stopped()) return fail(supervisor.exit_status(), supervisor.reason());
+    return fail(kExitJobFailed, s.message());
+  };
+  if (Status s = file.finish(); !s.ok()) return write_failed(s);
+  if (Status s = report.finish(); !s.ok()) return write_failed(s);
+  if (!supervisor.begin_publishing()) return fail(supervisor.exit_status(), supervisor.reason());
+  if (Status s = file.publish(); !s.ok()) return fail(kExitJobFailed, s.message());
+  if (Status s = report.publish(); !s.ok()) return fail(kExitJobFailed, s.message());
   if (args.stats) std::cerr << out.report.to_text();
   return kExitOk;
 }
@@ -190,28 +224,24 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
 // Runs the job and turns its outcome into output and an exit status.
 template <Job J>
 int count(const J& job, const WordcountArgs& args, Format format, RunSetup& setup,
-          const SignalWatcher& signals) {
+          Supervisor& supervisor) {
   auto result = run_job(job, setup);
-  if (!result.ok()) {
-    const Status s = result.status();
-    const int code = exit_status_for(s, signals.signal_received());
-    if (code == kExitInterrupted) return fail(code, "interrupted");
-    if (code == kExitTimeout) return fail(code, "timed out after " + args.timeout);
-    return fail(code, s.to_string());
-  }
-  // A Ctrl-C that lands after the last task but before the output still cancels: nothing
-  // is written.
-  if (signals.signal_received() != 0) return fail(kExitInterrupted, "interrupted");
-  return write_results(args, format, *result, setup.engine.scheduler());
+  if (!result.ok()) return fail_with(result.status(), supervisor);
+  // A stop that lands after the last task but before the output still cancels: nothing is
+  // written.
+  if (supervisor.stopped()) return fail(supervisor.exit_status(), supervisor.reason());
+  return write_results(args, format, *result, setup.engine.scheduler(), supervisor);
 }
 
 }  // namespace
 
 int run_wordcount(const WordcountArgs& args) {
-  std::optional<std::chrono::nanoseconds> timeout;
+  // The deadline counts from here: opening and reading the inputs are part of the run.
+  std::optional<Supervisor::Clock::time_point> deadline;
   if (!args.timeout.empty()) {
-    timeout = parse_duration(args.timeout);
+    const auto timeout = parse_duration(args.timeout);
     if (!timeout) return fail(kExitUsage, "invalid --timeout '" + args.timeout + "'");
+    deadline = Supervisor::Clock::now() + *timeout;
   }
   std::uint64_t memory_budget = 0;
   if (!args.memory.empty()) {
@@ -230,23 +260,35 @@ int run_wordcount(const WordcountArgs& args) {
   const Strategy strategy = *parse_strategy(args.strategy);  // validated by CLI11
 
   // Before the engine starts its workers, so that they inherit the blocked signal mask.
-  SignalWatcher signals;
-  Engine engine({.threads = args.threads});
+  Supervisor supervisor(deadline, args.timeout);
+  std::optional<Engine> engine;
+  try {
+    engine.emplace(EngineOptions{.threads = args.threads});
+  } catch (const std::system_error& e) {
+    return fail(kExitJobFailed, "cannot start the worker threads: " + e.code().message());
+  }
   Inputs inputs = Inputs::paths(args.paths);
-  if (Status s = inputs.open(); !s.ok()) return fail(exit_status_for(s, 0), s.message());
+  // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
+  // machine's memory: past it they could only end in the out-of-memory killer.
+  if (Status s = inputs.open({.stop = supervisor.token(),
+                              .deadline = deadline,
+                              .max_held_bytes = physical_memory_bytes()});
+      !s.ok()) {
+    return fail_with(s, supervisor, /*with_code=*/false);
+  }
   // Signal handlers are the program's policy, not the library's: with the guard, an input
   // truncated during the run fails it with kIoError (exit 3, naming the file) instead of
   // killing tally with SIGBUS.
   install_sigbus_guard();
 
-  RunSetup setup{.engine = engine, .inputs = inputs, .options = {}, .show_progress = false};
+  RunSetup setup{.engine = *engine, .inputs = inputs, .options = {}, .show_progress = false};
   setup.options.strategy = strategy;
-  setup.options.stop = signals.token();
+  setup.options.stop = supervisor.token();
   setup.options.memory_budget = memory_budget;
   // All counts are written in count order: sort the result's runs that way in parallel.
   // --top K selects from them instead, in O(n log K).
   if (args.top == 0) setup.options.order = ResultOrder::kByValue;
-  if (timeout) setup.options.deadline = std::chrono::steady_clock::now() + *timeout;
+  setup.options.deadline = deadline;
   setup.show_progress = args.progress.value_or(stderr_is_terminal());
 
   std::optional<PerfControl> perf;
@@ -267,13 +309,13 @@ int run_wordcount(const WordcountArgs& args) {
   };
 
   if (!args.unicode) {
-    const int status =
-        count(jobs::WordCount{.case_sensitive = args.case_sensitive}, args, format, setup, signals);
+    const int status = count(jobs::WordCount{.case_sensitive = args.case_sensitive}, args, format,
+                             setup, supervisor);
     finish_perf();
     return status;
   }
   const jobs::UnicodeWordCount job{.case_sensitive = args.case_sensitive};
-  const int status = count(job, args, format, setup, signals);
+  const int status = count(job, args, format, setup, supervisor);
   finish_perf();
   if (const std::uint64_t invalid = job.invalid_sequences(); invalid != 0) {
     std::cerr << "tally: warning: " << invalid
