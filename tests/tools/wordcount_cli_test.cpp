@@ -237,6 +237,37 @@ TEST_F(WordcountCli, TimeoutReachesOpenAndEndlessReads) {
   }
 }
 
+// Oracle: failures that used to abort are one message and exit 4, leaving no output: a
+// budget too small for any table, memory running out (address space capped), and worker
+// threads the system refuses. The last two cap the address space, which a sanitizer's
+// runtime cannot start under: release builds only.
+TEST_F(WordcountCli, ExhaustedResourcesAreExit4WithAMessage) {
+  const std::string in = write("words.txt", random_text(3, 200000));
+  const std::string out = (dir_ / "out.txt").string();
+  auto r = run_process({TALLY_EXE, "wordcount", "--memory", "512", "-o", out, in});
+  EXPECT_EQ(r.exit_status, 4) << r.err;
+  EXPECT_NE(r.err.find("memory budget of 512 B exceeded"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "address-space limits: release builds only";
+#else
+  std::string many;
+  for (int i = 0; i < 3000000; ++i) many += "w" + std::to_string(i) + "\n";
+  const std::string distinct = write("distinct.txt", many);
+  const std::string capped = "ulimit -v 200000; exec \"$0\" \"$@\"";
+  r = run_process(
+      {"/bin/sh", "-c", capped, TALLY_EXE, "wordcount", "-j", "1", "-o", out, distinct});
+  EXPECT_EQ(r.exit_status, 4) << r.err;
+  EXPECT_NE(r.err.find("out of memory"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_EQ(files_in_dir(), (std::vector<std::string>{"distinct.txt", "words.txt"}));
+
+  r = run_process({"/bin/sh", "-c", capped, TALLY_EXE, "wordcount", "-j", "400", in});
+  EXPECT_EQ(r.exit_status, 4) << r.err;
+  EXPECT_EQ(r.err, "tally: cannot start the worker threads: Resource temporarily unavailable\n");
+#endif
+}
+
 // Oracle: one word of 100 MB (no whitespace at all) is counted whole and lowercased, at 1
 // and 2 threads.
 TEST_F(WordcountCli, SingleHundredMegabyteWord) {

@@ -1,6 +1,8 @@
 #include "tools/tally/allocator.hpp"
 
+#include <cstddef>
 #include <cstdlib>
+#include <new>
 #include <string>
 
 #if TALLY_USE_MIMALLOC
@@ -26,3 +28,38 @@ std::string describe_allocator() {
 }
 
 }  // namespace tally::cli
+
+#if TALLY_USE_MIMALLOC
+// mimalloc's own operator new aborts when memory runs out: it is C, so it neither throws
+// std::bad_alloc nor, in Debian's build, finds the program's new_handler. These replacements
+// allocate through malloc (mimalloc's, by the override) and follow the standard's contract:
+// call the new_handler (main.cpp installs one that reports and exits 4) and try again, or
+// throw std::bad_alloc without one. Deletion stays mimalloc's: everything is malloc memory.
+namespace {
+
+void* allocate(std::size_t n, std::size_t alignment) {
+  if (n == 0) n = 1;
+  for (;;) {
+    void* p = alignment <= alignof(std::max_align_t)
+                  ? std::malloc(n)
+                  : std::aligned_alloc(alignment, (n + alignment - 1) / alignment * alignment);
+    if (p != nullptr) return p;
+    const std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+
+}  // namespace
+
+// NOLINTBEGIN(cert-dcl54-cpp,misc-new-delete-overloads): the matching deletes are mimalloc's
+void* operator new(std::size_t n) { return allocate(n, 0); }
+void* operator new[](std::size_t n) { return allocate(n, 0); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  return allocate(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+  return allocate(n, static_cast<std::size_t>(a));
+}
+// NOLINTEND(cert-dcl54-cpp,misc-new-delete-overloads)
+#endif
