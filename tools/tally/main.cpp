@@ -1,5 +1,6 @@
 // The `tally` command-line program: parses the command line and dispatches to a subcommand.
 // Exit statuses are in exit_status.hpp and the README.
+#include <fcntl.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -31,6 +32,20 @@ void out_of_memory() {
   }
   (void)!::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   ::_exit(tally::cli::kExitJobFailed);
+}
+
+// A standard descriptor the parent closed (`tally ... >&-`) would be reused by the first file
+// tally opens, and the counts written into it. Each closed one gets /dev/null opened the
+// wrong way round, so that using it fails (EBADF) and is reported, as coreutils do.
+void hold_closed_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+    if (opened >= 0 && opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
 }
 
 // The first argument names a subcommand unless it is an option: an unknown one is a usage
@@ -87,6 +102,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hold_closed_standard_descriptors();
   std::set_new_handler(out_of_memory);
   try {
     return run(argc, argv);
