@@ -78,7 +78,7 @@ int run(int argc, char** argv) {
   add_profile_command(app);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
-      "130 interrupted (tally compare: 0 ok, 1 regression, 2 error).");
+      "130 interrupted, 143 terminated (tally compare: 0 ok, 1 regression, 2 error).");
 
   if (names_unknown_command(app, argc, argv)) {
     std::cerr << "tally: unknown command '" << argv[1] << "' (see tally --help)\n";
