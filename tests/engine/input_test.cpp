@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -538,6 +539,28 @@ TEST(InputStreamTest, FifoIsReadToItsWritersEnd) {
   writer.join();
   ASSERT_TRUE(s.ok()) << s.to_string();
   EXPECT_TRUE(inputs.data(0) == expected);
+}
+
+// Oracle: open() failing with a transient error (EMFILE: no descriptor left) is retried with
+// backoff (retry.hpp) and counted; when it does not clear, the error names the file.
+TEST(InputFileTest, TransientOpenFailureIsRetriedThenReported) {
+  TempDir dir;
+  const std::string path = dir.file("a.txt");
+  write_file(path, "a\n");
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  // Descriptors are numbered from the lowest free one: a limit at that number leaves none.
+  const int lowest_free = ::dup(0);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  const rlimit none{.rlim_cur = static_cast<rlim_t>(lowest_free), .rlim_max = old.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &none), 0);
+  Inputs inputs = Inputs::paths({path});
+  const Status s = inputs.open();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_EQ(s.code(), StatusCode::kIoError) << s.to_string();
+  EXPECT_EQ(s.message(), "cannot open '" + path + "': Too many open files");
+  EXPECT_EQ(inputs.transient_retries(), 4U);
 }
 
 // Oracle: an empty file opens fine, reads as empty, and yields no segment and no split.

@@ -45,4 +45,34 @@ TEST(Cli, UnknownOptionIsUsageError) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// Oracle: no command, or an unknown one (even with --help after it), is a usage error:
+// exit 2, the help or the name on stderr, nothing on stdout. A known command's --help is 0.
+TEST(Cli, MissingOrUnknownCommandIsUsageError) {
+  auto r = run_process({TALLY_EXE});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("a command is required"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  r = run_process({TALLY_EXE, "wordcunt", "--help"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_EQ(r.err, "tally: unknown command 'wordcunt' (see tally --help)\n");
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  r = run_process({TALLY_EXE, "wordcount", "--help"});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+}
+
+// Oracle: generate-corpus -o - writes the text to stdout (no file named "-"), the same bytes
+// as -o FILE, and exactly --size of them, ending in a newline.
+TEST(Cli, GenerateCorpusToStdoutEqualsToFile) {
+  const auto to_stdout =
+      run_process({TALLY_EXE, "generate-corpus", "-o", "-", "--size", "300K", "--seed", "7"});
+  ASSERT_EQ(to_stdout.exit_status, 0) << to_stdout.err;
+  EXPECT_EQ(to_stdout.out.size(), std::size_t{300} << 10);
+  EXPECT_EQ(to_stdout.out.back(), '\n');
+  const auto via_file = run_process(
+      {"/bin/sh", "-c", "\"$0\" generate-corpus -o \"$1\" --size 300K --seed 7 && cat \"$1\"",
+       TALLY_EXE, ::testing::TempDir() + "/corpus-from-file.txt"});
+  ASSERT_EQ(via_file.exit_status, 0) << via_file.err;
+  EXPECT_TRUE(via_file.out == to_stdout.out);
+}
+
 }  // namespace

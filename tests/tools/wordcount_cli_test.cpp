@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -266,6 +267,44 @@ TEST_F(WordcountCli, ExhaustedResourcesAreExit4WithAMessage) {
   EXPECT_EQ(r.exit_status, 4) << r.err;
   EXPECT_EQ(r.err, "tally: cannot start the worker threads: Resource temporarily unavailable\n");
 #endif
+}
+
+// Oracle: stdin in non-blocking mode (a parent's pipe with O_NONBLOCK, which the child
+// shares) that runs dry while its writer is still there is waited for, not an error: the
+// test drains the pipe's first bytes, waits until tally has read them all (the pipe is
+// empty), then writes the rest.
+TEST_F(WordcountCli, NonBlockingStdinThatRunsDryIsWaitedFor) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], STDIN_FILENO);
+  const std::string out = (dir_ / "out.tsv").string();
+  std::vector<std::string> args = {TALLY_EXE, "wordcount", "-f", "tsv", "-o", out, "-"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[0]);
+  ASSERT_EQ(::write(fds[1], "a b a\n", 6), 6);
+  int queued = 1;
+  while (queued > 0) {  // until tally has read everything written so far
+    ASSERT_EQ(::ioctl(fds[1], FIONREAD, &queued), 0);
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(::write(fds[1], "b a\n", 4), 4);
+  ::close(fds[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::ifstream in(out);
+  std::stringstream got;
+  got << in.rdbuf();
+  EXPECT_EQ(got.str(), "a\t3\nb\t2\n");
 }
 
 // Oracle: one word of 100 MB (no whitespace at all) is counted whole and lowercased, at 1
