@@ -42,6 +42,16 @@ if(TALLY_SANITIZER)
   message(STATUS "tally: sanitizers enabled: ${TALLY_SANITIZER}")
 endif()
 
+# Fuzzing: libFuzzer's coverage instrumentation on every target, so that the fuzzer is guided by
+# the library code it exercises. Only the fuzz targets link libFuzzer itself (-fsanitize=fuzzer,
+# tests/fuzz/CMakeLists.txt), which brings its main().
+if(TALLY_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "TALLY_BUILD_FUZZERS needs clang (libFuzzer); use the fuzz preset")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # ccache only speeds up rebuilds on a developer machine; CI starts cold and does not need it.
 find_program(TALLY_CCACHE ccache)
 if(TALLY_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
