@@ -166,12 +166,14 @@ TEST(SupervisorTest, PublishingFirstMeansTheDeadlineNoLongerStops) {
   EXPECT_EQ(supervisor.exit_status(), 0);
 }
 
-// The "fast" death test style: the child is a fork of this single-threaded test, so it
-// shares the scratch directory (a re-executed child would make a directory of its own).
-using SupervisorDeathTest = tally::testing::ScratchDirTest;
-
-TEST_F(SupervisorDeathTest, BackstopEndsAStuckProcessAndRemovesTemporaries) {
-  const std::string tmp = write(".out.tally-stuck", "partial");
+// Death tests run "threadsafe" (the child re-executes this binary up to the test), as a
+// sanitizer's runtime needs; so the temporary file's path must not depend on the process.
+TEST(SupervisorDeathTest, BackstopEndsAStuckProcessAndRemovesTemporaries) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string tmp =
+      ::testing::TempDir() + "/.out.tally-backstop-" + std::to_string(::getuid());
+  std::ofstream(tmp) << "partial";
+  ASSERT_TRUE(fs::exists(tmp));
   EXPECT_EXIT(
       {
         Supervisor supervisor(Supervisor::Clock::now(), "0s");
@@ -187,7 +189,8 @@ TEST_F(SupervisorDeathTest, BackstopEndsAStuckProcessAndRemovesTemporaries) {
   EXPECT_FALSE(fs::exists(tmp));
 }
 
-TEST_F(SupervisorDeathTest, SecondSignalEndsAtOnce) {
+TEST(SupervisorDeathTest, SecondSignalEndsAtOnce) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
         Supervisor supervisor;
