@@ -146,7 +146,6 @@ Status read_stream(int fd, detail::ReadControl& control, Source& src) {
 // Reads a compressed file or pipe to its end and decodes it. Its bytes are read, not mapped:
 // they are needed only until decoded, and a read copy cannot shrink under us.
 Status read_compressed(int fd, Compression format, detail::ReadControl& control, Source& src) {
-  std::string_view decoded;
   {
     detail::HeldBytes compressed;
     if (Status s = detail::read_to_end(fd, src.name, control, compressed); !s.ok()) return s;

@@ -51,6 +51,7 @@ int exit_status_for(const Status& s, const Supervisor& supervisor) {
 int fail_with(const Status& s, const Supervisor& supervisor, bool with_code = true) {
   const int code = exit_status_for(s, supervisor);
   if (supervisor.stopped()) return fail(code, supervisor.reason());
+  if (code == kExitTimeout) return fail(code, supervisor.timed_out());
   return fail(code, with_code ? s.to_string() : s.message());
 }
 
