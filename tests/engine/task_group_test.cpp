@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/bounded_wait.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -17,6 +19,7 @@ using tally::Scheduler;
 using tally::Status;
 using tally::StatusCode;
 using tally::TaskGroup;
+using tally::testing::eventually;
 
 // Waits for `stop` like a well-behaved task: checks the token between slices of work.
 void run_until_stopped(const std::stop_token& stop) {
@@ -169,30 +172,53 @@ TEST(TaskGroup, AllErrorsModeCollectsEveryError) {
   EXPECT_FALSE(group.stop_requested());
 }
 
-// Oracle: with limit k, at most k of the group's tasks run at once (measured with a
-// concurrent-running counter), and all of them run.
-TEST(TaskGroup, LimitBoundsConcurrency) {
-  Scheduler sched({.threads = 4});
-  TaskGroup group(sched, {.limit = 2});
+// Oracle: with limit k, k of the group's tasks run at once and no more. Every task holds its
+// slot at a gate until the test opens it: k tasks reach the gate together (a serial group never
+// gets there), and while they wait no further task of the group starts although two workers
+// are idle: a probe task of another group, spawned after all of them, runs on one of those
+// (a group that ignored its limit would have queued its tasks ahead of the probe, and each
+// idle worker would be stuck at the gate with one of them). Then every task runs, never more
+// than k at once.
+class TaskGroupLimit : public ::testing::TestWithParam<int> {};
+
+TEST_P(TaskGroupLimit, RunsLimitTasksAtOnceAndNoMore) {
+  const int k = GetParam();
+  const int tasks = 3 * k + 2;  // more than the workers, so an unlimited group fills them all
   std::atomic<int> running{0};
   std::atomic<int> max_running{0};
   std::atomic<int> ran{0};
-  for (int i = 0; i < 40; ++i) {
+  std::atomic<bool> gate_open{false};
+  Scheduler sched({.threads = static_cast<std::size_t>(k) + 2});
+  TaskGroup group(sched, {.limit = static_cast<std::size_t>(k)});
+  for (int i = 0; i < tasks; ++i) {
     group.spawn([&] {
       const int now = running.fetch_add(1) + 1;
       int seen = max_running.load();
       while (now > seen && !max_running.compare_exchange_weak(seen, now)) {
       }
-      std::this_thread::sleep_for(200us);
+      eventually([&] { return gate_open.load(); });  // bounded: a broken group fails, not hangs
       running.fetch_sub(1);
       ran.fetch_add(1);
     });
   }
+  const bool limit_reached = eventually([&] { return running.load() >= k; });
+  std::atomic<bool> probe_ran{false};
+  TaskGroup probe(sched);
+  probe.spawn([&] { probe_ran.store(true); });
+  const bool probe_ran_while_held = eventually([&] { return probe_ran.load(); });
+  const int running_while_held = running.load();
+  gate_open.store(true);
+
+  EXPECT_TRUE(limit_reached) << "never " << k << " tasks at once";
+  EXPECT_TRUE(probe_ran_while_held) << "the idle workers were running the group's tasks";
+  EXPECT_EQ(running_while_held, k);
   EXPECT_TRUE(group.wait().ok());
-  EXPECT_EQ(ran.load(), 40);
-  EXPECT_LE(max_running.load(), 2);
-  EXPECT_GE(max_running.load(), 1);
+  EXPECT_TRUE(probe.wait().ok());
+  EXPECT_EQ(ran.load(), tasks);
+  EXPECT_LE(max_running.load(), k);
 }
+
+INSTANTIATE_TEST_SUITE_P(Limits, TaskGroupLimit, ::testing::Values(1, 2, 3));
 
 // Oracle: the destructor waits for running tasks (they finish before it returns), so a task
 // never outlives its group.
