@@ -27,29 +27,16 @@ class Task {
 
   // Makes a task that calls f() once. f must be noexcept when called: the layers above
   // (TaskGroup, parallel_for) catch user exceptions before they reach the scheduler.
+  // Throws what taking in f throws (its copy or move, or the allocation of a heap box); the
+  // node then goes back to the free list.
   template <typename F>
   static Task* make(F&& f) {
-    using Fn = std::decay_t<F>;
     Task* t = allocate();
-    // NOLINTNEXTLINE(misc-redundant-expression): both sides vary with Fn; equal for some Fn only
-    if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= alignof(std::max_align_t) &&
-                  std::is_nothrow_move_constructible_v<Fn>) {
-      ::new (static_cast<void*>(t->storage_)) Fn(std::forward<F>(f));
-      t->invoke_ = [](Task* self) noexcept {
-        Fn* fn = std::launder(reinterpret_cast<Fn*>(self->storage_));
-        (*fn)();
-        fn->~Fn();
-        release(self);
-      };
-    } else {
-      using Boxed = std::unique_ptr<Fn>;
-      ::new (static_cast<void*>(t->storage_)) Boxed(std::make_unique<Fn>(std::forward<F>(f)));
-      t->invoke_ = [](Task* self) noexcept {
-        Boxed* fn = std::launder(reinterpret_cast<Boxed*>(self->storage_));
-        (**fn)();
-        fn->~Boxed();
-        release(self);
-      };
+    try {
+      t->store(std::forward<F>(f));
+    } catch (...) {
+      release(t);
+      throw;
     }
     return t;
   }
@@ -64,6 +51,33 @@ class Task {
   static Task* allocate();
   static void release(Task* t) noexcept;
   friend struct TaskFreeList;
+
+  // Moves or copies f into storage_ (or a heap box) and sets invoke_; on a throw, nothing is
+  // stored.
+  template <typename F>
+  void store(F&& f) {
+    using Fn = std::decay_t<F>;
+    // NOLINTNEXTLINE(misc-redundant-expression): both sides vary with Fn; equal for some Fn only
+    if constexpr (sizeof(Fn) <= kInlineBytes && alignof(Fn) <= alignof(std::max_align_t) &&
+                  std::is_nothrow_move_constructible_v<Fn>) {
+      ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
+      invoke_ = [](Task* self) noexcept {
+        Fn* fn = std::launder(reinterpret_cast<Fn*>(self->storage_));
+        (*fn)();
+        fn->~Fn();
+        release(self);
+      };
+    } else {
+      using Boxed = std::unique_ptr<Fn>;
+      ::new (static_cast<void*>(storage_)) Boxed(std::make_unique<Fn>(std::forward<F>(f)));
+      invoke_ = [](Task* self) noexcept {
+        Boxed* fn = std::launder(reinterpret_cast<Boxed*>(self->storage_));
+        (**fn)();
+        fn->~Boxed();
+        release(self);
+      };
+    }
+  }
 
   void (*invoke_)(Task*) noexcept = nullptr;
   Task* next_free_ = nullptr;
