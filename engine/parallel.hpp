@@ -82,11 +82,7 @@ class RangeJob {
 
   template <typename Chunk>
   void spawn(std::size_t lo, std::size_t hi, Chunk& chunk) {
-    counter.add();
-    scheduler.submit([this, lo, hi, &chunk]() noexcept {
-      run(lo, hi, chunk);
-      counter.finish();
-    });
+    scheduler.submit([this, lo, hi, &chunk]() noexcept { run(lo, hi, chunk); }, counter);
   }
 
   // Runs the whole range from the calling thread and returns when every piece is done,

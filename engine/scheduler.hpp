@@ -81,6 +81,13 @@ class Scheduler {
     push(detail::Task::make(std::forward<F>(f)));
   }
 
+  // Counts f in `counter` and runs it as submit(f) does; after f returns, f is destroyed with
+  // everything it captured, and only then is the count finished. So a wait_for(counter) that
+  // returns has seen every such f run and destroyed. If this throws, f was neither counted
+  // nor run.
+  template <typename F>
+  void submit(F&& f, detail::WaitCounter& counter);
+
   // Returns when `counter` reaches zero. A worker of this pool runs other tasks meanwhile
   // (and parks if there are none); any other thread sleeps.
   void wait_for(const detail::WaitCounter& counter);
@@ -139,9 +146,11 @@ namespace detail {
 // waits for it to reach zero with Scheduler::wait_for.
 //
 // Contract: add() before the submit of the task it counts; finish() once when that task is
-// done, as its last access to shared state. After the count reaches zero a waiter may return
-// and destroy the counter at once, so finish() touches only the scheduler after its decrement.
-// Everything a task did before its finish() is visible to the thread that sees the count at 0.
+// done, as its last access to shared state. A task submitted with the counter
+// (Scheduler::submit(f, counter), Task::make(f, &counter)) does both itself, finishing after
+// its callable is destroyed. After the count reaches zero a waiter may return and destroy the
+// counter at once, so finish() touches only the scheduler after its decrement. Everything a
+// task did before its finish() is visible to the thread that sees the count at 0.
 class WaitCounter {
  public:
   explicit WaitCounter(Scheduler& scheduler) noexcept : scheduler_(&scheduler) {}
@@ -174,4 +183,17 @@ class WaitCounter {
 };
 
 }  // namespace detail
+
+template <typename F>
+void Scheduler::submit(F&& f, detail::WaitCounter& counter) {
+  detail::Task* task = detail::Task::make(std::forward<F>(f), &counter);
+  counter.add();  // after make, which may throw; before the task can run and finish it
+  try {
+    push(task);
+  } catch (...) {
+    task->discard();  // finishes the count added above
+    throw;
+  }
+}
+
 }  // namespace tally

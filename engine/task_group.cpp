@@ -54,7 +54,7 @@ void TaskGroup::start_or_hold(detail::Task* task) {
   scheduler_.push(task);
 }
 
-void TaskGroup::task_done() noexcept {
+void TaskGroup::release_slot() noexcept {
   if (limit_ != 0) {
     detail::Task* next = nullptr;
     {
@@ -68,7 +68,6 @@ void TaskGroup::task_done() noexcept {
     }
     if (next != nullptr) scheduler_.push(next);
   }
-  counter_.finish();  // last: wait() may return and the group die right after
 }
 
 void TaskGroup::record_failure(const Status& s) {

@@ -24,8 +24,10 @@
 //    then returns that cause (kCancelled, kDeadlineExceeded) unless a task failed first.
 //  - limit > 0 runs at most that many of the group's tasks at once (errgroup's SetLimit);
 //    spawn() never blocks: tasks over the limit wait in the group and start as others end.
-//  - wait() returns once every spawned task has finished or been skipped; a worker that
-//    calls it keeps running other tasks meanwhile. The destructor waits too, so a group
+//  - wait() returns once every spawned task has finished or been skipped and has been
+//    destroyed, with everything it captured (so captures may refer to the caller's locals,
+//    and their destructors may too); a worker that calls it keeps running other tasks
+//    meanwhile. The destructor waits too, so a group
 //    never leaves a task running behind it.
 //
 // Thread safety: spawn, cancel, stop_token and stop_requested may be called from any thread,
@@ -78,8 +80,10 @@ class TaskGroup {
 
   template <GroupTask F>
   void spawn(F&& f) {
-    detail::Task* task =
-        detail::Task::make([this, fn = std::forward<F>(f)]() mutable noexcept { run_one(fn); });
+    // The task finishes counter_ itself, once fn is destroyed (Task::make): wait() returns
+    // only after every task's captures are gone.
+    detail::Task* task = detail::Task::make(
+        [this, fn = std::forward<F>(f)]() mutable noexcept { run_one(fn); }, &counter_);
     counter_.add();  // after make (which may throw), before the task can run and finish
     start_or_hold(task);
   }
@@ -109,7 +113,7 @@ class TaskGroup {
         record_failure(Status::FromException(std::current_exception()));
       }
     }
-    task_done();
+    release_slot();
   }
 
   template <typename Fn>
@@ -134,7 +138,8 @@ class TaskGroup {
   }
 
   void start_or_hold(detail::Task* task);
-  void task_done() noexcept;
+  // Gives the slot of a task that ended (limit only) to the next held task, or back.
+  void release_slot() noexcept;
   void record_failure(const Status& s);
   void stop_with(Status cause);
 

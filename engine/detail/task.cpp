@@ -2,6 +2,7 @@
 
 #include <cstddef>
 
+#include "tally/engine/scheduler.hpp"
 #include "tally/lockfree/mpmc_queue.hpp"
 
 namespace tally::detail {
@@ -63,6 +64,13 @@ void Task::release(Task* t) noexcept {
   t->next_free_ = list.head;
   list.head = t;
   ++list.size;
+}
+
+void Task::retire(Task* t) noexcept {
+  WaitCounter* done = t->done_;  // read before release reuses the word as next_free_
+  release(t);
+  // Last: once the count reaches zero the waiter may return and free the counter.
+  if (done != nullptr) done->finish();
 }
 
 }  // namespace tally::detail

@@ -14,10 +14,12 @@
 
 #include "tally/engine/system.hpp"
 #include "tally/engine/task_group.hpp"
+#include "tests/support/destruction_probe.hpp"
 
 namespace {
 
 using tally::Scheduler;
+using tally::testing::DestructionProbe;
 
 std::size_t thread_count() {
   std::size_t n = 0;
@@ -117,6 +119,25 @@ TEST(Scheduler, ExternalSubmittersExactlyOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_EQ(sched.stats().tasks_run, runs.size());
+}
+
+// Oracle: with submit(f, counter), a wait_for(counter) that returns has seen every f run and
+// destroyed with what it captured (destructors that record into the caller's state have all
+// run), checked right after each wait over many rounds.
+TEST(Scheduler, CountedSubmitFinishesAfterTheTaskIsDestroyed) {
+  std::atomic<int> live{0};  // outlives the scheduler: a late destructor still finds it
+  std::atomic<int> ran{0};
+  Scheduler sched({.threads = 2});
+  for (int round = 1; round <= 200; ++round) {
+    tally::detail::WaitCounter counter(sched);
+    for (int i = 0; i < 4; ++i) {
+      sched.submit([&ran, probe = DestructionProbe(live)]() noexcept { ran.fetch_add(1); },
+                   counter);
+    }
+    sched.wait_for(counter);
+    ASSERT_EQ(live.load(), 0) << "a capture outlived wait_for: round " << round;
+    ASSERT_EQ(ran.load(), 4 * round);
+  }
 }
 
 // The scheduler state of a thread ('S' sleeping, 'R' running).

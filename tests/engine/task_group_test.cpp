@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/support/bounded_wait.hpp"
+#include "tests/support/destruction_probe.hpp"
 
 namespace {
 
@@ -19,6 +20,7 @@ using tally::Scheduler;
 using tally::Status;
 using tally::StatusCode;
 using tally::TaskGroup;
+using tally::testing::DestructionProbe;
 using tally::testing::eventually;
 
 // Waits for `stop` like a well-behaved task: checks the token between slices of work.
@@ -219,6 +221,24 @@ TEST_P(TaskGroupLimit, RunsLimitTasksAtOnceAndNoMore) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Limits, TaskGroupLimit, ::testing::Values(1, 2, 3));
+
+// Oracle: when wait() returns, every task's callable has been destroyed with everything it
+// captured: the captures' destructors, which record into the caller's state, have all run.
+// Checked right after each wait() over many groups, with and without a limit (a held task
+// starts from the task that gives up its slot).
+TEST(TaskGroup, WaitReturnsAfterEveryCaptureIsDestroyed) {
+  std::atomic<int> live{0};  // outlives the scheduler: a late destructor still finds it
+  Scheduler sched({.threads = 2});
+  for (int rep = 0; rep < 200; ++rep) {
+    for (const std::size_t limit : {0, 1}) {
+      TaskGroup group(sched, {.limit = limit});
+      for (int i = 0; i < 4; ++i) group.spawn([probe = DestructionProbe(live)] {});
+      ASSERT_TRUE(group.wait().ok());
+      ASSERT_EQ(live.load(), 0) << "a capture outlived wait(): repetition " << rep << ", limit "
+                                << limit;
+    }
+  }
+}
 
 // Oracle: the destructor waits for running tasks (they finish before it returns), so a task
 // never outlives its group.
