@@ -43,15 +43,30 @@ std::vector<Status> TaskGroup::errors() const {
 }
 
 void TaskGroup::start_or_hold(detail::Task* task) {
+  // Either hand-over may throw (the hold queue's or a worker deque's growth). The task is then
+  // discarded, which finishes the count spawn added, and the slot it took is given back: the
+  // group is as if spawn had not been called, and wait() does not wait for the task.
   if (limit_ != 0) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (running_ >= limit_) {
-      held_.push_back(task);
+      try {
+        held_.push_back(task);
+      } catch (...) {
+        lock.unlock();
+        task->discard();
+        throw;
+      }
       return;
     }
     ++running_;
   }
-  scheduler_.push(task);
+  try {
+    scheduler_.push(task);
+  } catch (...) {
+    release_slot();
+    task->discard();  // last: the count may reach zero and a waiter free the group
+    throw;
+  }
 }
 
 void TaskGroup::release_slot() noexcept {

@@ -24,6 +24,8 @@
 //    then returns that cause (kCancelled, kDeadlineExceeded) unless a task failed first.
 //  - limit > 0 runs at most that many of the group's tasks at once (errgroup's SetLimit);
 //    spawn() never blocks: tasks over the limit wait in the group and start as others end.
+//  - spawn() that throws (std::bad_alloc, or what copying the callable throws) has no effect:
+//    the task never runs and wait() does not wait for it.
 //  - wait() returns once every spawned task has finished or been skipped and has been
 //    destroyed, with everything it captured (so captures may refer to the caller's locals,
 //    and their destructors may too); a worker that calls it keeps running other tasks
