@@ -68,27 +68,50 @@ void write_slot(GuardSlot& slot, std::uintptr_t begin, std::uintptr_t end, const
   slot.seq.store(s + 2, std::memory_order_release);
 }
 
-// Async-signal-safe helpers: only write(2), no stdio, no allocation, no errno-dependent libc
-// state beyond write's own.
-void write_all(const char* p, std::size_t n) noexcept {
-  while (n > 0) {
-    const ssize_t w = ::write(STDERR_FILENO, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return;  // nothing better to do from a signal handler
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-}
-
+// Async-signal-safe: no allocation, no stdio.
 std::size_t c_length(const char* s) noexcept {
   std::size_t n = 0;
   while (s[n] != '\0') ++n;
   return n;
 }
 
-void write_str(const char* s) noexcept { write_all(s, c_length(s)); }
+// Appends [s, s + n) at `out`, returns the end.
+char* append(char* out, const char* s, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) *out++ = s[i];
+  return out;
+}
+
+// Says on stderr that the input `name` shrank and could not be patched over. The message is
+// built on the stack and written with a single write(2), so that the messages of threads that
+// fault at once do not interleave: one write to a pipe of at most PIPE_BUF bytes is atomic,
+// and Linux serializes one process's writes to a file or a terminal. A name too long for the
+// buffer is cut at its start (the file name at its end says more than the directories).
+void report_unrecoverable(const char* name) noexcept {
+  static constexpr char kPrefix[] = "tally: input '";
+  static constexpr char kSuffix[] =
+      "' shrank while it was being read, and no zero page could replace it\n";
+  static constexpr char kCut[] = "...";
+  // Little of a signal stack, and under PIPE_BUF (4096 on Linux, at least 512 by POSIX).
+  char buf[512];
+  constexpr std::size_t kNameRoom = sizeof buf - (sizeof kPrefix - 1) - (sizeof kSuffix - 1);
+  char* end = append(buf, kPrefix, sizeof kPrefix - 1);
+  const std::size_t len = c_length(name);
+  if (len <= kNameRoom) {
+    end = append(end, name, len);
+  } else {
+    end = append(end, kCut, sizeof kCut - 1);
+    const std::size_t kept = kNameRoom - (sizeof kCut - 1);
+    end = append(end, name + (len - kept), kept);
+  }
+  end = append(end, kSuffix, sizeof kSuffix - 1);
+  const auto n = static_cast<std::size_t>(end - buf);
+  ssize_t w = 0;
+  do {
+    w = ::write(STDERR_FILENO, buf, n);
+  } while (w < 0 && errno == EINTR);
+  // A short or failed write is left as it is: a second write could interleave after all, and
+  // a signal handler has nowhere better to report to.
+}
 
 // A registered mapping that holds a faulting address.
 struct Hit {
@@ -216,9 +239,7 @@ void on_sigbus(int sig, siginfo_t* info, void* ucontext) {
         return;  // the faulting read restarts and now reads zeros
       }
       // Out of memory for one page, or a kernel that refuses: the read cannot go on.
-      write_str("tally: input '");
-      write_str(hit.name);
-      write_str("' shrank while it was being read, and no zero page could replace it\n");
+      report_unrecoverable(hit.name);
     }
   }
   // Not ours (or not recoverable): where it would have gone without the guard.

@@ -19,11 +19,15 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -414,6 +418,94 @@ TEST_F(SigbusGuardDeathTest, OwnFaultIsNotPassedOn) {
         ::_exit(inputs.check_intact().code() == StatusCode::kIoError ? 45 : 13);
       },
       ::testing::ExitedWithCode(45), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Death tests: a fault that cannot be patched over.
+// ---------------------------------------------------------------------------------------------
+
+long max_map_count() {
+  std::ifstream in("/proc/sys/vm/max_map_count");
+  long n = -1;
+  in >> n;
+  return n;
+}
+
+void ignore_signal(int /*sig*/) {}
+
+// Uses up this process's memory mappings (vm.max_map_count), so that an mmap that needs one
+// more fails with ENOMEM. One-page anonymous mappings, alternately readable and not, so that
+// neighbours do not merge into one. Allocates nothing. First it takes one signal through a
+// handler: a runtime that sets up its signal handling on the first signal (ThreadSanitizer
+// maps its per-thread signal state then) must have done so while it still can.
+bool exhaust_mappings() {
+  struct sigaction sa {};
+  sa.sa_handler = &ignore_signal;
+  sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGUSR1, &sa, nullptr) != 0 || ::raise(SIGUSR1) != 0) return false;
+  for (long i = 0;; ++i) {
+    void* p = ::mmap(nullptr, kPage, i % 2 == 0 ? PROT_NONE : PROT_READ,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return errno == ENOMEM;
+  }
+}
+
+// Oracle: when no zero page can replace the faulting page of a shrunken input (here the process
+// has used up its mappings, so the handler's mmap fails), the handler says so, naming the
+// input, in a single write(2): with stderr a datagram socket, the whole message arrives as one
+// datagram. (Two threads faulting at once thus never interleave their messages.) A name too
+// long for the message keeps its end, after "...". Then the process dies of SIGBUS, as
+// without the guard. The faulting process is a child of the death test's, which reads the
+// datagrams once it has died and prints each after a marker.
+TEST_F(SigbusGuardDeathTest, UnrecoverableFaultIsReportedInOneWrite) {
+  if (max_map_count() > 1'000'000) GTEST_SKIP() << "vm.max_map_count too large to use up";
+  const std::string long_dir = std::string(250, 'd') + "/" + std::string(250, 'e');
+  // The scratch directory is named after the death test child's pid, not this process's, so
+  // the expected names match any directory.
+  const struct {
+    std::string name;
+    std::string name_regex;
+  } cases[] = {{"lost.txt", "/[^']*/lost\\.txt"},
+               {long_dir + "/lost.txt", "\\.\\.\\.d*/e{250}/lost\\.txt"}};
+  for (const auto& c : cases) {
+    const std::string path = write(c.name, std::string(kFileBytes, 'l'));
+    EXPECT_EXIT(
+        {
+          int sv[2];
+          if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0) ::_exit(10);
+          const pid_t pid = ::fork();
+          if (pid < 0) ::_exit(11);
+          if (pid == 0) {
+            no_core_dumps();
+            default_sigbus();
+            tally::install_sigbus_guard();
+            Inputs inputs = Inputs::paths({path});
+            if (!inputs.open().ok()) ::_exit(12);
+            const Truncator t(path);
+            if (!t.ok() || !t.truncate(kPage)) ::_exit(13);
+            if (::dup2(sv[1], STDERR_FILENO) < 0) ::_exit(14);
+            if (!exhaust_mappings()) ::_exit(15);
+            touch(inputs.data(0).data() + 8 * kPage);
+            ::_exit(16);
+          }
+          ::close(sv[1]);
+          int status = 0;
+          if (::waitpid(pid, &status, 0) != pid) ::_exit(17);
+          remove_dir();
+          char datagram[8192];
+          for (;;) {
+            const ssize_t n = ::recv(sv[0], datagram, sizeof datagram, MSG_DONTWAIT);
+            if (n < 0) break;
+            write_stderr("[one write] ");
+            [[maybe_unused]] const ssize_t w =
+                ::write(STDERR_FILENO, datagram, static_cast<std::size_t>(n));
+          }
+          ::_exit(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS ? 0 : 18);
+        },
+        ::testing::ExitedWithCode(0),
+        "^\\[one write\\] tally: input '" + c.name_regex +
+            "' shrank while it was being read, and no zero page could replace it\n$");
+  }
 }
 
 }  // namespace
