@@ -172,11 +172,11 @@ class MpmcQueue {
     // seq_cst RMW: ordered with every producer's CAS on tail_ (I4), so a push either claimed
     // its position before the close (and its item will be popped) or fails.
     tail_->fetch_or(kClosedBit, std::memory_order_seq_cst);
-    // Wake every waiter: each re-checks finished(). A waiter whose ready() ran after the
-    // fetch_or in S saw the closed bit and does not sleep; one that ran before is asleep or
-    // about to be, and the epoch change reaches it. Relaxed: as in wake_one_waiter.
-    pop_epoch_->fetch_add(1, std::memory_order_relaxed);
-    push_epoch_->fetch_add(1, std::memory_order_relaxed);
+    // Wake every waiter: each re-checks finished(). Release: pairs with the waiter's acquire
+    // load of the epoch in wait_until_done ("The close() wake-up" below); relaxed would let a
+    // waiter read this bump and still miss the closed bit, then sleep for good.
+    pop_epoch_->fetch_add(1, std::memory_order_release);
+    push_epoch_->fetch_add(1, std::memory_order_release);
     pop_epoch_->notify_all();
     push_epoch_->notify_all();
   }
@@ -339,13 +339,31 @@ class MpmcQueue {
   // The signal is "a position was claimed", which precedes the slot's publication by a few
   // instructions; a waiter woken in that window finds ready() true, does not sleep, and
   // retries with the spin -> yield policy until the slot is published.
+  //
+  // The close() wake-up is not that handshake: close() bumps both epochs without reading the
+  // waiter counts, so nothing in S orders a waiter's ready() after its fetch_or. A waiter must
+  // not read the bumped epoch as `seen` and yet miss the closed bit (on AArch64 the bump may
+  // become visible before the fetch_or's store, and the waiter's plain epoch load may be
+  // satisfied after its ready() loads): it would then sleep on a value that no longer changes.
+  // The edge: close() bumps with release after its fetch_or, the waiter loads `seen` with
+  // acquire before ready().
+  //  - If `seen` comes from close()'s bump, or from a later bump (every bump is a read-modify-
+  //    write, so it continues close()'s release sequence), the load synchronizes with close():
+  //    the fetch_or happens-before ready(), which sees the closed bit, and the waiter does not
+  //    sleep.
+  //  - Otherwise `seen` precedes close()'s bump in the epoch's modification order: the futex
+  //    wait finds the epoch already changed and returns, or is asleep before the bump and is
+  //    woken by close()'s notify_all.
 
   static void wake_one_waiter(CachePadded<std::atomic<std::uint32_t>>& waiters,
                               CachePadded<std::atomic<std::uint32_t>>& epoch) noexcept {
     // seq_cst: the other side's half of the handshake, after its seq_cst CAS.
     if (waiters->load(std::memory_order_seq_cst) == 0) return;
-    // Relaxed: the epoch only has to change; the waiter's retry reads the queue state through
-    // the slot sequences (acquire), not through the epoch.
+    // Relaxed: the epoch only has to change. A waiter counted in the value we just read
+    // loaded its `seen` before its seq_cst increment, which our seq_cst load read: that load
+    // happens-before this bump and cannot have read it, so the futex wait returns. A waiter
+    // not counted yet sees our CAS in ready() (the handshake). Its retry reads the queue
+    // state through the slot sequences (acquire), not through the epoch.
     epoch->fetch_add(1, std::memory_order_relaxed);
     epoch->notify_one();
   }
@@ -363,8 +381,10 @@ class MpmcQueue {
       if (finished()) return false;
       if (spin.spin_once()) continue;
       spin.reset();
-      // Relaxed: the epoch carries no data, only "something changed" (see above).
-      const std::uint32_t seen = epoch->load(std::memory_order_relaxed);
+      // Acquire: pairs with close()'s release bump, so a `seen` that already counts it comes
+      // with the closed bit visible to ready() ("The close() wake-up" above). Against
+      // wake_one_waiter's relaxed bumps the seq_cst handshake on the counts does the work.
+      const std::uint32_t seen = epoch->load(std::memory_order_acquire);
       // seq_cst: the waiter's half of the handshake, before ready()'s seq_cst loads.
       waiters->fetch_add(1, std::memory_order_seq_cst);
       if (!ready()) epoch->wait(seen, std::memory_order_relaxed);

@@ -17,6 +17,8 @@
 #include <tuple>
 #include <vector>
 
+#include "tests/support/bounded_wait.hpp"
+
 namespace {
 
 using tally::lockfree::MpmcQueue;
@@ -214,6 +216,50 @@ TEST(MpmcQueue, CloseWakesBlockedConsumers) {
   q.close();
   for (auto& t : consumers) t.join();
   EXPECT_EQ(returned_false.load(), kConsumers);
+}
+
+// Oracle: close() racing with a pop on an empty queue and a push on a full one, each on its
+// way to sleep (spinning, yielding, announcing itself, or asleep), always wakes both: the pop
+// returns false and the push returns false. Each round closes a fresh pair of queues after a
+// different number of yields, to land in different steps of going to sleep. A lost wake-up
+// leaves a thread asleep and fails the round's bounded wait. (The reordering that would lose
+// it happens on weakly ordered CPUs such as AArch64; x86-64 never reorders it.)
+TEST(MpmcQueue, CloseRacingWithWaitersNeverLosesTheWakeUp) {
+  for (int round = 0; round < 1000; ++round) {
+    auto empty = std::make_unique<MpmcQueue<int>>(1);
+    auto full = std::make_unique<MpmcQueue<int>>(1);
+    ASSERT_TRUE(full->try_push(0));
+    std::atomic<int> returned_false{0};
+    std::atomic<int> returned{0};
+    std::latch start(3);
+    std::thread popper([&] {
+      start.arrive_and_wait();
+      int out = 0;
+      if (!empty->pop(out)) returned_false.fetch_add(1);
+      returned.fetch_add(1);
+    });
+    std::thread pusher([&] {
+      start.arrive_and_wait();
+      if (!full->push(1)) returned_false.fetch_add(1);
+      returned.fetch_add(1);
+    });
+    start.arrive_and_wait();
+    for (int i = 0; i < round % 64; ++i) std::this_thread::yield();
+    empty->close();
+    full->close();
+    if (!tally::testing::eventually([&] { return returned.load() == 2; })) {
+      ADD_FAILURE() << "close() did not wake a waiter: round " << round;
+      // The sleeper still uses its queue: leak both rather than free them under it.
+      popper.detach();
+      pusher.detach();
+      (void)empty.release();
+      (void)full.release();
+      return;
+    }
+    popper.join();
+    pusher.join();
+    ASSERT_EQ(returned_false.load(), 2) << "round " << round;
+  }
 }
 
 // --- Concurrent stress: exactly-once delivery ---------------------------------------------
