@@ -1,10 +1,10 @@
 // FakeClock: a std::chrono clock for tests that moves only when told to. Code templated on a
-// clock (lockfree/token_bucket.hpp, engine/retry.hpp) sleeps through its static
-// sleep_until, which jumps time forward instead of waiting, so a test can check exactly how
-// long the code would have slept without ever sleeping.
+// clock (engine/retry.hpp) sleeps through its static sleep_until, which jumps time forward
+// instead of waiting, so a test can check exactly how long the code would have slept without
+// ever sleeping.
 //
-// Process-wide state: call reset() in SetUp. now() and advance() may race (atomics);
-// the sleep log is for single-threaded sleepers.
+// Process-wide state: call reset() in SetUp. now() may race with a sleep (an atomic); the
+// sleep log is for single-threaded sleepers.
 #pragma once
 
 #include <atomic>
@@ -27,7 +27,6 @@ struct FakeClock {
   static inline std::stop_source* stop_during_sleep = nullptr;  // stopped by the next sleep
 
   static time_point now() noexcept { return time_point(duration(now_ns.load())); }
-  static void advance(duration d) { now_ns.fetch_add(d.count()); }
 
   static void sleep_until(time_point when, std::stop_token /*stop*/) {
     std::int64_t cur = now_ns.load();
