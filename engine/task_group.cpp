@@ -6,10 +6,7 @@
 namespace tally {
 
 TaskGroup::TaskGroup(Scheduler& scheduler, TaskGroupOptions options)
-    : scheduler_(scheduler),
-      error_mode_(options.errors),
-      limit_(options.limit),
-      counter_(scheduler) {
+    : scheduler_(scheduler), limit_(options.limit), counter_(scheduler) {
   if (options.deadline) {
     deadline_timer_ = scheduler_.timer().schedule(*options.deadline, [this] {
       stop_with(Status::DeadlineExceeded("the task group's deadline passed"));
@@ -36,11 +33,6 @@ Status TaskGroup::wait() {
 }
 
 void TaskGroup::cancel(Status cause) { stop_with(std::move(cause)); }
-
-std::vector<Status> TaskGroup::errors() const {
-  std::lock_guard lock(mu_);
-  return errors_;
-}
 
 void TaskGroup::start_or_hold(detail::Task* task) {
   // Either hand-over may throw (the hold queue's or a worker deque's growth). The task is then
@@ -83,19 +75,6 @@ void TaskGroup::release_slot() noexcept {
     }
     if (next != nullptr) scheduler_.push(next);
   }
-}
-
-void TaskGroup::record_failure(const Status& s) {
-  bool stop = false;
-  {
-    std::lock_guard lock(mu_);
-    if (error_mode_ == ErrorMode::kAllErrors || errors_.empty()) errors_.push_back(s);
-    if (!outcome_) {
-      outcome_ = s;
-      stop = error_mode_ == ErrorMode::kFirstError;
-    }
-  }
-  if (stop) stop_.request_stop();
 }
 
 void TaskGroup::stop_with(Status cause) {

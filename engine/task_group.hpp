@@ -18,8 +18,6 @@
 //  - The first failure (a non-OK Status or an exception) requests stop on the group's
 //    std::stop_source, with that failure as the cause; siblings see it at their next check
 //    of the token, and tasks not yet started are skipped. wait() returns the first failure.
-//    With ErrorMode::kAllErrors an error does not stop the siblings; wait() returns the
-//    first and errors() lists all of them.
 //  - cancel(cause), the parent token, or the deadline stop the group the same way; wait()
 //    then returns that cause (kCancelled, kDeadlineExceeded) unless a task failed first.
 //  - limit > 0 runs at most that many of the group's tasks at once (errgroup's SetLimit);
@@ -47,7 +45,6 @@
 #include <stop_token>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "tally/engine/deadline_timer.hpp"
 #include "tally/engine/scheduler.hpp"
@@ -55,17 +52,11 @@
 
 namespace tally {
 
-enum class ErrorMode {
-  kFirstError,  // the first error stops the group (errgroup)
-  kAllErrors,   // errors are collected; siblings keep running
-};
-
 struct TaskGroupOptions {
   // When set, the group is stopped with kDeadlineExceeded once this time passes.
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   // Most tasks of this group running at once; 0 means no limit.
   std::size_t limit = 0;
-  ErrorMode errors = ErrorMode::kFirstError;
   // Stopping this token (e.g. the job's) stops the group with kCancelled.
   std::stop_token parent{};
 };
@@ -100,19 +91,15 @@ class TaskGroup {
   std::stop_token stop_token() const noexcept { return stop_.get_token(); }
   bool stop_requested() const noexcept { return stop_.stop_requested(); }
 
-  // Every task failure so far (kAllErrors), or at most the first (kFirstError). Call after
-  // wait() for the complete list.
-  std::vector<Status> errors() const;
-
  private:
   template <typename Fn>
   void run_one(Fn& fn) noexcept {
     if (!stop_.stop_requested()) {
       try {
         Status s = invoke(fn);
-        if (!s.ok()) record_failure(s);
+        if (!s.ok()) stop_with(std::move(s));
       } catch (...) {
-        record_failure(Status::FromException(std::current_exception()));
+        stop_with(Status::FromException(std::current_exception()));
       }
     }
     release_slot();
@@ -142,18 +129,16 @@ class TaskGroup {
   void start_or_hold(detail::Task* task);
   // Gives the slot of a task that ended (limit only) to the next held task, or back.
   void release_slot() noexcept;
-  void record_failure(const Status& s);
+  // Records `cause` as the outcome unless one is recorded already, and stops the group.
   void stop_with(Status cause);
 
   Scheduler& scheduler_;
-  const ErrorMode error_mode_;
   const std::size_t limit_;
   std::stop_source stop_;
   detail::WaitCounter counter_;
 
   mutable std::mutex mu_;
   std::optional<Status> outcome_;   // guarded by mu_: the first failure or stop cause
-  std::vector<Status> errors_;      // guarded by mu_: task failures
   std::size_t running_ = 0;         // guarded by mu_: started, unfinished tasks (limit only)
   std::deque<detail::Task*> held_;  // guarded by mu_: tasks waiting for a slot (limit only)
 
