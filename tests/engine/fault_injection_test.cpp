@@ -1,6 +1,6 @@
 // Fault injection: Engine::run with a fault fired at a seeded random point, 1,000 seeds per
-// strategy. The faults: map() throws; an allocation anywhere in the run fails (this binary
-// replaces operator new, see below); a stop is requested; the deadline passes; a read error
+// strategy. The faults: map() throws; an allocation anywhere in the run fails
+// (tests/support/failing_allocations.hpp); a stop is requested; the deadline passes; a read error
 // (map() fails with kIoError, as a shrunken input does).
 //
 // Oracle, for every run: it returns (a hang fails the test by ctest's timeout); no thread is
@@ -27,36 +27,7 @@
 #include <vector>
 
 #include "tally/engine/engine.hpp"
-
-namespace {
-
-// Armed (>= 0): the number of allocations still allowed before one fails. Any thread may
-// allocate; relaxed is enough: only the count matters, not what it orders.
-std::atomic<std::int64_t> allocations_until_failure{-1};
-
-void* allocate(std::size_t n) {
-  if (allocations_until_failure.load(std::memory_order_relaxed) >= 0 &&
-      allocations_until_failure.fetch_sub(1, std::memory_order_relaxed) == 0) {
-    throw std::bad_alloc();
-  }
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  return p;
-}
-
-}  // namespace
-
-// NOLINTBEGIN: the replaceable allocation functions, for the allocation fault. GCC sees the
-// standard library's inlined new (its nothrow form, which calls malloc itself) paired with
-// these deletes and warns of a mismatch that is none: both sides are malloc and free.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) { return allocate(n); }
-void* operator new[](std::size_t n) { return allocate(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-// NOLINTEND
+#include "tests/support/failing_allocations.hpp"
 
 namespace tally {
 void PrintTo(Strategy s, std::ostream* os) { *os << to_string(s); }
@@ -71,6 +42,7 @@ using tally::RunOptions;
 using tally::Status;
 using tally::StatusCode;
 using tally::Strategy;
+using tally::testing::FailAllocationAfter;
 
 enum class Fault { kThrowInMap, kAllocation, kStop, kDeadline, kReadError };
 constexpr int kFaultKinds = 5;
@@ -156,13 +128,14 @@ TEST_P(FaultInjection, EveryRunReturnsExactlyOrWithItsFaultsError) {
     FaultPlan plan;
     plan.records_left.store(INT64_MAX / 2);
     Inputs inputs = Inputs::buffers(buffers);
-    allocations_until_failure.store(INT64_MAX / 2, std::memory_order_relaxed);
     // With a deadline, so that the scheduler's timer thread (started by the first deadline,
     // kept until the engine goes) is counted among the engine's own threads.
     RunOptions options{.strategy = GetParam(), .split_bytes = 256, .combiner_keys = 16};
     options.deadline = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    constexpr std::int64_t kPlenty = INT64_MAX / 2;
+    const FailAllocationAfter counting(kPlenty);
     auto clean = engine->run(CountLines{.plan = &plan}, inputs, options);
-    allocations_per_run = INT64_MAX / 2 - allocations_until_failure.exchange(-1);
+    allocations_per_run = kPlenty - counting.remaining();
     ASSERT_TRUE(clean.ok()) << clean.status().to_string();
   }
   const std::size_t threads_before = live_threads();
@@ -182,13 +155,13 @@ TEST_P(FaultInjection, EveryRunReturnsExactlyOrWithItsFaultsError) {
       options.deadline = plan.deadline;
     }
     Inputs inputs = Inputs::buffers(buffers);
+    std::optional<FailAllocationAfter> allocation_fault;
     if (plan.kind == Fault::kAllocation) {
-      allocations_until_failure.store(
-          static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(allocations_per_run + 1)),
-          std::memory_order_relaxed);
+      allocation_fault.emplace(
+          static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(allocations_per_run + 1)));
     }
     auto result = engine->run(CountLines{.plan = &plan}, inputs, options);
-    allocations_until_failure.store(-1, std::memory_order_relaxed);
+    allocation_fault.reset();
 
     ASSERT_EQ(live_threads(), threads_before) << "seed " << seed;
     if (result.ok()) {
