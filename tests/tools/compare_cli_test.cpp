@@ -200,6 +200,37 @@ TEST_F(CompareCli, UsageErrorsExitTwo) {
   EXPECT_EQ(tally_compare({(kFixtures / "base").string(), contender}).exit_status, 2);
 }
 
+// Oracle: a --threshold or --alpha that is not a finite number in its range would switch the
+// gate off or bend it without a word (NaN compares false with everything: `--threshold nan`
+// passed the 25% regression below). Each is a usage error: exit 2, nothing on stdout, and one
+// line naming the option, the value and the problem.
+TEST_F(CompareCli, NumericOptionsMustBeFiniteAndInRange) {
+  const std::string base = fixture("base", "ws_deque_9reps_slower");
+  const std::string slower = fixture("new", "ws_deque_9reps_slower");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--threshold", "nan"}, {"--threshold", "NaN"},   {"--threshold", "-nan"},
+      {"--threshold", "inf"}, {"--threshold", "-inf"},  {"--threshold", "Infinity"},
+      {"--threshold", "-1"},  {"--threshold", "1e999"}, {"--threshold", "ten"},
+      {"--threshold", "10%"}, {"--threshold", "5 "},    {"--alpha", "nan"},
+      {"--alpha", "inf"},     {"--alpha", "-0.01"},     {"--alpha", "1.5"},
+      {"--alpha", "0.05x"}};
+  for (const auto& [option, value] : cases) {
+    SCOPED_TRACE(option + "=" + value);
+    std::vector<std::string> args = {base, slower, option + "=" + value};
+    if (option == "--alpha") args.push_back("--threshold=10");  // a gate for alpha to bend
+    const ProcessResult r = tally_compare(args);
+    EXPECT_EQ(r.exit_status, 2);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_EQ(r.err.rfind("tally compare: " + option + " '" + value + "': ", 0), 0u) << r.err;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  }
+  // The boundaries are accepted: 0% and any finite threshold, alpha from 0 to 1.
+  EXPECT_EQ(tally_compare({base, slower, "--threshold=0"}).exit_status, 1);
+  EXPECT_EQ(tally_compare({base, slower, "--threshold=1e12"}).exit_status, 0);
+  EXPECT_EQ(tally_compare({base, slower, "--threshold=10", "--alpha=1"}).exit_status, 1);
+  EXPECT_EQ(tally_compare({base, slower, "--threshold", "10", "--alpha", "0.05"}).exit_status, 1);
+}
+
 TEST_F(CompareCli, HelpDocumentsTheExitStatuses) {
   const ProcessResult r = run_process({TALLY_EXE, "compare", "--help"});
   EXPECT_EQ(r.exit_status, 0);

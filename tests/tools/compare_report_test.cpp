@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -302,6 +303,33 @@ TEST(Compare, ThroughputCounterDropIsSlower) {
   EXPECT_DOUBLE_EQ(*c.benchmarks[0].metric_change, -0.2);
   EXPECT_EQ(c.benchmarks[0].verdict, Verdict::kSlower);
   EXPECT_TRUE(c.benchmarks[0].regression);
+}
+
+// Oracle: compare_reports refuses options that would silently disable or bend the gate, for
+// callers other than the command line too: a threshold that is NaN, infinite or negative, an
+// alpha that is NaN or outside [0, 1]. Each failure names the option and its value.
+TEST(Compare, RefusesNonFiniteOrOutOfRangeOptions) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const BenchmarkReport base = parse_ok(report({run("BM_A", 100, 100)}));
+  const BenchmarkReport slower = parse_ok(report({run("BM_A", 200, 200)}));
+  for (const double threshold : {nan, inf, -inf, -1.0}) {
+    SCOPED_TRACE(threshold);
+    CompareOptions options;
+    options.threshold_pct = threshold;
+    const auto c = compare_reports({{"", base, slower}}, options, "b", "n");
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().message().rfind("--threshold ", 0), 0u) << c.status().message();
+  }
+  for (const double alpha : {nan, inf, -0.5, 1.5}) {
+    SCOPED_TRACE(alpha);
+    CompareOptions options;
+    options.threshold_pct = 10;
+    options.alpha = alpha;
+    const auto c = compare_reports({{"", base, slower}}, options, "b", "n");
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().message().rfind("--alpha ", 0), 0u) << c.status().message();
+  }
 }
 
 TEST(Compare, UnknownCounterMetricIsAnError) {

@@ -3,12 +3,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -48,10 +51,12 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   cmd->add_option("--metric", args.metric,
                   "What verdicts, the gate and the chart use: real, cpu, or a counter name");
   cmd->add_option("--threshold", args.threshold_pct,
-                  "Exit 1 if a benchmark is significantly slower by more than PCT percent")
-      ->check(CLI::Range(0.0, 1e9));
-  cmd->add_option("--alpha", args.alpha, "Significance level of the U test (default 0.05)")
-      ->check(CLI::Range(0.0, 1.0));
+                  "Exit 1 if a benchmark is significantly slower by more than PCT percent "
+                  "(finite, 0 or more)")
+      ->type_name("PCT");
+  cmd->add_option("--alpha", args.alpha,
+                  "Significance level of the U test, from 0 to 1 (default 0.05)")
+      ->type_name("A");
   cmd->add_option("-f,--format", args.format, "table, markdown, json or html")
       ->check(CLI::IsMember({"table", "markdown", "json", "html"}));
   cmd->add_option("-o,--output", args.output, "Write here (atomically) instead of stdout");
@@ -69,12 +74,44 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
 
 namespace {
 
+// Reads `text` whole as a decimal number (strtod's syntax, as CLI11 reads numbers) into
+// `value`; else says why not. NaN and infinities are read: whether they are usable is for
+// threshold_problem and alpha_problem to say.
+std::optional<std::string> read_number(const std::string& text, double& value) {
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  if (first != last && *first == '+') ++first;  // from_chars takes no plus sign
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (ec == std::errc::result_out_of_range && end == last) return "out of range";
+  if (ec != std::errc() || end != last) return "not a number";
+  return std::nullopt;
+}
+
+// A numeric option's value, or the one-line error naming it.
+std::optional<std::string> option_problem(const char* option, const std::string& text,
+                                          double& value,
+                                          std::optional<std::string> (*check)(double)) {
+  std::optional<std::string> problem = read_number(text, value);
+  if (!problem) problem = check(value);
+  if (!problem) return std::nullopt;
+  return std::string(option) + " '" + text + "': " + *problem;
+}
+
 // run_compare without its guard: errors it foresees come back as a status.
 int compare_or_throw(const CompareArgs& args) {
   compare::CompareOptions options;
   options.metric = compare::Metric::parse(args.metric);
-  options.alpha = args.alpha;
-  options.threshold_pct = args.threshold_pct;
+  if (auto error = option_problem("--alpha", args.alpha, options.alpha, compare::alpha_problem)) {
+    return fail(*error);
+  }
+  if (args.threshold_pct) {
+    double pct = 0;
+    if (auto error =
+            option_problem("--threshold", *args.threshold_pct, pct, compare::threshold_problem)) {
+      return fail(*error);
+    }
+    options.threshold_pct = pct;
+  }
   if (!args.filter.empty()) {
     try {
       options.filter.emplace(args.filter);

@@ -21,8 +21,10 @@ struct CompareArgs {
   std::string contender;
   std::string filter;
   std::string metric = "real";
-  std::optional<double> threshold_pct;
-  double alpha = 0.05;
+  // --threshold and --alpha as typed: run_compare reads them, so that a bad value is one
+  // line naming it (a non-finite or negative number would switch the gate off).
+  std::optional<std::string> threshold_pct;
+  std::string alpha = "0.05";
   std::string format = "table";
   std::string output;  // empty: stdout
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <utility>
 
@@ -244,6 +245,18 @@ std::string Metric::label() const {
   return counter;
 }
 
+std::optional<std::string> threshold_problem(double pct) {
+  if (!std::isfinite(pct)) return "not a finite number";
+  if (pct < 0) return "negative (a percentage, 0 or more)";
+  return std::nullopt;
+}
+
+std::optional<std::string> alpha_problem(double alpha) {
+  if (!std::isfinite(alpha)) return "not a finite number";
+  if (alpha < 0 || alpha > 1) return "outside 0 to 1";
+  return std::nullopt;
+}
+
 double relative_change(double old_value, double new_value) {
   if (old_value == 0 && new_value == 0) return 0.0;
   if (old_value == 0) return (new_value - old_value) / ((old_value + new_value) / 2);
@@ -273,6 +286,21 @@ const char* to_string(Verdict v) {
 Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
                                    const CompareOptions& options, std::string base_path,
                                    std::string new_path) {
+  const auto number = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return std::string(text);
+  };
+  if (options.threshold_pct) {
+    if (auto problem = threshold_problem(*options.threshold_pct)) {
+      return Status::InvalidArgument("--threshold " + number(*options.threshold_pct) + ": " +
+                                     *problem);
+    }
+  }
+  if (auto problem = alpha_problem(options.alpha)) {
+    return Status::InvalidArgument("--alpha " + number(options.alpha) + ": " + *problem);
+  }
+
   Comparison result;
   result.base_path = std::move(base_path);
   result.new_path = std::move(new_path);

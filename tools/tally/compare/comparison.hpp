@@ -45,6 +45,12 @@ struct CompareOptions {
   std::string filter_text;              // the pattern, for messages
 };
 
+// What is wrong with a --threshold (a percentage: finite, 0 or more) or an --alpha (finite,
+// from 0 to 1), or nullopt when the value is usable. NaN must never pass: it compares false
+// with everything and would switch the gate off.
+std::optional<std::string> threshold_problem(double pct);
+std::optional<std::string> alpha_problem(double alpha);
+
 // (new - old) / |old|, compare.py's calculate_change: +0.10 is 10% more time (slower) or 10%
 // more of a counter. Both zero: 0; old zero: relative to the mean of the two.
 double relative_change(double old_value, double new_value);
@@ -145,8 +151,9 @@ struct ReportPair {
 //    attainable p-value at alpha or above (UTest::decides), every change counts.
 //  - slower / faster: significant and worse / better than the threshold (0 without one);
 //    unchanged otherwise. A regression is a slower verdict under --threshold.
-// Fails when a pair cannot be compared (pairing.hpp), when nothing is in both sides, when
-// --filter leaves nothing, or when no pair has the chosen counter.
+// Fails when an option is out of range (threshold_problem, alpha_problem), when a pair cannot
+// be compared (pairing.hpp), when nothing is in both sides, when --filter leaves nothing, or
+// when no pair has the chosen counter.
 Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
                                    const CompareOptions& options, std::string base_path,
                                    std::string new_path);
