@@ -2,6 +2,7 @@
 // (compare_fixtures/README.md), against the output of Google Benchmark's compare.py on the
 // same files, and its exit statuses.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -301,6 +302,40 @@ TEST_F(CompareCli, ThreeRepetitionsAreGatedByTheThreshold) {
       << r.out;
   EXPECT_NE(r.out.find("1 judged by threshold only"), std::string::npos) << r.out;
   EXPECT_EQ(tally_compare({base, slower, "--threshold", "30"}).exit_status, 0);
+}
+
+// Runs `tally compare ARGS` under timeout(1), and, outside AddressSanitizer (whose shadow
+// memory needs a huge address space), in at most 4 GiB of address space: a hang becomes exit
+// 124 and runaway memory a failed allocation, never a test that takes the machine down.
+ProcessResult tally_compare_bounded(const std::vector<std::string>& args) {
+  std::string command = std::string("exec /usr/bin/timeout 60 '") + TALLY_EXE + "' compare";
+  for (const std::string& arg : args) command += " '" + arg + "'";
+#ifndef __SANITIZE_ADDRESS__
+  command = "ulimit -v 4194304 && " + command;
+#endif
+  return run_process({"/bin/sh", "-c", command});
+}
+
+// Oracle: inputs that are not regular files end promptly in exit 2 and one line naming them:
+// /dev/zero, which never ends, is cut at the 256 MiB a report may hold instead of filling
+// memory; a FIFO that nobody opens for writing has no data after a 2 s grace instead of
+// blocking forever in open(2); /dev/null has no data.
+TEST_F(CompareCli, EndlessOrEmptyNonRegularInputsAreOneLineErrors) {
+  const std::string good = fixture("base", "ws_deque_5reps");
+  const std::string fifo = (dir_ / "fifo.json").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/dev/zero", "larger than 256 MiB, the most a report may hold"},
+      {fifo, "no data: nothing was written to it within 2 s"},
+      {"/dev/null", "no data"},
+  };
+  for (const auto& [path, problem] : cases) {
+    SCOPED_TRACE(path);
+    const ProcessResult r = tally_compare_bounded({good, path});
+    EXPECT_EQ(r.exit_status, 2);
+    EXPECT_EQ(r.err, "tally compare: '" + path + "': " + problem + "\n");
+    EXPECT_TRUE(r.out.empty());
+  }
 }
 
 // A stdout that cannot take the report (a full disk: /dev/full) is an error, not exit 0.

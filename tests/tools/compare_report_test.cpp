@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "tests/support/scratch_dir.hpp"
 #include "tools/tally/compare/comparison.hpp"
 #include "tools/tally/compare/mann_whitney.hpp"
 #include "tools/tally/compare/pairing.hpp"
@@ -131,6 +134,32 @@ TEST(CompareLoadReport, MissingFileNamesIt) {
   const auto r = load_report("/nonexistent/tally/base.json");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "'/nonexistent/tally/base.json': No such file or directory");
+}
+
+class CompareLoadReportFile : public tally::testing::ScratchDirTest {};
+
+// Oracle: a directory is refused by name ("is a directory"), not read as an empty file.
+TEST_F(CompareLoadReportFile, DirectoryIsRefusedByName) {
+  const auto r = load_report(dir_.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "'" + dir_.string() + "': is a directory");
+}
+
+// Oracle: a report may hold at most 256 MiB. A regular file one byte larger is refused from
+// its size with a message naming it; one of exactly 256 MiB is read (and, being zeros, is
+// malformed JSON: nlohmann counts bytes from 1). The files are sparse: they cost no disk.
+TEST_F(CompareLoadReportFile, FileAboveTheSizeLimitIsRefused) {
+  const std::uintmax_t limit = std::uintmax_t{256} << 20;
+  const std::string path = write("huge.json", "");
+  std::filesystem::resize_file(path, limit + 1);
+  const auto too_big = load_report(path);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.status().message(),
+            "'" + path + "': larger than 256 MiB, the most a report may hold");
+  std::filesystem::resize_file(path, limit);
+  const auto at_limit = load_report(path);
+  ASSERT_FALSE(at_limit.ok());
+  EXPECT_EQ(at_limit.status().message(), "'" + path + "': malformed JSON at byte 1");
 }
 
 // --- pairing

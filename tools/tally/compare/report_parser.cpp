@@ -2,14 +2,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
-#include <system_error>
+#include <thread>
 
 namespace tally::compare {
 namespace {
@@ -154,6 +159,102 @@ Result<BenchmarkReport> parse_tally_run(const json& doc, const std::string& path
   return report;
 }
 
+// Closes a file descriptor on every path out of read_bounded.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Status too_large(const std::string& path) {
+  return input_problem(
+      path, std::string("larger than ") + kMaxReportSize + ", the most a report may hold");
+}
+
+// A FIFO that has no writer reads as end of file. A writer may be on its way (a producer
+// started just before tally, still short of its open(2)): nonblocking reads give it this long
+// to open the FIFO or write to it.
+constexpr auto kFifoGrace = std::chrono::seconds(2);
+constexpr auto kFifoPollInterval = std::chrono::milliseconds(20);
+
+// Waits, at most kFifoGrace, until the FIFO `path`, open as `fd` with O_NONBLOCK, has a
+// writer or data. Returns its first byte when one came, "" when a writer is there with nothing
+// written yet; fails when nobody came or the read failed.
+Result<std::string> await_fifo_writer(const std::string& path, int fd) {
+  const auto deadline = std::chrono::steady_clock::now() + kFifoGrace;
+  while (true) {
+    char byte = 0;
+    const ssize_t n = ::read(fd, &byte, 1);
+    if (n == 1) return std::string(1, byte);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return std::string();
+    if (n < 0 && errno != EINTR) return input_problem(path, std::strerror(errno));
+    if (n == 0) {  // no writer (yet, or it left without writing)
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return input_problem(path, "no data: nothing was written to it within 2 s");
+      }
+      std::this_thread::sleep_for(kFifoPollInterval);
+    }
+  }
+}
+
+// The contents of `path`, at most kMaxReportBytes of them.
+Result<std::string> read_bounded(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, forever if none
+  // comes. The reads block again once a FIFO has its writer, so a slow one (a shell's
+  // process substitution running benchmarks) is waited for as long as it takes.
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (file.get() < 0) return input_problem(path, std::strerror(errno));
+  struct stat info {};
+  if (::fstat(file.get(), &info) != 0) return input_problem(path, std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) return input_problem(path, "is a directory");
+  const bool regular = S_ISREG(info.st_mode);
+  if (regular && static_cast<std::uintmax_t>(info.st_size) > kMaxReportBytes) {
+    return too_large(path);
+  }
+  std::string first;
+  if (S_ISFIFO(info.st_mode)) {
+    Result<std::string> start = await_fifo_writer(path, file.get());
+    if (!start.ok()) return start.status();
+    first = std::move(start).value();
+  }
+  const int flags = ::fcntl(file.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(file.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return input_problem(path, std::strerror(errno));
+  }
+
+  std::string text = std::move(first);
+  // A regular file's size is known (it may still grow: the limit holds regardless); anything
+  // else is read in chunks.
+  constexpr std::size_t kChunk = std::size_t{64} << 10;
+  text.reserve(regular ? static_cast<std::size_t>(info.st_size) + 1 : kChunk);
+  std::size_t size = text.size();
+  while (true) {
+    if (size == text.size()) {
+      // One byte past the limit is enough to know the input is over it.
+      text.resize(std::min(kMaxReportBytes + 1, std::max(size + kChunk, text.capacity())));
+    }
+    const ssize_t n = ::read(file.get(), text.data() + size, text.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return input_problem(path, std::strerror(errno));
+    if (n == 0) break;
+    size += static_cast<std::size_t>(n);
+    if (size > kMaxReportBytes) return too_large(path);
+  }
+  text.resize(size);
+  // parse_report calls an empty regular file "empty file"; a pipe, FIFO or device that gave
+  // nothing is not a file one can look at, so say what happened.
+  if (!regular && size == 0) return input_problem(path, "no data");
+  return text;
+}
+
 }  // namespace
 
 Result<BenchmarkReport> parse_report(std::string_view text, const std::string& path) {
@@ -182,12 +283,9 @@ Result<BenchmarkReport> parse_report(std::string_view text, const std::string& p
 }
 
 Result<BenchmarkReport> load_report(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return input_problem(path, std::strerror(errno));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return input_problem(path, std::strerror(errno));
-  return parse_report(contents.str(), path);
+  Result<std::string> text = read_bounded(path);
+  if (!text.ok()) return text.status();
+  return parse_report(*text, path);
 }
 
 }  // namespace tally::compare

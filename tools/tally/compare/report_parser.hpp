@@ -2,6 +2,7 @@
 // benchmark_report.hpp for what each becomes).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -21,7 +22,16 @@ namespace tally::compare {
 // (records) and peak_rss_bytes.
 Result<BenchmarkReport> parse_report(std::string_view text, const std::string& path);
 
-// Reads and parses the file `path`; a missing or unreadable file is an error like the above.
+// The most a report may hold: a real one is kilobytes to a few megabytes, and the limit keeps
+// an endless input (/dev/zero, a runaway pipe) from exhausting memory.
+inline constexpr std::size_t kMaxReportBytes = std::size_t{256} << 20;
+inline constexpr const char* kMaxReportSize = "256 MiB";
+
+// Reads and parses the file `path`. Errors, like the above, name the file: missing or
+// unreadable, a directory, larger than kMaxReportBytes (a regular file is refused from its
+// size; any other is read up to the limit and no further), or no data at all (a device that
+// gave nothing; a FIFO that no writer opened within 2 seconds: opening never blocks). A FIFO
+// or pipe with its writer is read to its end however long that takes.
 Result<BenchmarkReport> load_report(const std::string& path);
 
 }  // namespace tally::compare
