@@ -338,6 +338,72 @@ TEST_F(CompareCli, EndlessOrEmptyNonRegularInputsAreOneLineErrors) {
   }
 }
 
+// A report of one benchmark with a 50,000-character name (a benchmark over a long template
+// type) and one with a short name, all their times `t`.
+std::string long_name_report(const std::string& long_name, double t) {
+  json doc;
+  for (const std::string& name : {long_name, std::string("BM_Short")}) {
+    doc["benchmarks"].push_back({{"name", name},
+                                 {"run_name", name},
+                                 {"run_type", "iteration"},
+                                 {"real_time", t},
+                                 {"cpu_time", t},
+                                 {"time_unit", "ns"}});
+  }
+  return doc.dump();
+}
+
+// Oracle: --filter examines every name, however long, with a stack depth that does not grow
+// with the name: patterns that walk all 50,000 characters ('.*', a repeated class or an
+// alternation under a star, up to the end) select the long name, and the run ends within the
+// timeout with exit 0 and the selected names in the output. (std::regex's default depth-first
+// matcher recursed once per character and crashed on these.)
+TEST_F(CompareCli, FilterMatchesAVeryLongNameWithoutCrashing) {
+  const std::string long_name = "BM_Long<" + std::string(50000, 'x') + ">";
+  const std::string base = write("base.json", long_name_report(long_name, 100));
+  const std::string contender = write("new.json", long_name_report(long_name, 101));
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {".*", {long_name, "BM_Short"}}, {"^BM_Long<x+>$", {long_name}},
+      {"(x|y)*>$", {long_name}},       {"BM_.*x>|Short$", {long_name, "BM_Short"}},
+      {"<\\bx+\\b>", {long_name}},
+  };
+  for (const auto& [pattern, expected] : cases) {
+    SCOPED_TRACE(pattern);
+    const ProcessResult r =
+        tally_compare_bounded({base, contender, "--filter", pattern, "--format", "json"});
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    const json doc = json::parse(r.out);
+    std::vector<std::string> names;
+    for (const json& b : doc["benchmarks"]) names.push_back(b["name"]);
+    EXPECT_EQ(names, expected);
+  }
+  const ProcessResult none = tally_compare_bounded({base, contender, "--filter", "x>x|^x"});
+  EXPECT_EQ(none.exit_status, 2);
+  EXPECT_EQ(none.err, "tally compare: --filter 'x>x|^x' matches no benchmark in both reports\n");
+}
+
+// Oracle: the patterns --filter refuses are usage errors, exit 2 and one line saying why:
+// back-references (only a matcher that recurses per character supports them) and patterns
+// longer than 4096 characters (compiling one recurses per character of the pattern).
+TEST_F(CompareCli, FilterRefusesBackReferencesAndOverlongPatterns) {
+  const std::string base = fixture("base", "ws_deque_5reps");
+  const std::string contender = fixture("new", "ws_deque_5reps");
+  const ProcessResult backref = tally_compare({base, contender, "--filter", "(Push)\\1|Pop"});
+  EXPECT_EQ(backref.exit_status, 2);
+  EXPECT_EQ(backref.err,
+            "tally compare: invalid --filter '(Push)\\1|Pop': back-references are not "
+            "supported\n");
+  const std::string overlong = std::string(2049, '(') + std::string(2049, ')');
+  const ProcessResult too_long = tally_compare({base, contender, "--filter", overlong});
+  EXPECT_EQ(too_long.exit_status, 2);
+  EXPECT_EQ(too_long.err,
+            "tally compare: invalid --filter (4098 characters): longer than the 4096 a "
+            "pattern may have\n");
+  // At the limit, deeply nested groups compile and match without exhausting the stack.
+  const std::string nested = std::string(2047, '(') + "BM" + std::string(2047, ')');
+  EXPECT_EQ(tally_compare({base, contender, "--filter", nested}).exit_status, 0);
+}
+
 // A stdout that cannot take the report (a full disk: /dev/full) is an error, not exit 0.
 TEST_F(CompareCli, FailedWriteToStdoutExitsTwo) {
   const std::string command = std::string(TALLY_EXE) + " compare '" +

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -372,12 +374,50 @@ TEST(Compare, UnknownCounterMetricIsAnError) {
 
 TEST(Compare, FilterKeepsMatchingNamesOnly) {
   CompareOptions options;
-  options.filter.emplace("B$");
-  options.filter_text = "B$";
+  options.filter = NameFilter::compile("B$").value();
   const BenchmarkReport r = parse_ok(report({run("BM_A", 1, 1), run("BM_B", 1, 1)}));
   const Comparison c = compare_ok(r, r, options);
   ASSERT_EQ(c.benchmarks.size(), 1u);
   EXPECT_EQ(c.benchmarks[0].name, "BM_B");
+}
+
+// Oracle: std::regex_search with the default (depth-first) executor, safe on short names:
+// NameFilter finds exactly what it finds, anchors, alternations, word boundaries and
+// lookaheads included, and refuses what it refuses.
+TEST(CompareNameFilter, FindsWhatRegexSearchFinds) {
+  const std::vector<std::string> patterns = {"B$",
+                                             "^BM_A",
+                                             "A|Slow",
+                                             "depth:(0|64)$",
+                                             "[/:]64",
+                                             "\\bPush",
+                                             "x*",
+                                             "^(?!BM_Slow)",
+                                             "(?=Push)P.sh",
+                                             "^$",
+                                             ".",
+                                             "Pop/d(?!epth)",
+                                             "a)(b",
+                                             "BM_\\w+/\\d+$",
+                                             "(",
+                                             "[z-a]"};
+  const std::vector<std::string> names = {"BM_A",  "BM_Slow/1", "BM_PushPop/depth:64",
+                                          "",      "a)(b",      "BM_PushPop/depth:0",
+                                          "xBM_A", "BM_Pop/d1"};
+  for (const std::string& pattern : patterns) {
+    SCOPED_TRACE(pattern);
+    std::optional<std::regex> oracle;
+    try {
+      oracle.emplace(pattern);
+    } catch (const std::regex_error&) {
+    }
+    const tally::Result<NameFilter> filter = NameFilter::compile(pattern);
+    ASSERT_EQ(filter.ok(), oracle.has_value()) << filter.status().message();
+    if (!oracle) continue;
+    for (const std::string& name : names) {
+      EXPECT_EQ(filter->matches(name), std::regex_search(name, *oracle)) << name;
+    }
+  }
 }
 
 TEST(Compare, NothingInCommonIsAnError) {

@@ -9,7 +9,6 @@
 #include <exception>
 #include <iostream>
 #include <optional>
-#include <regex>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -113,12 +112,15 @@ int compare_or_throw(const CompareArgs& args) {
     options.threshold_pct = pct;
   }
   if (!args.filter.empty()) {
-    try {
-      options.filter.emplace(args.filter);
-    } catch (const std::exception& e) {  // regex_error, or bad_alloc for a huge pattern
-      return fail("invalid --filter '" + args.filter + "': " + e.what());
+    Result<compare::NameFilter> filter = compare::NameFilter::compile(args.filter);
+    if (!filter.ok()) {
+      // An overlong pattern is not repeated back in full.
+      const std::string shown = args.filter.size() > compare::NameFilter::kMaxPatternLength
+                                    ? "(" + std::to_string(args.filter.size()) + " characters)"
+                                    : "'" + args.filter + "'";
+      return fail("invalid --filter " + shown + ": " + filter.status().message());
     }
-    options.filter_text = args.filter;
+    options.filter = std::move(filter).value();
   }
   const compare::OutputFormat format = *compare::parse_output_format(args.format);  // CLI11
 

@@ -257,6 +257,33 @@ std::optional<std::string> alpha_problem(double alpha) {
   return std::nullopt;
 }
 
+Result<NameFilter> NameFilter::compile(const std::string& pattern) {
+  if (pattern.size() > kMaxPatternLength) {
+    return Status::InvalidArgument("longer than the " + std::to_string(kMaxPatternLength) +
+                                   " a pattern may have");
+  }
+  // __polynomial (libstdc++) selects the breadth-first executor and refuses back-references.
+  constexpr auto kSyntax = std::regex::ECMAScript | std::regex_constants::__polynomial;
+  try {
+    // Alone first, so that its own syntax errors are reported: wrapped, "a)(b" would parse.
+    const std::regex alone(pattern, kSyntax);
+    // regex_search tries each start position in turn, the whole executor each time: with
+    // a lazy any-character prefix and match_continuous, one pass from the start finds a match
+    // at any position.
+    std::regex search("[\\s\\S]*?(?:" + pattern + ")", kSyntax);
+    return NameFilter(pattern, std::move(search));
+  } catch (const std::regex_error& e) {
+    if (e.code() == std::regex_constants::error_complexity) {
+      return Status::InvalidArgument("back-references are not supported");
+    }
+    return Status::InvalidArgument(e.what());
+  }
+}
+
+bool NameFilter::matches(const std::string& name) const {
+  return std::regex_search(name, search_, std::regex_constants::match_continuous);
+}
+
 double relative_change(double old_value, double new_value) {
   if (old_value == 0 && new_value == 0) return 0.0;
   if (old_value == 0) return (new_value - old_value) / ((old_value + new_value) / 2);
@@ -308,7 +335,7 @@ Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
   result.alpha = options.alpha;
   result.threshold_pct = options.threshold_pct;
   const auto wanted = [&options](const std::string& display_name) {
-    return !options.filter || std::regex_search(display_name, *options.filter);
+    return !options.filter || options.filter->matches(display_name);
   };
   const auto display = [](const std::string& source, const std::string& name) {
     return source.empty() ? name : source + ": " + name;
@@ -342,7 +369,7 @@ Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
                                    result.new_path + "'");
   }
   if (result.benchmarks.empty()) {
-    return Status::InvalidArgument("--filter '" + options.filter_text +
+    return Status::InvalidArgument("--filter '" + options.filter->pattern() +
                                    "' matches no benchmark in both reports");
   }
   if (options.metric.kind != Metric::Kind::kRealTime &&

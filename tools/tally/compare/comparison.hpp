@@ -11,6 +11,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tally/engine/status.hpp"
@@ -37,12 +38,42 @@ struct Metric {
   std::optional<double> of(const BenchmarkRun& run) const;
 };
 
+// --filter: keeps the benchmarks whose name a regular expression finds (ECMAScript syntax,
+// std::regex_search's semantics: anywhere in the name unless anchored).
+//
+// The name is read in one pass by libstdc++'s breadth-first executor, so the stack depth
+// depends on the pattern, never on the name (the default depth-first executor recurses once
+// per character: '.*' on a 50,000-character name overflows the stack), and no pattern
+// backtracks exponentially. Time is the name's length times the pattern's size, except that
+// a lookahead re-reads the name from each position it is tried at. Refused, with the reason:
+// patterns over kMaxPatternLength characters (compiling recurses per character of the
+// pattern) and back-references (only the depth-first executor has them).
+//
+//   Result<NameFilter> f = NameFilter::compile("PushPop/depth:(0|64)$");
+//   if (f.ok() && f->matches("BM_WorkStealingDeque_PushPop/depth:64")) ...
+class NameFilter {
+ public:
+  static constexpr std::size_t kMaxPatternLength = 4096;
+
+  // Fails with the problem in one line: the syntax error, the length, or the back-reference.
+  static Result<NameFilter> compile(const std::string& pattern);
+
+  bool matches(const std::string& name) const;
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  NameFilter(std::string pattern, std::regex search)
+      : pattern_(std::move(pattern)), search_(std::move(search)) {}
+
+  std::string pattern_;
+  std::regex search_;  // "[\s\S]*?(?:" + pattern + ")", matched from the name's start
+};
+
 struct CompareOptions {
   Metric metric;
   double alpha = 0.05;                  // significant when p < alpha (compare.py's rule)
   std::optional<double> threshold_pct;  // set: slower by more than this is a regression
-  std::optional<std::regex> filter;     // set: only benchmarks whose name it finds
-  std::string filter_text;              // the pattern, for messages
+  std::optional<NameFilter> filter;     // set: only benchmarks whose name it finds
 };
 
 // What is wrong with a --threshold (a percentage: finite, 0 or more) or an --alpha (finite,
