@@ -114,6 +114,52 @@ TEST(CompareParseReport, SkipsRunsThatFailed) {
   EXPECT_EQ(r.runs[0].name, "BM_A");
 }
 
+// Oracle: Google Benchmark's JSON reporter writes a non-finite number as the bare token NaN,
+// Infinity or -Infinity (not JSON: nlohmann refuses them). They are read wherever a number may
+// stand, and left out of the comparison since they have no change to compute:
+//  - a counter that is not finite is dropped from its run;
+//  - a CPU time that is not finite leaves the run without one;
+//  - a real time that is not finite leaves the run out, as a failed run is left out.
+// The same words inside strings are text, untouched.
+TEST(CompareParseReport, ReadsNonFiniteNumbers) {
+  const BenchmarkReport r = parse_ok(
+      R"({"context":{"load_avg":[NaN,Infinity,-Infinity]},"benchmarks":[)" +
+      run("BM_A", 1, 2, "ns",
+          R"(,"nan":NaN,"inf":Infinity,"minus_inf":-Infinity,"ok":1,"label":"NaN: Infinity")") +
+      "," +
+      R"({"name":"BM_NaN","run_name":"BM_NaN","real_time":2,"cpu_time":Infinity,"time_unit":"ns"},
+         {"name":"BM_Inf","run_name":"BM_Inf","real_time":-Infinity,"cpu_time":1,"time_unit":"ns"},
+         {"name":"BM_C_cv","run_name":"BM_C","run_type":"aggregate","aggregate_name":"cv",
+          "aggregate_unit":"percentage","real_time":NaN,"cpu_time":0.1,"time_unit":"ns"}]})");
+  ASSERT_EQ(r.runs.size(), 2u);
+  EXPECT_EQ(r.runs[0].name, "BM_A");
+  ASSERT_EQ(r.runs[0].counters.size(), 1u);
+  EXPECT_EQ(r.runs[0].counters[0].first, "ok");
+  EXPECT_DOUBLE_EQ(*r.runs[0].cpu_time, 2);
+  EXPECT_EQ(r.runs[1].name, "BM_NaN");
+  EXPECT_FALSE(r.runs[1].cpu_time.has_value());
+  EXPECT_DOUBLE_EQ(r.runs[1].real_time, 2);
+}
+
+// Oracle: replacing the non-finite tokens does not move the byte offsets of errors, and a
+// token that only looks like one (NaNa, Infinit, a lone -) is malformed JSON where it stands.
+TEST(CompareParseReport, NonFiniteTokensKeepErrorOffsets) {
+  const std::string prefix = R"({"benchmarks":[{"name":"BM_A","x":NaN,"y":-Infinity,)";
+  const auto r = parse_report(prefix + "}]}", "r.json");
+  ASSERT_FALSE(r.ok());
+  // nlohmann counts bytes from 1: the '}' after the trailing comma is byte prefix.size() + 1.
+  EXPECT_EQ(r.status().message(),
+            "'r.json': malformed JSON at byte " + std::to_string(prefix.size() + 1));
+  for (const char* bad : {"NaNa", "Infinit", "-", "nan", "+Infinity", "- Infinity"}) {
+    SCOPED_TRACE(bad);
+    const auto b =
+        parse_report(report({run("BM_A", 1, 1, "ns", std::string(",\"x\":") + bad)}), "r.json");
+    ASSERT_FALSE(b.ok());
+    EXPECT_NE(b.status().message().find("malformed JSON"), std::string::npos)
+        << b.status().message();
+  }
+}
+
 TEST(CompareParseReport, TallyRunReportBecomesPhases) {
   const BenchmarkReport r = parse_ok(
       R"({"tally_run_report":1,"phases":{"split_seconds":0.5,"map_seconds":2,"merge_seconds":0.25,

@@ -378,7 +378,7 @@ Result<Comparison> compare_reports(const std::vector<ReportPair>& reports,
     return Status::InvalidArgument(options.metric.kind == Metric::Kind::kCpuTime
                                        ? "no benchmark has a CPU time in both reports"
                                        : "no benchmark has the counter '" + options.metric.counter +
-                                             "' in both reports");
+                                             "' (with finite values) in both reports");
   }
   result.summary = summarize(result.benchmarks);
   return result;

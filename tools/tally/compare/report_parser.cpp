@@ -10,16 +10,110 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace tally::compare {
 namespace {
 
 using nlohmann::json;
+
+int optional_index(const json& run, const char* key) {
+  const auto it = run.find(key);
+  return it != run.end() && it->is_number_integer() ? it->get<int>() : -1;
+}
+
+std::string optional_string(const json& run, const char* key) {
+  const auto it = run.find(key);
+  return it != run.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Google Benchmark's JSON reporter writes a non-finite double as the bare token NaN, Infinity
+// or -Infinity (FormatKV in src/json_reporter.cc), which JSON lacks and nlohmann refuses.
+// Outside strings, each becomes a string that the reporter never writes: the token after a
+// NUL character (written \u0000). number_of() reads them back as numbers.
+constexpr std::array<std::string_view, 3> kNonFiniteTokens = {"NaN", "Infinity", "-Infinity"};
+constexpr char kNonFiniteMarker = '\0';
+
+// Where replace_non_finite_tokens put a longer text in place of a token: enough to map a byte
+// offset of the new text back to the original one.
+struct Replacement {
+  std::size_t original_at, original_size;
+  std::size_t replaced_at, replaced_size;
+};
+
+// The text with every non-finite token outside strings replaced, and where. Anything else,
+// including a word that only starts like a token ("NaNa"), is left for the parser to judge.
+std::string replace_non_finite_tokens(std::string_view text, std::vector<Replacement>& where) {
+  std::string out;
+  out.reserve(text.size() + 64);
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];  // an escaped character, '"' included, never ends the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') in_string = true;
+    const auto token =
+        std::find_if(kNonFiniteTokens.begin(), kNonFiniteTokens.end(),
+                     [&](std::string_view t) { return text.substr(i, t.size()) == t; });
+    if (token == kNonFiniteTokens.end()) {
+      out += c;
+      continue;
+    }
+    const std::string replacement = "\"\\u0000" + std::string(*token) + "\"";
+    where.push_back({.original_at = i,
+                     .original_size = token->size(),
+                     .replaced_at = out.size(),
+                     .replaced_size = replacement.size()});
+    out += replacement;
+    i += token->size() - 1;
+  }
+  return out;
+}
+
+// The offset in the original text of `offset` in the replaced one; within a replacement,
+// the token's own offset.
+std::size_t original_offset(std::size_t offset, const std::vector<Replacement>& where) {
+  std::size_t shift = 0;
+  for (const Replacement& r : where) {
+    if (offset < r.replaced_at) break;
+    if (offset < r.replaced_at + r.replaced_size) return r.original_at;
+    shift = (r.replaced_at + r.replaced_size) - (r.original_at + r.original_size);
+  }
+  return offset - shift;
+}
+
+// A JSON number, or one of the tokens replace_non_finite_tokens replaced; else nullopt.
+std::optional<double> number_of(const json& value) {
+  if (value.is_number()) return value.get<double>();
+  if (!value.is_string()) return std::nullopt;
+  const std::string& text = value.get_ref<const std::string&>();
+  if (text.empty() || text[0] != kNonFiniteMarker) return std::nullopt;
+  const std::string_view token = std::string_view(text).substr(1);
+  if (token == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  if (token == "Infinity") return std::numeric_limits<double>::infinity();
+  if (token == "-Infinity") return -std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
+std::optional<double> number_at(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it == object.end() ? std::nullopt : number_of(*it);
+}
 
 // The fields Google Benchmark writes for every run; any other number is a counter.
 bool is_run_field(const std::string& key) {
@@ -44,16 +138,6 @@ bool is_run_field(const std::string& key) {
     if (key == f) return true;
   }
   return false;
-}
-
-int optional_index(const json& run, const char* key) {
-  const auto it = run.find(key);
-  return it != run.end() && it->is_number_integer() ? it->get<int>() : -1;
-}
-
-std::string optional_string(const json& run, const char* key) {
-  const auto it = run.find(key);
-  return it != run.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::string& path) {
@@ -88,16 +172,15 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
     run.is_aggregate = optional_string(entry, "run_type") == "aggregate";
     run.aggregate_name = run.is_aggregate ? optional_string(entry, "aggregate_name") : "";
     run.is_percentage = optional_string(entry, "aggregate_unit") == "percentage";
-    const auto real = entry.find("real_time");
-    const auto cpu = entry.find("cpu_time");
-    if (real == entry.end() || !real->is_number()) {
-      return input_problem(path, "benchmark " + quoted + " has no numeric 'real_time'");
-    }
-    if (cpu == entry.end() || !cpu->is_number()) {
-      return input_problem(path, "benchmark " + quoted + " has no numeric 'cpu_time'");
-    }
-    run.real_time = real->get<double>();
-    run.cpu_time = cpu->get<double>();
+    const std::optional<double> real = number_at(entry, "real_time");
+    const std::optional<double> cpu = number_at(entry, "cpu_time");
+    if (!real) return input_problem(path, "benchmark " + quoted + " has no numeric 'real_time'");
+    if (!cpu) return input_problem(path, "benchmark " + quoted + " has no numeric 'cpu_time'");
+    run.real_time = *real;
+    // A time that is not finite (a cv aggregate of zero times is 0/0) has no change to
+    // compute: without a real time the run is left out, as a failed run is; without a CPU
+    // time it is compared on real time only, as a tally run report is.
+    if (std::isfinite(*cpu)) run.cpu_time = *cpu;
     run.time_unit = optional_string(entry, "time_unit");
     if (!nanoseconds_per(run.time_unit)) {
       return input_problem(path, "benchmark " + quoted + " has unknown time unit '" +
@@ -108,9 +191,13 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
       return input_problem(path, "mismatched time units for '" + run.run_name + "': " + it->second +
                                      " and " + run.time_unit);
     }
+    if (!std::isfinite(run.real_time)) continue;
     for (const auto& [key, value] : entry.items()) {
-      if (value.is_number() && !is_run_field(key)) {
-        run.counters.emplace_back(key, value.get<double>());
+      if (is_run_field(key)) continue;
+      // A counter that is not finite (NaN for 0/0, Infinity for a rate over no time) is left
+      // out: the counter is then compared only where every run has a finite value.
+      if (const std::optional<double> v = number_of(value); v && std::isfinite(*v)) {
+        run.counters.emplace_back(key, *v);
       }
     }
     run.family_index = optional_index(entry, "family_index");
@@ -118,15 +205,16 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
     run.repetition_index = optional_index(entry, "repetition_index");
     report.runs.push_back(std::move(run));
   }
-  if (report.runs.empty()) return input_problem(path, "every benchmark in the report failed");
+  if (report.runs.empty()) {
+    return input_problem(path, "no benchmark to compare (failed runs are left out)");
+  }
   return report;
 }
 
 Result<BenchmarkReport> parse_tally_run(const json& doc, const std::string& path) {
   const auto number = [&](const json& obj, const char* key) -> std::optional<double> {
-    const auto it = obj.find(key);
-    if (it == obj.end() || !it->is_number()) return std::nullopt;
-    return it->get<double>();
+    const std::optional<double> v = number_at(obj, key);
+    return v && std::isfinite(*v) ? v : std::nullopt;
   };
   const auto phases = doc.find("phases");
   if (phases == doc.end() || !phases->is_object()) {
@@ -261,19 +349,28 @@ Result<BenchmarkReport> parse_report(std::string_view text, const std::string& p
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return input_problem(path, "empty file");
   }
+  std::vector<Replacement> replaced;
+  std::string with_tokens_replaced;
+  if (text.find("NaN") != std::string_view::npos ||
+      text.find("Infinity") != std::string_view::npos) {
+    with_tokens_replaced = replace_non_finite_tokens(text, replaced);
+  }
+  const std::string_view json_text =
+      replaced.empty() ? text : std::string_view(with_tokens_replaced);
   json doc;
   try {
-    doc = json::parse(text);
+    doc = json::parse(json_text);
   } catch (const json::out_of_range&) {  // a number beyond double, such as 1e999
     return input_problem(path, "number out of range in JSON");
   } catch (const json::parse_error& e) {
     // nlohmann reports the byte after the last one it read: at or past the end means the
     // text stopped early rather than held something wrong.
-    if (e.byte >= text.size()) {
+    if (e.byte >= json_text.size()) {
       return input_problem(path,
                            "truncated JSON (ends after " + std::to_string(text.size()) + " bytes)");
     }
-    return input_problem(path, "malformed JSON at byte " + std::to_string(e.byte));
+    return input_problem(
+        path, "malformed JSON at byte " + std::to_string(original_offset(e.byte, replaced)));
   }
   if (doc.is_object() && doc.contains("benchmarks")) return parse_google_benchmark(doc, path);
   if (doc.is_object() && doc.contains("tally_run_report")) return parse_tally_run(doc, path);

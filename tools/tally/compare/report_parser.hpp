@@ -13,10 +13,16 @@ namespace tally::compare {
 
 // Parses `text`, the contents of the file `path`. On failure the status message is
 // "'<path>': <problem>", one line: malformed or truncated JSON, not a benchmark report, an
-// empty benchmark list, a run without numeric times, an unknown time unit, or repetitions of
-// one benchmark that disagree on their time unit.
+// empty benchmark list (or one with nothing left to compare, below), a run without numeric
+// times, an unknown time unit, or repetitions of one benchmark that disagree on their time
+// unit.
 //
-// Runs that Google Benchmark marked error_occurred carry no valid times and are left out.
+// Google Benchmark's JSON is read as its reporter writes it (src/json_reporter.cc), including
+// the bare tokens NaN, Infinity and -Infinity it writes for non-finite numbers. Left out, as
+// having nothing to compare:
+//  - runs marked error_occurred (SkipWithError);
+//  - runs whose real time is not finite; a CPU time that is not finite leaves the run
+//    without one (compared on real time), and a counter that is not finite is dropped.
 // A tally run report becomes the runs "split", "map", "merge", "finalize" and "total" (wall
 // seconds, no CPU time); "total" carries the counters bytes_per_second, items_per_second
 // (records) and peak_rss_bytes.
