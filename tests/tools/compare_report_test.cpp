@@ -114,6 +114,14 @@ TEST(CompareParseReport, SkipsRunsThatFailed) {
   EXPECT_EQ(r.runs[0].name, "BM_A");
 }
 
+// Google Benchmark 1.8's SkipWithMessage: "skipped" and "skip_message", times of nothing.
+TEST(CompareParseReport, SkipsRunsThatWereSkipped) {
+  const BenchmarkReport r = parse_ok(report(
+      {run("BM_A", 1, 1), run("BM_B", 0, 0, "ns", R"(,"skipped":true,"skip_message":"no GPU")")}));
+  ASSERT_EQ(r.runs.size(), 1u);
+  EXPECT_EQ(r.runs[0].name, "BM_A");
+}
+
 // Oracle: Google Benchmark's JSON reporter writes a non-finite number as the bare token NaN,
 // Infinity or -Infinity (not JSON: nlohmann refuses them). They are read wherever a number may
 // stand, and left out of the comparison since they have no change to compute:
@@ -158,6 +166,30 @@ TEST(CompareParseReport, NonFiniteTokensKeepErrorOffsets) {
     EXPECT_NE(b.status().message().find("malformed JSON"), std::string::npos)
         << b.status().message();
   }
+}
+
+// Oracle: complexity fits, as Google Benchmark writes them after a ->Complexity() family
+// (aggregate "BigO" with cpu_coefficient, real_coefficient and big_o; aggregate "RMS" with rms;
+// neither with a real_time), are left out as compare.py leaves them out. A report with nothing
+// else has nothing to compare.
+TEST(CompareParseReport, SkipsComplexityFits) {
+  const std::string big_o =
+      R"({"name":"BM_S_BigO","family_index":0,"per_family_instance_index":0,"run_name":"BM_S",
+          "run_type":"aggregate","repetitions":1,"threads":1,"aggregate_name":"BigO",
+          "aggregate_unit":"time","cpu_coefficient":6.6e-01,"real_coefficient":1.6e+00,
+          "big_o":"NlgN","time_unit":"ns"})";
+  const std::string rms =
+      R"({"name":"BM_S_RMS","family_index":0,"per_family_instance_index":0,"run_name":"BM_S",
+          "run_type":"aggregate","repetitions":1,"threads":1,"aggregate_name":"RMS",
+          "aggregate_unit":"percentage","rms":NaN})";
+  const BenchmarkReport r = parse_ok(report({run("BM_S/64", 1, 1), big_o, rms}));
+  ASSERT_EQ(r.runs.size(), 1u);
+  EXPECT_EQ(r.runs[0].name, "BM_S/64");
+  const auto only_fits = parse_report(report({big_o, rms}), "fits.json");
+  ASSERT_FALSE(only_fits.ok());
+  EXPECT_EQ(only_fits.status().message(),
+            "'fits.json': no benchmark to compare (failed and skipped runs and complexity fits "
+            "are left out)");
 }
 
 TEST(CompareParseReport, TallyRunReportBecomesPhases) {

@@ -115,9 +115,37 @@ std::optional<double> number_at(const json& object, const char* key) {
   return it == object.end() ? std::nullopt : number_of(*it);
 }
 
+// A complexity fit, written after a family with ->Complexity(): the aggregates "BigO"
+// (cpu_coefficient, real_coefficient, big_o) and "RMS" (rms), with no real_time or cpu_time.
+// compare.py leaves out every entry without real_time, cpu_time and time_unit, which here
+// means these; so does tally. Reports from before run_type existed are known by their fields.
+bool is_complexity_fit(const json& entry) {
+  const std::string aggregate = optional_string(entry, "aggregate_name");
+  if (optional_string(entry, "run_type") == "aggregate" &&
+      (aggregate == "BigO" || aggregate == "RMS")) {
+    return true;
+  }
+  return !entry.contains("real_time") && (entry.contains("big_o") || entry.contains("rms"));
+}
+
+// Whether `entry` says its run did not measure: error_occurred (SkipWithError) or, from
+// Google Benchmark 1.8, skipped (SkipWithMessage). Either must be a boolean.
+Result<bool> did_not_run(const json& entry, const std::string& quoted, const std::string& path) {
+  for (const char* key : {"error_occurred", "skipped"}) {
+    const auto flag = entry.find(key);
+    if (flag == entry.end()) continue;
+    if (!flag->is_boolean()) {
+      return input_problem(path,
+                           "benchmark " + quoted + " has a non-boolean '" + std::string(key) + "'");
+    }
+    if (flag->get<bool>()) return true;
+  }
+  return false;
+}
+
 // The fields Google Benchmark writes for every run; any other number is a counter.
 bool is_run_field(const std::string& key) {
-  static constexpr std::array<std::string_view, 17> kFields = {"name",
+  static constexpr std::array<std::string_view, 19> kFields = {"name",
                                                                "family_index",
                                                                "per_family_instance_index",
                                                                "run_name",
@@ -133,7 +161,9 @@ bool is_run_field(const std::string& key) {
                                                                "aggregate_unit",
                                                                "label",
                                                                "error_occurred",
-                                                               "error_message"};
+                                                               "error_message",
+                                                               "skipped",
+                                                               "skip_message"};
   for (std::string_view f : kFields) {
     if (key == f) return true;
   }
@@ -158,12 +188,9 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
       return input_problem(path, where + " has no 'name'");
     }
     const std::string quoted = "'" + name->get<std::string>() + "'";
-    if (const auto failed = entry.find("error_occurred"); failed != entry.end()) {
-      if (!failed->is_boolean()) {
-        return input_problem(path, "benchmark " + quoted + " has a non-boolean 'error_occurred'");
-      }
-      if (failed->get<bool>()) continue;
-    }
+    const Result<bool> skip = did_not_run(entry, quoted, path);
+    if (!skip.ok()) return skip.status();
+    if (*skip || is_complexity_fit(entry)) continue;
 
     BenchmarkRun run;
     run.name = name->get<std::string>();
@@ -206,7 +233,9 @@ Result<BenchmarkReport> parse_google_benchmark(const json& doc, const std::strin
     report.runs.push_back(std::move(run));
   }
   if (report.runs.empty()) {
-    return input_problem(path, "no benchmark to compare (failed runs are left out)");
+    return input_problem(path,
+                         "no benchmark to compare (failed and skipped runs and complexity fits "
+                         "are left out)");
   }
   return report;
 }

@@ -20,7 +20,9 @@ namespace tally::compare {
 // Google Benchmark's JSON is read as its reporter writes it (src/json_reporter.cc), including
 // the bare tokens NaN, Infinity and -Infinity it writes for non-finite numbers. Left out, as
 // having nothing to compare:
-//  - runs marked error_occurred (SkipWithError);
+//  - runs marked error_occurred (SkipWithError) or skipped (SkipWithMessage, from 1.8);
+//  - complexity fits, the aggregates BigO and RMS that ->Complexity() adds (no real_time;
+//    compare.py leaves them out too);
 //  - runs whose real time is not finite; a CPU time that is not finite leaves the run
 //    without one (compared on real time), and a counter that is not finite is dropped.
 // A tally run report becomes the runs "split", "map", "merge", "finalize" and "total" (wall
