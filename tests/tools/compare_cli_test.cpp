@@ -6,10 +6,13 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -40,6 +43,25 @@ json read_json(const fs::path& path) {
   return json::parse(in);
 }
 
+// A Google Benchmark report as the test's own oracle reads it: the bare NaN, Infinity and
+// -Infinity the library writes for non-finite numbers become null (nlohmann refuses them).
+json read_gbench_json(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  static const std::regex kNonFinite(R"((:\s*|\[\s*|,\s*)-?(NaN|Infinity))");
+  return json::parse(std::regex_replace(text.str(), kNonFinite, "$1null"));
+}
+
+// The names of the benchmarks with a failed run (error_occurred) in `report`.
+std::set<std::string> failed_benchmarks(const json& report) {
+  std::set<std::string> names;
+  for (const json& run : report["benchmarks"]) {
+    if (run.value("error_occurred", false)) names.insert(run["name"].get<std::string>());
+  }
+  return names;
+}
+
 // Agreement within 0.1% of compare.py's value (the issue's tolerance); both compute the same
 // double expression, so in practice they are identical.
 void expect_change_agrees(const json& ours, const json& theirs, const std::string& what) {
@@ -49,12 +71,15 @@ void expect_change_agrees(const json& ours, const json& theirs, const std::strin
 }
 
 // Oracle: compare.py's -d dump (expected/<name>.json, made by ./regenerate). For every
-// benchmark it reports, tally compare reports the same name with
+// benchmark it reports, except those with failed runs (compare.py compares their zero times,
+// tally leaves failed runs out: CompareGbenchShapes checks them), tally compare reports the
+// same name with
 //  - the same per-repetition changes ("measurements": time, cpu), and, where compare.py has a
 //    single measurement (aggregates, single runs), the same time_change and cpu_change;
 //  - a U test exactly when compare.py has one, with the same p-values (to 1e-9), the same
 //    significance at alpha 0.05, and the same have_optimal_repetitions warning;
-// and no benchmark compare.py does not report.
+// and no benchmark compare.py does not report. Like compare.py, tally leaves out what has no
+// real_time, cpu_time and time_unit to compare: complexity fits (_BigO, _RMS).
 class AgreesWithCompareDotPy : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AgreesWithCompareDotPy, ChangesPValuesAndVerdicts) {
@@ -64,13 +89,18 @@ TEST_P(AgreesWithCompareDotPy, ChangesPValuesAndVerdicts) {
   ASSERT_EQ(r.exit_status, 0) << r.err;
   const json ours = json::parse(r.out);
   const json theirs = read_json(kFixtures / "expected" / (name + ".json"));
+  std::set<std::string> failed = failed_benchmarks(read_gbench_json(fixture("base", name)));
+  failed.merge(failed_benchmarks(read_gbench_json(fixture("new", name))));
 
   std::map<std::string, json> by_name;
-  for (const json& b : ours["benchmarks"]) by_name[b["name"].get<std::string>()] = b;
+  for (const json& b : ours["benchmarks"]) {
+    if (failed.count(b["name"]) == 0) by_name[b["name"].get<std::string>()] = b;
+  }
   std::size_t compared = 0;
   for (const json& expected : theirs) {
     const std::string bench = expected["name"];
     if (bench == "OVERALL_GEOMEAN") continue;  // see README: tally's summary differs
+    if (failed.count(bench) != 0) continue;
     SCOPED_TRACE(bench);
     ASSERT_EQ(by_name.count(bench), 1u) << "missing from tally compare's output";
     const json& b = by_name[bench];
@@ -96,13 +126,111 @@ TEST_P(AgreesWithCompareDotPy, ChangesPValuesAndVerdicts) {
     EXPECT_EQ(b["significant"].get<bool>(), utest["time_pvalue"].get<double>() < 0.05);
     EXPECT_EQ(b["have_optimal_repetitions"], utest["have_optimal_repetitions"]);
   }
-  EXPECT_EQ(compared, ours["benchmarks"].size()) << "tally compare reports extra pairs";
+  EXPECT_EQ(compared, by_name.size()) << "tally compare reports extra pairs";
   EXPECT_GT(compared, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, AgreesWithCompareDotPy,
                          ::testing::Values("ws_deque_5reps", "ws_deque_9reps",
-                                           "ws_deque_9reps_slower", "ws_deque_single"));
+                                           "ws_deque_9reps_slower", "ws_deque_single",
+                                           "gbench_complexity", "gbench_errors", "gbench_nonfinite",
+                                           "gbench_units", "gbench_aggregates_only"));
+
+// What compare.py's output cannot show about the gbench_* shapes (README.md), read from
+// tally compare's JSON.
+class CompareGbenchShapes : public ::testing::Test {
+ protected:
+  static json compare_json(const std::string& name) {
+    const ProcessResult r =
+        tally_compare({fixture("base", name), fixture("new", name), "--format", "json"});
+    EXPECT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_TRUE(r.err.empty()) << r.err;
+    return r.exit_status == 0 ? json::parse(r.out) : json();
+  }
+
+  static std::vector<std::string> names(const json& doc) {
+    std::vector<std::string> out;
+    for (const json& b : doc["benchmarks"]) out.push_back(b["name"]);
+    return out;
+  }
+};
+
+// Oracle: complexity fits (BM_x_BigO with coefficients, BM_x_RMS with rms; neither has a
+// real_time) are left out, as compare.py leaves them out; the four sizes are compared and
+// judged, and nothing is listed as present on one side only.
+TEST_F(CompareGbenchShapes, ComplexityFitsAreLeftOut) {
+  const json doc = compare_json("gbench_complexity");
+  EXPECT_EQ(names(doc),
+            (std::vector<std::string>{"BM_Complexity_Sort/64", "BM_Complexity_Sort/256",
+                                      "BM_Complexity_Sort/1024", "BM_Complexity_Sort/4096"}));
+  EXPECT_EQ(doc["summary"]["compared"], 4);
+  EXPECT_TRUE(doc["only_in_base"].empty());
+  EXPECT_TRUE(doc["only_in_new"].empty());
+}
+
+// Oracle: failed runs are left out. BM_Errors_Always failed every run on both sides: it is
+// neither compared nor listed. BM_Errors_Sometimes failed its first and third of 4 runs: the
+// 2 good ones a side are compared (2 vs 2: the threshold alone judges).
+TEST_F(CompareGbenchShapes, FailedRunsAreLeftOut) {
+  const json doc = compare_json("gbench_errors");
+  const std::vector<std::string> got = names(doc);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "BM_Errors_Always"), 0);
+  EXPECT_TRUE(doc["only_in_base"].empty());
+  EXPECT_TRUE(doc["only_in_new"].empty());
+  ASSERT_EQ(got.front(), "BM_Errors_Sometimes");
+  const json& sometimes = doc["benchmarks"][0];
+  EXPECT_EQ(sometimes["repetitions"], json({{"base", 2}, {"new", 2}}));
+  EXPECT_EQ(sometimes["judged_by_threshold_only"], true);
+  EXPECT_EQ(got[1], "BM_Errors_Never");
+}
+
+// Oracle: the counters Google Benchmark wrote as NaN, Infinity and -Infinity are read (the
+// report is accepted) and left out, having no change to compute; the finite counters of the
+// same runs are compared. The times are finite and compared as usual.
+TEST_F(CompareGbenchShapes, NonFiniteCountersAreReadAndLeftOut) {
+  const json doc = compare_json("gbench_nonfinite");
+  ASSERT_EQ(names(doc).front(), "BM_NonFinite_Counters");
+  const json& b = doc["benchmarks"][0];
+  EXPECT_EQ(b["verdict"].is_string(), true);
+  std::vector<std::string> counters;
+  for (const json& c : b["counters"]) counters.push_back(c["name"]);
+  EXPECT_EQ(counters, (std::vector<std::string>{"finite", "items_per_second"}));
+  const ProcessResult by_nan_counter = tally_compare(
+      {fixture("base", "gbench_nonfinite"), fixture("new", "gbench_nonfinite"), "--metric", "nan"});
+  EXPECT_EQ(by_nan_counter.exit_status, 2);
+  EXPECT_EQ(by_nan_counter.err,
+            "tally compare: no benchmark has the counter 'nan' (with finite values) in both "
+            "reports\n");
+}
+
+// Oracle: each benchmark keeps its report's time unit (ns, us, ms, s), threads are part of
+// the name, and a user-defined statistic ("max") is an aggregate shown beside mean, median,
+// stddev and cv, never judged.
+TEST_F(CompareGbenchShapes, UnitsThreadsAndStatistics) {
+  const json doc = compare_json("gbench_units");
+  std::map<std::string, json> by_name;
+  for (const json& b : doc["benchmarks"]) by_name[b["name"]] = b;
+  EXPECT_EQ(by_name["BM_Units_Sum/1024"]["time_unit"], "ns");
+  EXPECT_EQ(by_name["BM_Units_Sum/4096"]["time_unit"], "us");
+  EXPECT_EQ(by_name["BM_Units_Sum/16384"]["time_unit"], "ms");
+  EXPECT_EQ(by_name["BM_Units_Sum/65536"]["time_unit"], "s");
+  EXPECT_EQ(by_name["BM_Units_Sum/1024_cv"]["time_unit"], "percentage");
+  EXPECT_EQ(by_name.count("BM_Units_Sum/1024/threads:2"), 1u);
+  EXPECT_EQ(by_name["BM_Units_Sum/1024_max"]["aggregate_name"], "max");
+  EXPECT_EQ(by_name["BM_Units_Sum/1024_max"]["primary"], false);
+  EXPECT_EQ(doc["summary"]["compared"], 6) << "4 sizes and 2 thread counts";
+  // Aggregates only: the medians stand in, one per benchmark.
+  const json aggregates = compare_json("gbench_aggregates_only");
+  std::vector<std::string> primary;
+  for (const json& b : aggregates["benchmarks"]) {
+    if (b["primary"].get<bool>()) primary.push_back(b["name"]);
+  }
+  EXPECT_EQ(primary,
+            (std::vector<std::string>{"BM_Units_Sum/1024_median", "BM_Units_Sum/4096_median",
+                                      "BM_Units_Sum/16384_median", "BM_Units_Sum/65536_median",
+                                      "BM_Units_Sum/1024/threads:1_median",
+                                      "BM_Units_Sum/1024/threads:2_median"}));
+}
 
 // The regression fixture makes one benchmark 25% slower: the gate catches it above a 10%
 // threshold and lets it pass at 30% or with no threshold; the unchanged pair passes.
@@ -252,7 +380,7 @@ TEST_F(CompareCli, DirectoriesPairReportsByFileName) {
   const json doc = json::parse(r.out);
   std::map<std::string, int> pairs_per_file;
   for (const json& b : doc["benchmarks"]) ++pairs_per_file[b["file"].get<std::string>()];
-  EXPECT_EQ(pairs_per_file.size(), 3u);
+  EXPECT_EQ(pairs_per_file.size(), 8u) << "3 ws_deque and 5 gbench reports";
   EXPECT_EQ(pairs_per_file.count("ws_deque_5reps.json"), 1u);
   EXPECT_EQ(doc["only_in_base"], json::array({"ws_deque_single.json"}));
   EXPECT_EQ(doc["only_in_new"], json::array({"extra.json"}));
