@@ -432,13 +432,13 @@ TEST_F(CompareCli, ThreeRepetitionsAreGatedByTheThreshold) {
   EXPECT_EQ(tally_compare({base, slower, "--threshold", "30"}).exit_status, 0);
 }
 
-// Runs `tally compare ARGS` under timeout(1), and, outside AddressSanitizer (whose shadow
+// Runs `tally compare ARGS` under timeout(1), and, outside the sanitizers (whose shadow
 // memory needs a huge address space), in at most 4 GiB of address space: a hang becomes exit
 // 124 and runaway memory a failed allocation, never a test that takes the machine down.
 ProcessResult tally_compare_bounded(const std::vector<std::string>& args) {
   std::string command = std::string("exec /usr/bin/timeout 60 '") + TALLY_EXE + "' compare";
   for (const std::string& arg : args) command += " '" + arg + "'";
-#ifndef __SANITIZE_ADDRESS__
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   command = "ulimit -v 4194304 && " + command;
 #endif
   return run_process({"/bin/sh", "-c", command});
