@@ -56,26 +56,8 @@ struct Source {
   }
 };
 
-std::string quoted(std::string_view path) {
-  std::string out;
-  out.reserve(path.size() + 2);
-  out += '\'';
-  out += path;
-  out += '\'';
-  return out;
-}
-
-// "cannot <verb> '<path>': <strerror(err)>", kNotFound for ENOENT, kIoError otherwise.
-Status errno_status(std::string_view verb, std::string_view path, int err) {
-  std::string msg = "cannot ";
-  msg += verb;
-  msg += ' ';
-  msg += quoted(path);
-  msg += ": ";
-  msg += std::generic_category().message(err);  // strerror's text, without its thread hazard
-  if (err == ENOENT) return Status::NotFound(std::move(msg));
-  return Status::IoError(std::move(msg));
-}
+using detail::errno_status;
+using detail::quoted;
 
 Status wrong_kind(std::string_view path) {
   return Status::InvalidArgument(quoted(path) + " is not a regular file, directory or pipe");
@@ -146,18 +128,14 @@ Status read_stream(int fd, detail::ReadControl& control, Source& src) {
 // Reads a compressed file or pipe to its end and decodes it. Its bytes are read, not mapped:
 // they are needed only until decoded, and a read copy cannot shrink under us.
 Status read_compressed(int fd, Compression format, detail::ReadControl& control, Source& src) {
-  {
-    detail::HeldBytes compressed;
-    if (Status s = detail::read_to_end(fd, src.name, control, compressed); !s.ok()) return s;
-    const std::uint64_t room = control.max_held_bytes == 0 ? 0
-                               : control.max_held_bytes > control.held_bytes
-                                   ? control.max_held_bytes - control.held_bytes
-                                   : 1;
-    const DecodeLimits limits{.max_output = room,
-                              .interrupted = [&] { return control.interrupted(src.name); }};
-    if (Status s = decompress(format, src.name, compressed.view(), src.owned, limits); !s.ok()) {
-      return s;
-    }
+  detail::HeldBytes compressed;
+  if (Status s = detail::read_to_end(fd, src.name, control, compressed); !s.ok()) return s;
+  // Decoded bytes count against the cap too; 1 when it is reached already (0 would mean none).
+  const DecodeLimits limits{
+      .max_output = control.max_held_bytes == 0 ? 0 : std::max<std::uint64_t>(control.room(), 1),
+      .interrupted = [&] { return control.interrupted(src.name); }};
+  if (Status s = decompress(format, src.name, compressed.view(), src.owned, limits); !s.ok()) {
+    return s;
   }
   src.view = src.owned;
   return Status::Ok();
@@ -179,9 +157,8 @@ Status open_stdin(detail::ReadControl& control, std::vector<std::unique_ptr<Sour
     }
   } else if (Status s = read_stream(STDIN_FILENO, control, *src); !s.ok()) {
     return s;
-  } else {
-    control.held_bytes += src->view.size();
   }
+  if (src->map == nullptr) control.held_bytes += src->view.size();
   out.push_back(std::move(src));
   return Status::Ok();
 }

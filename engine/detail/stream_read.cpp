@@ -18,15 +18,6 @@ namespace {
 // that the limits are checked often.
 constexpr std::size_t kReadBytes = std::size_t{4} << 20;
 
-std::string quoted(std::string_view path) { return "'" + std::string(path) + "'"; }
-
-Status errno_status(std::string_view verb, std::string_view path, int err) {
-  std::string msg = "cannot " + std::string(verb) + " " + quoted(path) + ": " +
-                    std::generic_category().message(err);
-  if (err == ENOENT) return Status::NotFound(std::move(msg));
-  return Status::IoError(std::move(msg));
-}
-
 bool transient_open_error(int err) {
   return err == EINTR || err == EAGAIN || err == ENFILE || err == EMFILE;
 }
@@ -50,6 +41,26 @@ Status wait_readable(int fd, std::string_view path, const ReadControl& control) 
 }
 
 }  // namespace
+
+std::string quoted(std::string_view path) {
+  std::string out;
+  out.reserve(path.size() + 2);
+  out += '\'';
+  out += path;
+  out += '\'';
+  return out;
+}
+
+Status errno_status(std::string_view verb, std::string_view path, int err) {
+  std::string msg = "cannot ";
+  msg += verb;
+  msg += ' ';
+  msg += quoted(path);
+  msg += ": ";
+  msg += std::generic_category().message(err);  // strerror's text, without its thread hazard
+  if (err == ENOENT) return Status::NotFound(std::move(msg));
+  return Status::IoError(std::move(msg));
+}
 
 Status ReadControl::interrupted(std::string_view path) const {
   if (stop.stop_requested()) return Status::Cancelled("stopped while reading " + quoted(path));
@@ -90,21 +101,18 @@ int open_for_reading(const char* path, int flags, ReadControl& control, Status& 
   return fd;
 }
 
-Status read_to_end(int fd, std::string_view path, ReadControl& control, HeldBytes& out,
-                   std::uint64_t limit) {
+Status read_to_end(int fd, std::string_view path, ReadControl& control, HeldBytes& out) {
   for (;;) {
     if (Status s = wait_readable(fd, path, control); !s.ok()) return s;
-    const std::uint64_t left = limit - out.size();
-    if (left == 0) return Status::Ok();
-    std::uint64_t want = std::min<std::uint64_t>(left, kReadBytes);
+    std::uint64_t want = kReadBytes;
     if (control.max_held_bytes != 0) {
       // At most one byte past the cap: enough to learn that the input does not fit.
-      const std::uint64_t held = control.held_bytes + out.size();
-      want =
-          std::min(want, (control.max_held_bytes > held ? control.max_held_bytes - held : 0) + 1);
+      const std::uint64_t room = control.room();
+      want = std::min(want, (room > out.size() ? room - out.size() : 0) + 1);
     }
-    if (out.room() < want && !out.reserve_more(static_cast<std::size_t>(want)))
+    if (out.room() < want && !out.reserve_more(static_cast<std::size_t>(want))) {
       return errno_status("read", path, errno);
+    }
     const ssize_t n = ::read(fd, out.tail(), static_cast<std::size_t>(want));
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <string_view>
 
 #include "tally/engine/detail/held_bytes.hpp"
@@ -37,14 +38,22 @@ struct ReadControl {
   Status interrupted(std::string_view path) const;
   // kResourceExhausted naming `path` when `more` bytes held by it would pass the cap.
   Status check_cap(std::string_view path, std::uint64_t more) const;
+  // The bytes the cap still allows beyond held_bytes (0 once reached). REQUIRES: a cap.
+  std::uint64_t room() const noexcept {
+    return max_held_bytes > held_bytes ? max_held_bytes - held_bytes : 0;
+  }
 };
+
+// "'<path>'", for messages.
+std::string quoted(std::string_view path);
+// "cannot <verb> '<path>': <strerror(err)>", kNotFound for ENOENT, kIoError otherwise.
+Status errno_status(std::string_view verb, std::string_view path, int err);
 
 // Opens `path` read-only (close-on-exec, never as our controlling terminal), adding `flags`;
 // retries transient failures. The descriptor, or -1 with the status that ends the open.
 int open_for_reading(const char* path, int flags, ReadControl& control, Status& status);
 
-// Reads fd until end of file, or `limit` bytes, into `out`.
-Status read_to_end(int fd, std::string_view path, ReadControl& control, HeldBytes& out,
-                   std::uint64_t limit = UINT64_MAX);
+// Reads fd until end of file into `out`.
+Status read_to_end(int fd, std::string_view path, ReadControl& control, HeldBytes& out);
 
 }  // namespace tally::detail

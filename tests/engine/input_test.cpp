@@ -482,6 +482,29 @@ TEST(InputFileTest, SmallFilesAreReadNotMapped) {
   EXPECT_FALSE(is_mapped(inputs.name(0)));
 }
 
+// Oracle: stdin redirected from a file of 1 MiB or more (`tally - < file`) is mapped, from
+// where the descriptor's offset stands, not read into memory.
+TEST(InputStreamTest, StdinFromALargeFileIsMappedFromItsOffset) {
+  TempDir dir;
+  const std::string path = dir.file("stdin.txt");
+  const std::string content = "skip\n" + std::string((1u << 20) + 10, 'x') + "\n";
+  write_file(path, content);
+  const int saved = ::dup(STDIN_FILENO);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::lseek(fd, 5, SEEK_SET), 5);
+  ASSERT_EQ(::dup2(fd, STDIN_FILENO), STDIN_FILENO);
+  ::close(fd);
+  Inputs inputs = Inputs::paths({"-"});
+  const Status s = inputs.open();
+  const bool mapped = is_mapped(path);
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  EXPECT_TRUE(inputs.data(0) == std::string_view(content).substr(5));
+  EXPECT_TRUE(mapped);
+}
+
 // Oracle: a stream that does not fit the cap on read inputs fails open() with
 // kResourceExhausted naming it; an endless device is such a stream.
 TEST(InputStreamTest, CapOnHeldBytesEndsAnEndlessRead) {
