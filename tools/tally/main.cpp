@@ -5,12 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
-#include <cstring>
 #include <exception>
 #include <iostream>
 #include <new>
 #include <string>
-#include <string_view>
 
 #include "tally/engine/version.hpp"
 #include "tools/tally/allocator.hpp"

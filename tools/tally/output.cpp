@@ -108,7 +108,7 @@ std::string_view decimal(std::uint64_t n, char (&buf)[20]) {
 }  // namespace
 
 OutputFile::~OutputFile() {
-  if (owns_fd_ && fd_ >= 0) ::close(fd_);
+  if (!path_.empty() && fd_ >= 0) ::close(fd_);
   if (!tmp_.empty()) {
     ::unlink(tmp_.c_str());
     if (supervisor_ != nullptr) supervisor_->forget_temporary(tmp_);
@@ -132,7 +132,6 @@ Status OutputFile::open(const std::string& path, Supervisor* supervisor) {
     if (resolved == nullptr) {
       fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
       if (fd_ < 0) return io_failure("write", path, errno);
-      owns_fd_ = true;
       return Status::Ok();
     }
     target_ = resolved;
@@ -143,7 +142,6 @@ Status OutputFile::open(const std::string& path, Supervisor* supervisor) {
   if (exists && !S_ISREG(st.st_mode)) {
     fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd_ < 0) return io_failure("write", path, errno);
-    owns_fd_ = true;
     return Status::Ok();
   }
   const std::filesystem::path target(target_);
@@ -159,7 +157,6 @@ Status OutputFile::open(const std::string& path, Supervisor* supervisor) {
                           .string();
     fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) {
-      owns_fd_ = true;
       tmp_ = std::move(tmp);
       if (supervisor_ != nullptr) supervisor_->track_temporary(tmp_);
       if (exists) {
@@ -206,7 +203,7 @@ void OutputFile::flush_buffer() {
 
 Status OutputFile::finish() {
   flush_buffer();
-  if (!status_.ok() || !owns_fd_ || fd_ < 0) return status_;
+  if (!status_.ok() || path_.empty() || fd_ < 0) return status_;
   // fsync only what will be renamed: a device or FIFO written in place may not support it.
   if (!tmp_.empty() && ::fsync(fd_) != 0) return status_ = io_failure("write", path_, errno);
   const int fd = std::exchange(fd_, -1);
@@ -283,10 +280,9 @@ void CountsFormat::end(std::string& out, bool any_rows) const {
   if (format_ == Format::kJson) out += any_rows ? "\n]}\n" : "]}\n";
 }
 
-Status write_file_atomically(const std::string& path, std::string_view contents,
-                             Supervisor* supervisor) {
+Status write_file_atomically(const std::string& path, std::string_view contents) {
   OutputFile out;
-  if (Status s = out.open(path, supervisor); !s.ok()) return s;
+  if (Status s = out.open(path); !s.ok()) return s;
   out.append(contents);
   return out.commit();
 }

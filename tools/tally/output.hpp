@@ -74,7 +74,6 @@ class OutputFile {
   std::string tmp_;     // the temporary file, until published
   std::string target_;  // what publish() renames over: path_, or where its symlink points
   int fd_ = -1;
-  bool owns_fd_ = false;
   Supervisor* supervisor_ = nullptr;
   std::string buffer_;
   Status status_;
@@ -116,7 +115,6 @@ class CountsFormat {
 };
 
 // Writes `contents` to `path` as OutputFile does (atomically for regular files).
-Status write_file_atomically(const std::string& path, std::string_view contents,
-                             Supervisor* supervisor = nullptr);
+Status write_file_atomically(const std::string& path, std::string_view contents);
 
 }  // namespace tally::cli

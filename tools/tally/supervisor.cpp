@@ -91,7 +91,7 @@ std::string Supervisor::reason() const {
     case kExitTerminated:
       return "terminated";
     case kExitTimeout:
-      return timed_out();
+      return "timed out after " + timeout_text_;
     default:
       return "stopped";
   }

@@ -54,11 +54,8 @@ class Supervisor {
   bool stopped() const noexcept { return stop_.stop_requested(); }
   // 130 (SIGINT), 143 (SIGTERM), 124 (deadline); 0 while not stopped.
   int exit_status() const noexcept;
-  // "interrupted", "terminated" or timed_out().
+  // "interrupted", "terminated" or "timed out after <timeout_text>".
   std::string reason() const;
-  // "timed out after <timeout_text>": also for a run that saw its deadline pass before the
-  // supervisor did (both read the same clock).
-  std::string timed_out() const { return "timed out after " + timeout_text_; }
 
   // Temporary files to remove if the process must end before they are published.
   void track_temporary(const std::string& path);

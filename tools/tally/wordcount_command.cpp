@@ -31,28 +31,33 @@ int fail(int status, const std::string& message) {
 }
 
 // Input problems (missing, unreadable, wrong kind, shrunk while mapped) are exit 3; the job's
-// own failures 4; a stop by signal or deadline the supervisor's status.
-int exit_status_for(const Status& s, const Supervisor& supervisor) {
-  if (supervisor.stopped()) return supervisor.exit_status();
+// own failures 4.
+int exit_status_for(const Status& s) {
   switch (s.code()) {
     case StatusCode::kNotFound:
     case StatusCode::kIoError:
     case StatusCode::kInvalidArgument:
       return kExitInput;
-    case StatusCode::kDeadlineExceeded:
-      return kExitTimeout;
     default:
       return kExitJobFailed;
   }
 }
 
+// A run stopped by a signal or its deadline: the supervisor's status and reason.
+int fail_stopped(const Supervisor& supervisor) {
+  return fail(supervisor.exit_status(), supervisor.reason());
+}
+
 // The message and status for a failed run: the status with its code ("I/O error: ...");
 // for a failed open() only its message, which already says "cannot open '<path>': ...".
 int fail_with(const Status& s, const Supervisor& supervisor, bool with_code = true) {
-  const int code = exit_status_for(s, supervisor);
-  if (supervisor.stopped()) return fail(code, supervisor.reason());
-  if (code == kExitTimeout) return fail(code, supervisor.timed_out());
-  return fail(code, with_code ? s.to_string() : s.message());
+  if (supervisor.stopped()) return fail_stopped(supervisor);
+  return fail(exit_status_for(s), with_code ? s.to_string() : s.message());
+}
+
+// CLI11 check: a path option given as "" names no file.
+std::string empty_path_error(const std::string& path) {
+  return path.empty() ? std::string("an empty path names no file") : std::string();
 }
 
 }  // namespace
@@ -70,14 +75,10 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
       ->check(CLI::IsMember({"text", "tsv", "csv", "json"}));
   cmd->add_option("-o,--output", args.output,
                   "Write here instead of stdout (a regular file atomically; - is stdout)")
-      ->check([](const std::string& path) {
-        return path.empty() ? std::string("an empty path names no file") : std::string();
-      });
+      ->check(empty_path_error);
   cmd->add_flag("--stats", args.stats, "Phase timings and throughput on stderr");
   cmd->add_option("--report", args.report_path, "Write the run report (JSON) to this file")
-      ->check([](const std::string& path) {
-        return path.empty() ? std::string("an empty path names no file") : std::string();
-      });
+      ->check(empty_path_error);
   cmd->add_option("--timeout", args.timeout, "Give up after this long, e.g. 30s, 500ms, 2m");
   cmd->add_option("--strategy", args.strategy, "Aggregation: local, sharded or partitioned")
       ->check(CLI::IsMember({"local", "sharded", "partitioned"}));
@@ -148,8 +149,9 @@ template <typename J>
 int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& out,
                   Scheduler& scheduler, Supervisor& supervisor) {
   OutputFile file;
-  if (Status s = file.open(args.output, &supervisor); !s.ok())
+  if (Status s = file.open(args.output, &supervisor); !s.ok()) {
     return fail(kExitJobFailed, s.message());
+  }
   // The report is opened (and so checked) before any count is written, and both files are
   // published together at the end: a report that cannot be written leaves no output either.
   OutputFile report;
@@ -210,12 +212,11 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
   if (!args.report_path.empty()) report.append(out.report.to_json() + "\n");
   // A write that failed is the job's failure (exit 4), not an input's.
   const auto write_failed = [&supervisor](const Status& s) {
-    if (supervisor.stopped()) return fail(supervisor.exit_status(), supervisor.reason());
-    return fail(kExitJobFailed, s.message());
+    return supervisor.stopped() ? fail_stopped(supervisor) : fail(kExitJobFailed, s.message());
   };
   if (Status s = file.finish(); !s.ok()) return write_failed(s);
   if (Status s = report.finish(); !s.ok()) return write_failed(s);
-  if (!supervisor.begin_publishing()) return fail(supervisor.exit_status(), supervisor.reason());
+  if (!supervisor.begin_publishing()) return fail_stopped(supervisor);
   if (Status s = file.publish(); !s.ok()) return fail(kExitJobFailed, s.message());
   if (Status s = report.publish(); !s.ok()) return fail(kExitJobFailed, s.message());
   if (args.stats) std::cerr << out.report.to_text();
@@ -230,7 +231,7 @@ int count(const J& job, const WordcountArgs& args, Format format, RunSetup& setu
   if (!result.ok()) return fail_with(result.status(), supervisor);
   // A stop that lands after the last task but before the output still cancels: nothing is
   // written.
-  if (supervisor.stopped()) return fail(supervisor.exit_status(), supervisor.reason());
+  if (supervisor.stopped()) return fail_stopped(supervisor);
   return write_results(args, format, *result, setup.engine.scheduler(), supervisor);
 }
 
@@ -270,10 +271,10 @@ int run_wordcount(const WordcountArgs& args) {
   }
   Inputs inputs = Inputs::paths(args.paths);
   // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
-  // machine's memory: past it they could only end in the out-of-memory killer.
-  if (Status s = inputs.open({.stop = supervisor.token(),
-                              .deadline = deadline,
-                              .max_held_bytes = physical_memory_bytes()});
+  // machine's memory: past it they could only end in the out-of-memory killer. The deadline
+  // reaches the inputs and the run as the supervisor's stop, so that one clock decides.
+  if (Status s =
+          inputs.open({.stop = supervisor.token(), .max_held_bytes = physical_memory_bytes()});
       !s.ok()) {
     return fail_with(s, supervisor, /*with_code=*/false);
   }
@@ -289,7 +290,6 @@ int run_wordcount(const WordcountArgs& args) {
   // All counts are written in count order: sort the result's runs that way in parallel.
   // --top K selects from them instead, in O(n log K).
   if (args.top == 0) setup.options.order = ResultOrder::kByValue;
-  setup.options.deadline = deadline;
   setup.show_progress = args.progress.value_or(stderr_is_terminal());
 
   std::optional<PerfControl> perf;
