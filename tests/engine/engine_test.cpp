@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/strategy_printer.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -30,11 +32,6 @@ using tally::StatusCode;
 using tally::Strategy;
 
 }  // namespace
-
-namespace tally {
-// Readable test parameters in ctest's names ("local" rather than "4-byte object <00...>").
-void PrintTo(Strategy s, std::ostream* os) { *os << to_string(s); }
-}  // namespace tally
 
 namespace {
 

@@ -21,11 +21,7 @@
 #include <vector>
 
 #include "tally/engine/engine.hpp"
-
-namespace tally {
-// Readable test parameters in ctest's names.
-void PrintTo(Strategy s, std::ostream* os) { *os << to_string(s); }
-}  // namespace tally
+#include "tests/support/strategy_printer.hpp"
 
 namespace {
 

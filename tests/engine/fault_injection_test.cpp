@@ -29,10 +29,7 @@
 
 #include "tally/engine/engine.hpp"
 #include "tests/support/failing_allocations.hpp"
-
-namespace tally {
-void PrintTo(Strategy s, std::ostream* os) { *os << to_string(s); }
-}  // namespace tally
+#include "tests/support/strategy_printer.hpp"
 
 namespace {
 
