@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "tally/engine/engine.hpp"
+#include "tests/support/unicode_reference.hpp"
 
 namespace {
 
 using tally::jobs::UnicodeWordCount;
+namespace unicode_reference = tally::testing::unicode_reference;
 using Counts = std::map<std::string, std::uint64_t>;
 
 static_assert(tally::CombineJob<UnicodeWordCount>);
@@ -47,134 +49,15 @@ Outcome run_job(std::string_view text, bool case_sensitive = false) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The reference: the rule of jobs/unicode_wordcount.hpp transcribed as plainly as possible, in
-// separate passes (decode everything, classify everything, pick joiners, cut runs, fold each
-// word), with other utf8proc entry points (utf8proc_iterate, utf8proc_encode_char, utf8proc_map)
-// than the job uses.
+// The reference: tests/support/unicode_reference.hpp.
 
-// Unicode Table 3-7, the well-formed UTF-8 byte sequences, row by row.
-struct ByteRange {
-  unsigned char lo, hi;
-};
-const std::vector<std::vector<ByteRange>> kWellFormed = {
-    {{0x00, 0x7F}},
-    {{0xC2, 0xDF}, {0x80, 0xBF}},
-    {{0xE0, 0xE0}, {0xA0, 0xBF}, {0x80, 0xBF}},
-    {{0xE1, 0xEC}, {0x80, 0xBF}, {0x80, 0xBF}},
-    {{0xED, 0xED}, {0x80, 0x9F}, {0x80, 0xBF}},
-    {{0xEE, 0xEF}, {0x80, 0xBF}, {0x80, 0xBF}},
-    {{0xF0, 0xF0}, {0x90, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}},
-    {{0xF1, 0xF3}, {0x80, 0xBF}, {0x80, 0xBF}, {0x80, 0xBF}},
-    {{0xF4, 0xF4}, {0x80, 0x8F}, {0x80, 0xBF}, {0x80, 0xBF}},
-};
-
-struct RefChar {
-  std::int32_t cp;
-  bool invalid;
-};
-
-// Maximal subparts: at each position, the longest prefix of a well-formed sequence; if it is
-// the whole sequence, the code point, else one U+FFFD for that prefix (at least one byte).
-std::vector<RefChar> ref_decode(std::string_view s) {
-  std::vector<RefChar> chars;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-    const std::vector<ByteRange>* row = nullptr;
-    for (const auto& r : kWellFormed) {
-      if (byte(0) >= r[0].lo && byte(0) <= r[0].hi) row = &r;
-    }
-    if (row == nullptr) {
-      chars.push_back({0xFFFD, true});
-      i += 1;
-      continue;
-    }
-    std::size_t matched = 1;
-    while (matched < row->size() && i + matched < s.size() && byte(matched) >= (*row)[matched].lo &&
-           byte(matched) <= (*row)[matched].hi) {
-      ++matched;
-    }
-    if (matched == row->size()) {
-      utf8proc_int32_t cp = -1;
-      const auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + i),
-                                      static_cast<utf8proc_ssize_t>(matched), &cp);
-      EXPECT_EQ(n, static_cast<utf8proc_ssize_t>(matched));
-      chars.push_back({cp, false});
-    } else {
-      chars.push_back({0xFFFD, true});
-    }
-    i += matched;
-  }
-  return chars;
-}
-
-enum class RefClass { kSeparator, kWord, kJoiner };
-
-RefClass ref_classify(std::int32_t cp) {
-  if (cp == 0x27 || cp == 0x2019 || cp == 0x2D || cp == 0x2010 || cp == 0x2011) {
-    return RefClass::kJoiner;
-  }
-  if (cp == 0xFFFD) return RefClass::kWord;
-  switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO:
-      return RefClass::kWord;
-    default:
-      return RefClass::kSeparator;
-  }
-}
-
-std::string ref_fold(const std::string& word) {
-  utf8proc_uint8_t* folded = nullptr;
-  const auto n =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(word.data()),
-                   static_cast<utf8proc_ssize_t>(word.size()), &folded, UTF8PROC_CASEFOLD);
-  EXPECT_GE(n, 0) << utf8proc_errmsg(n);
-  std::string result =
-      n >= 0 ? std::string(reinterpret_cast<const char*>(folded), static_cast<std::size_t>(n))
-             : word;
-  std::free(folded);
-  return result;
-}
-
+// The reference (tests/support/unicode_reference.hpp) adds a record's words to `into`.
 void ref_count(std::string_view record, bool case_sensitive, Outcome& into) {
-  const std::vector<RefChar> chars = ref_decode(record);
-  std::vector<bool> in_word(chars.size());
-  for (std::size_t i = 0; i < chars.size(); ++i) {
-    into.invalid += chars[i].invalid ? 1 : 0;
-    switch (ref_classify(chars[i].cp)) {
-      case RefClass::kWord:
-        in_word[i] = true;
-        break;
-      case RefClass::kJoiner:
-        in_word[i] = i > 0 && i + 1 < chars.size() &&
-                     ref_classify(chars[i - 1].cp) == RefClass::kWord &&
-                     ref_classify(chars[i + 1].cp) == RefClass::kWord;
-        break;
-      case RefClass::kSeparator:
-        break;
-    }
-  }
-  std::string word;
-  for (std::size_t i = 0; i <= chars.size(); ++i) {
-    if (i < chars.size() && in_word[i]) {
-      utf8proc_uint8_t buf[4];
-      const auto n = utf8proc_encode_char(chars[i].cp, buf);
-      word.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
-    } else if (!word.empty()) {
-      into.counts[case_sensitive ? word : ref_fold(word)] += 1;
-      word.clear();
-    }
-  }
+  const unicode_reference::RefWords ref =
+      unicode_reference::reference_words(record, case_sensitive);
+  EXPECT_TRUE(ref.consistent) << "utf8proc disagrees with the reference's decoding or folding";
+  into.invalid += ref.invalid;
+  for (const std::string& word : ref.words) into.counts[word] += 1;
 }
 
 Outcome reference(std::string_view record, bool case_sensitive = false) {
