@@ -23,7 +23,7 @@ std::size_t usable_cores() noexcept {
   return n > 0 ? n : 1;
 }
 
-std::uint64_t physical_memory_bytes() noexcept {
+std::uint64_t usable_memory_bytes() noexcept {
   std::uint64_t limit = 0;
   const auto cap = [&limit](std::uint64_t n) {
     if (n != 0) limit = limit == 0 ? n : std::min(limit, n);

@@ -12,6 +12,6 @@ std::size_t usable_cores() noexcept;
 
 // The memory this process may use: the machine's physical memory, or less where a cgroup
 // (memory.max, as containers and Slurm set) or RLIMIT_AS caps it. 0 when unknown.
-std::uint64_t physical_memory_bytes() noexcept;
+std::uint64_t usable_memory_bytes() noexcept;
 
 }  // namespace tally

@@ -273,8 +273,7 @@ int run_wordcount(const WordcountArgs& args) {
   // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
   // machine's memory: past it they could only end in the out-of-memory killer. The deadline
   // reaches the inputs and the run as the supervisor's stop, so that one clock decides.
-  if (Status s =
-          inputs.open({.stop = supervisor.token(), .max_held_bytes = physical_memory_bytes()});
+  if (Status s = inputs.open({.stop = supervisor.token(), .max_held_bytes = usable_memory_bytes()});
       !s.ok()) {
     return fail_with(s, supervisor, /*with_code=*/false);
   }
