@@ -24,6 +24,8 @@ std::string_view to_string(StatusCode code) noexcept {
       return "unavailable";
     case StatusCode::kResourceExhausted:
       return "resource exhausted";
+    case StatusCode::kDataLoss:
+      return "data loss";
     case StatusCode::kInternal:
       return "internal error";
   }

@@ -26,7 +26,8 @@ enum class StatusCode {
   kNotFound,           // a named input does not exist
   kIoError,            // reading or writing failed
   kUnavailable,        // transient: worth retrying (see retry.hpp)
-  kResourceExhausted,  // out of a budget (memory, open files)
+  kResourceExhausted,  // out of a budget (memory, open files, disk space)
+  kDataLoss,           // data the run wrote and read back came back damaged (a spill file)
   kInternal,           // a bug, or an exception of unknown meaning from user code
 };
 
@@ -57,6 +58,9 @@ class [[nodiscard]] Status {
   }
   static Status ResourceExhausted(std::string message) {
     return {StatusCode::kResourceExhausted, std::move(message)};
+  }
+  static Status DataLoss(std::string message) {
+    return {StatusCode::kDataLoss, std::move(message)};
   }
   static Status Internal(std::string message) {
     return {StatusCode::kInternal, std::move(message)};

@@ -54,8 +54,8 @@ bool out_of_space(int err) noexcept { return err == ENOSPC || err == EDQUOT || e
 }
 
 [[noreturn]] void throw_corrupt(const std::string& dir, std::uint64_t offset, const char* what) {
-  throw StatusError(Status::IoError("spill file in " + quoted(dir) + " is corrupt at offset " +
-                                    std::to_string(offset) + ": " + what));
+  throw StatusError(Status::DataLoss("spill file in " + quoted(dir) + " is corrupt at offset " +
+                                     std::to_string(offset) + ": " + what));
 }
 
 // Writes all of iov[0..count) at `offset`; 0, or the errno that stopped it. Modifies iov.

@@ -81,11 +81,11 @@ class SpillFile {
   // capacity is reused), and returns the offset just after the block: the next block's, or
   // size() after the last one. Checks the magic, that the header and payload lie within what
   // was appended, and the checksum.
-  // Throws StatusError(kIoError): "spill file in '<dir>' is corrupt at offset N: <what>", what
+  // Throws StatusError: kDataLoss "spill file in '<dir>' is corrupt at offset N: <what>", what
   // being "bad block header" (wrong magic, or a size reaching past what was appended),
   // "truncated block" (no room for a header at `offset` within what was appended, or the file
-  // ends before the block does) or "checksum mismatch"; "cannot read a spill file in '<dir>':
-  // <strerror>" when pread(2) fails. After a throw, `payload`'s contents are unspecified.
+  // ends before the block does) or "checksum mismatch"; kIoError "cannot read a spill file in
+  // '<dir>': <strerror>" when pread(2) fails. After a throw, `payload`'s contents are unspecified.
   std::uint64_t read(std::uint64_t offset, std::string& payload) const;
 
   // Bytes appended so far, headers included: the offset the next block will get. Appends

@@ -192,7 +192,7 @@ TEST_F(SpillFileTest, CreateWithoutPermissionIsAnIoError) {
   }
 }
 
-// Oracle: a flipped payload byte makes that block's read throw kIoError "checksum mismatch"
+// Oracle: a flipped payload byte makes that block's read throw kDataLoss "checksum mismatch"
 // naming the directory and the block's offset; its neighbours still read back, and so does
 // the block once the byte is flipped back.
 TEST_F(SpillFileTest, FlippedPayloadByteIsCaught) {
@@ -207,7 +207,7 @@ TEST_F(SpillFileTest, FlippedPayloadByteIsCaught) {
   for (const std::uint64_t k : {std::uint64_t{0}, std::uint64_t{2500}, std::uint64_t{4999}}) {
     flip_byte(file.fd(), at + SpillFile::kHeaderBytes + k);
     const Status s = read_status(file, at);
-    EXPECT_EQ(s.code(), StatusCode::kIoError) << "byte " << k;
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss) << "byte " << k;
     EXPECT_EQ(s.message(), corrupt_message(dir_, at, "checksum mismatch")) << "byte " << k;
     EXPECT_TRUE(read_status(file, at_before).ok());
     EXPECT_TRUE(read_status(file, at_after).ok());
@@ -219,7 +219,7 @@ TEST_F(SpillFileTest, FlippedPayloadByteIsCaught) {
 }
 
 // Oracle: a flip of any one of the 16 header bytes (magic, size or checksum) makes the
-// block's read throw kIoError "spill file in '<dir>' is corrupt at offset <offset>: ..."; the
+// block's read throw kDataLoss "spill file in '<dir>' is corrupt at offset <offset>: ..."; the
 // block reads back once the byte is restored.
 TEST_F(SpillFileTest, FlippedHeaderByteIsCaught) {
   SpillFile file = SpillFile::create(dir_);
@@ -232,7 +232,7 @@ TEST_F(SpillFileTest, FlippedHeaderByteIsCaught) {
   for (std::uint64_t i = 0; i < SpillFile::kHeaderBytes; ++i) {
     flip_byte(file.fd(), at + i);
     const Status s = read_status(file, at);
-    EXPECT_EQ(s.code(), StatusCode::kIoError) << "header byte " << i;
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss) << "header byte " << i;
     EXPECT_EQ(s.message().substr(0, prefix.size()), prefix) << "header byte " << i;
     flip_byte(file.fd(), at + i);
     std::string back;
@@ -248,7 +248,7 @@ TEST_F(SpillFileTest, FlippedHeaderByteIsCaught) {
 }
 
 // Oracle: reading at an offset where no block starts (inside a header, inside a payload, at
-// or past the end) throws kIoError naming the directory and that offset; no read at a wrong
+// or past the end) throws kDataLoss naming the directory and that offset; no read at a wrong
 // offset returns a payload.
 TEST_F(SpillFileTest, ReadAtAWrongOffsetIsCaught) {
   SpillFile file = SpillFile::create(dir_);
@@ -268,7 +268,7 @@ TEST_F(SpillFileTest, ReadAtAWrongOffsetIsCaught) {
                                             file.size() + 1000};
   for (const std::uint64_t offset : wrong) {
     const Status s = read_status(file, offset);
-    EXPECT_EQ(s.code(), StatusCode::kIoError) << "offset " << offset;
+    EXPECT_EQ(s.code(), StatusCode::kDataLoss) << "offset " << offset;
     const std::string prefix = corrupt_message(dir_, offset, "");
     EXPECT_EQ(s.message().substr(0, prefix.size()), prefix) << "offset " << offset;
   }
@@ -290,7 +290,7 @@ TEST_F(SpillFileTest, MovedBlockFailsItsChecksum) {
             static_cast<ssize_t>(block.size()));
 
   const Status s = read_status(file, to);
-  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_EQ(s.message(), corrupt_message(dir_, to, "checksum mismatch"));
   std::string back;
   file.read(from, back);
@@ -298,7 +298,7 @@ TEST_F(SpillFileTest, MovedBlockFailsItsChecksum) {
 }
 
 // Oracle: a file cut short (by a failed write, or by someone else) makes a read of a block
-// that no longer fits throw kIoError "truncated block" at its offset, whether the cut is in
+// that no longer fits throw kDataLoss "truncated block" at its offset, whether the cut is in
 // its payload or its header; blocks before the cut still read back.
 TEST_F(SpillFileTest, TruncatedFileIsCaught) {
   SpillFile file = SpillFile::create(dir_);
