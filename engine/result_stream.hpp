@@ -6,9 +6,15 @@
 //   MergedRuns<Entry, Less> merged(runs, less);
 //   while (const Entry* e = merged.next()) consume(*e);
 //
-// A run is an array of entries, read either as it lies or through an index array (`order`)
-// that lists the positions of its entries in the run's sorted order. Each run must be sorted
-// by `less`; entries that compare equal come out in run order (lower run index first).
+// A run is read through a source: by default an array of entries in memory, read either as
+// it lies or through an index array (`order`) that lists the positions of its entries in the
+// run's sorted order; a spilled run on disk is read through detail::RunReader
+// (spill_run.hpp). Each run must be sorted by `less`; entries that compare equal come out in
+// run order (lower run index first).
+//
+// A source S offers `const Entry* head()` (its current entry, nullptr once exhausted) and
+// `advance()`. The entry next() returns stays valid until the next call of next(): its
+// source is advanced only then, so a source may reuse the storage of its current entry.
 //
 // Thread safety: none; one reader. The runs must outlive the MergedRuns and not change.
 #pragma once
@@ -16,6 +22,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <type_traits>
@@ -52,16 +59,61 @@ struct SummaryOf<Less, Entry> {
 };
 }  // namespace detail
 
-template <typename Entry, typename Less>
+// The source of a run in memory.
+template <typename Entry>
+class SortedRunCursor {
+ public:
+  explicit SortedRunCursor(const SortedRun<Entry>& run) noexcept : run_(run) {}
+  const Entry* head() const noexcept {
+    if (pos_ == run_.size) return nullptr;
+    return run_.order == nullptr ? &run_.entries[pos_] : &run_.entries[run_.order[pos_]];
+  }
+  void advance() noexcept { ++pos_; }
+
+ private:
+  SortedRun<Entry> run_;
+  std::size_t pos_ = 0;
+};
+
+template <typename Entry, typename Less, typename Source = SortedRunCursor<Entry>>
 class MergedRuns {
  public:
-  MergedRuns(std::vector<SortedRun<Entry>> runs, Less less)
-      : runs_(std::move(runs)),
-        pos_(runs_.size(), 0),
+  MergedRuns(std::vector<Source> sources, Less less)
+      : runs_(std::move(sources)),
         heads_(runs_.size()),
         summaries_(runs_.size()),
         losers_(runs_.size()),
         less_(less) {
+    start();
+  }
+  // In-memory runs.
+  MergedRuns(const std::vector<SortedRun<Entry>>& runs,
+             Less less) requires std::same_as<Source, SortedRunCursor<Entry>>
+      : heads_(runs.size()), summaries_(runs.size()), losers_(runs.size()), less_(less) {
+    runs_.reserve(runs.size());
+    for (const SortedRun<Entry>& r : runs) runs_.emplace_back(r);
+    start();
+  }
+
+  // The next entry in order, or nullptr once every run is exhausted.
+  const Entry* next() {
+    if (runs_.empty()) return nullptr;
+    if (advance_pending_) {
+      const std::size_t w = losers_[0];
+      runs_[w].advance();
+      load_head(w);
+      replay(w);
+    }
+    const Entry* e = heads_[losers_[0]];
+    advance_pending_ = e != nullptr;  // nullptr: the winner is exhausted, so is every run
+    return e;
+  }
+
+ private:
+  static constexpr bool kSummarized = SummarizedOrder<Less, Entry>;
+  using Summary = typename detail::SummaryOf<Less, Entry>::type;
+
+  void start() {
     const std::size_t k = runs_.size();
     for (std::size_t i = 0; i < k; ++i) load_head(i);
     // Knuth's initialisation: every node starts as the virtual leaf k, which beats every
@@ -71,31 +123,12 @@ class MergedRuns {
     for (std::size_t i = k; i-- > 0;) replay(i);
   }
 
-  // The next entry in order, or nullptr once every run is exhausted.
-  const Entry* next() {
-    if (runs_.empty()) return nullptr;
-    const std::size_t w = losers_[0];
-    const Entry* e = heads_[w];
-    if (e == nullptr) return nullptr;  // the winner is exhausted: so is every run
-    ++pos_[w];
-    load_head(w);
-    replay(w);
-    return e;
-  }
-
- private:
-  static constexpr bool kSummarized = SummarizedOrder<Less, Entry>;
-  using Summary = typename detail::SummaryOf<Less, Entry>::type;
-
   // Caches run i's current entry (nullptr when it is exhausted) and its summary.
   void load_head(std::size_t i) {
-    const SortedRun<Entry>& r = runs_[i];
-    if (pos_[i] == r.size) {
-      heads_[i] = nullptr;
-      return;
+    heads_[i] = runs_[i].head();
+    if constexpr (kSummarized) {
+      if (heads_[i] != nullptr) summaries_[i] = less_.summary(*heads_[i]);
     }
-    heads_[i] = r.order == nullptr ? &r.entries[pos_[i]] : &r.entries[r.order[pos_[i]]];
-    if constexpr (kSummarized) summaries_[i] = less_.summary(*heads_[i]);
   }
 
   // Whether leaf a's entry comes out before leaf b's. The virtual leaf k beats all; an
@@ -125,19 +158,31 @@ class MergedRuns {
     losers_[0] = s;
   }
 
-  std::vector<SortedRun<Entry>> runs_;
-  std::vector<std::size_t> pos_;
+  std::vector<Source> runs_;
   std::vector<const Entry*> heads_;  // each run's current entry; nullptr: exhausted
   std::vector<Summary> summaries_;   // their summaries (kSummarized only)
   std::vector<std::size_t> losers_;  // losers_[0]: the winner; losers_[1..k): match losers
   Less less_;
+  bool advance_pending_ = false;  // the winner's entry was returned; advance it next time
 };
 
-// A MergedRuns as a single-pass range, for range-for loops. The iterators share the merge
-// state, so copies of an iterator advance together (an input iterator).
+// Entries in order from somewhere other than runs in memory: a result spilled to disk
+// (result_table.hpp). next() as MergedRuns::next.
+template <typename Entry>
+class EntryStream {
+ public:
+  virtual ~EntryStream() = default;
+  virtual const Entry* next() = 0;
+};
+
+// A MergedRuns (or an EntryStream) as a single-pass range, for range-for loops. The
+// iterators share the merge state, so copies of an iterator advance together (an input
+// iterator).
 template <typename Entry, typename Less>
 class MergedRange {
  public:
+  using StreamFactory = std::function<std::shared_ptr<EntryStream<Entry>>()>;
+
   class Iterator {
    public:
     using value_type = Entry;
@@ -148,10 +193,13 @@ class MergedRange {
     Iterator() = default;
     Iterator(std::shared_ptr<MergedRuns<Entry, Less>> merged, std::shared_ptr<const void> keep)
         : merged_(std::move(merged)), keep_(std::move(keep)), current_(merged_->next()) {}
+    explicit Iterator(std::shared_ptr<EntryStream<Entry>> stream) : stream_(std::move(stream)) {
+      if (stream_) current_ = stream_->next();
+    }
     const Entry& operator*() const { return *current_; }
     const Entry* operator->() const { return current_; }
     Iterator& operator++() {
-      current_ = merged_->next();
+      current_ = merged_ ? merged_->next() : stream_->next();
       return *this;
     }
     void operator++(int) { ++*this; }
@@ -161,7 +209,8 @@ class MergedRange {
 
    private:
     std::shared_ptr<MergedRuns<Entry, Less>> merged_;
-    std::shared_ptr<const void> keep_;  // the index arrays the runs read through
+    std::shared_ptr<const void> keep_;            // the index arrays the runs read through
+    std::shared_ptr<EntryStream<Entry>> stream_;  // instead of merged_
     const Entry* current_ = nullptr;
   };
 
@@ -169,9 +218,12 @@ class MergedRange {
   MergedRange(std::vector<SortedRun<Entry>> runs, Less less,
               std::shared_ptr<const std::vector<std::vector<std::uint32_t>>> orders = nullptr)
       : orders_(std::move(orders)), runs_(std::move(runs)), less_(less) {}
+  // The entries of the streams `open` makes: one per begin().
+  MergedRange(StreamFactory open, Less less) : open_(std::move(open)), less_(less) {}
 
   // Starts the merge; call once.
   Iterator begin() const {
+    if (open_) return Iterator(open_());
     return Iterator(std::make_shared<MergedRuns<Entry, Less>>(runs_, less_), orders_);
   }
   std::default_sentinel_t end() const { return {}; }
@@ -179,6 +231,7 @@ class MergedRange {
  private:
   std::shared_ptr<const std::vector<std::vector<std::uint32_t>>> orders_;
   std::vector<SortedRun<Entry>> runs_;
+  StreamFactory open_;
   Less less_;
 };
 
