@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -40,6 +41,8 @@
 
 #include "tally/engine/detail/map_stage.hpp"
 #include "tally/engine/detail/reduce_stage.hpp"
+#include "tally/engine/detail/spill_codec.hpp"
+#include "tally/engine/detail/spill_store.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/exchange/local.hpp"
 #include "tally/engine/exchange/partitioned.hpp"
@@ -136,6 +139,13 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
   report.strategy = std::string(to_string(options.strategy));
   report.workers = scheduler_.num_workers();
   const auto before = scheduler_.worker_stats();
+  const bool spills = detail::Spillable<J> && options.memory_budget != 0;
+  if (spills && options.memory_budget < minimum_memory_budget(report.workers)) {
+    return Status::InvalidArgument(
+        "a memory budget of " + format_bytes(options.memory_budget) + " is below the minimum of " +
+        format_bytes(minimum_memory_budget(report.workers)) + " for " +
+        std::to_string(report.workers) + " workers (the buffers of spilling and merging)");
+  }
 
   // Split.
   std::optional<detail::PhaseScope> split_phase(std::in_place, options, Phase::kSplit,
@@ -161,9 +171,28 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
   const std::size_t partitions =
       options.partitions != 0 ? options.partitions : 8 * scheduler_.num_workers();
   MemoryBudget budget(options.memory_budget);
-  X exchange(exchange::ExchangeContext<J>{
-      .scheduler = scheduler_, .options = options, .partitions = partitions, .budget = budget});
-  detail::MapStage<J, X> map(job, inputs, options, scheduler_, exchange, budget);
+  std::size_t combiner_keys =
+      options.combiner_keys != 0 ? options.combiner_keys : X::kDefaultCombinerKeys;
+  SpillPlan spill_plan;
+  std::shared_ptr<detail::SpillStore> spill;
+  if (spills) {
+    spill_plan = plan_spilling(options.memory_budget, report.workers);
+    budget.spill_at(spill_plan.mark);
+    spill = std::make_shared<detail::SpillStore>(
+        detail::SpillSettings{.dir = detail::spill_directory(options.spill_dir),
+                              .block_bytes = spill_plan.block_bytes,
+                              .fan_in = spill_plan.fan_in},
+        partitions);
+    if (options.combiner_keys == 0) {
+      combiner_keys = std::min(combiner_keys, spill_plan.combiner_keys);
+    }
+  }
+  X exchange(exchange::ExchangeContext<J>{.scheduler = scheduler_,
+                                          .options = options,
+                                          .partitions = partitions,
+                                          .budget = budget,
+                                          .spill = spill.get()});
+  detail::MapStage<J, X> map(job, inputs, options, scheduler_, exchange, budget, combiner_keys);
 
   // Map (and, for strategies with bounded combiners, the exchange as tables fill).
   {
@@ -188,7 +217,8 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
       exchanged = exchange.finish(map.take_tables(), report);
     }
     const detail::PhaseScope finalize_phase(options, Phase::kFinalize, report.finalize_seconds);
-    out.table = detail::reduce_to_result(job, std::move(exchanged), scheduler_, options, budget);
+    out.table = detail::reduce_to_result(job, std::move(exchanged), scheduler_, options, budget,
+                                         spill, spill_plan);
   } catch (...) {
     return Status::FromException(std::current_exception()).with_context("reduce");
   }
@@ -206,6 +236,18 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
   report.peak_rss_bytes = peak_rss_bytes();
   report.memory_budget_bytes = options.memory_budget;
   report.tracked_peak_bytes = budget.peak();
+  if (spill != nullptr) {
+    // Relaxed: every writer finished before the phases' waits.
+    const detail::SpillCounters& c = spill->counters();
+    report.spill_runs = c.runs.load(std::memory_order_relaxed);
+    report.spill_bytes = c.bytes.load(std::memory_order_relaxed);
+    report.spill_merge_passes = c.merge_passes.load(std::memory_order_relaxed);
+    report.spill_write_seconds =
+        static_cast<double>(c.write_nanos.load(std::memory_order_relaxed)) / 1e9;
+    report.spill_merge_seconds =
+        static_cast<double>(c.merge_nanos.load(std::memory_order_relaxed)) / 1e9;
+    report.result_spilled = out.table.spilled();
+  }
   return out;
 }
 

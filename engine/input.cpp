@@ -347,6 +347,15 @@ void Inputs::release_pages() const noexcept {
   }
 }
 
+void Inputs::release_pages(std::size_t i, std::uint64_t begin, std::uint64_t end) const noexcept {
+  const auto& source = impl_->sources[i];
+  if (source->map == nullptr) return;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t first = (begin + page - 1) / page * page;
+  const std::uint64_t last = std::min<std::uint64_t>(end, source->map_len) / page * page;
+  if (first < last) ::madvise(static_cast<char*>(source->map) + first, last - first, MADV_DONTNEED);
+}
+
 Status Inputs::check_intact() const {
   for (std::size_t i = 0; i < size(); ++i) {
     if (shrank(i)) {

@@ -13,6 +13,14 @@
 // parallel when RunOptions::order asks for it (order_by_value()); otherwise by_value()
 // builds it itself, on the calling thread.
 //
+// A spilling run (RunOptions::memory_budget) whose result does not fit its budget leaves the
+// result on disk instead (spilled()): one run per partition sorted by key and, for
+// by_value(), runs sorted by value, in the run's spill file (detail/spill_store.hpp), which
+// the table keeps open. It reads the same, through a merge of RunReaders holding one block
+// per run; runs() is then empty, by_value_slices() gives one slice, and find() reads the
+// key's partition, O(n / partitions). Reading may throw StatusError if the spill file cannot
+// be read or fails its checksums.
+//
 // Thread safety: read-only after construction (and order_by_value()); any thread may read
 // it, and each by_key()/by_value() range is one reader's.
 #pragma once
@@ -22,47 +30,24 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <queue>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/spill_merge.hpp"
+#include "tally/engine/detail/spill_run.hpp"
+#include "tally/engine/detail/spill_store.hpp"
+#include "tally/engine/entry_order.hpp"
 #include "tally/engine/key_hash.hpp"
 #include "tally/engine/result_stream.hpp"
 
 namespace tally {
-
-// Key order: bytewise for strings, numeric for integers.
-struct KeyLess {
-  template <typename Entry>
-  bool operator()(const Entry& a, const Entry& b) const {
-    return key_less(a.first, b.first);
-  }
-  // Orders entries as operator() does where two summaries differ (result_stream.hpp).
-  template <typename Entry>
-  static std::uint64_t summary(const Entry& e) noexcept {
-    return key_summary(e.first);
-  }
-};
-
-// Word-count order: the larger value first, ties by key ascending.
-struct ValueDescendingLess {
-  template <typename Entry>
-  bool operator()(const Entry& a, const Entry& b) const {
-    if (a.second != b.second) return b.second < a.second;
-    return key_less(a.first, b.first);
-  }
-  // Orders entries as operator() does where two summaries differ (result_stream.hpp): the
-  // value, complemented so that larger comes first, above the key's summary.
-  template <typename Entry>
-  requires std::unsigned_integral<typename Entry::second_type>
-  static detail::Uint128 summary(const Entry& e) noexcept {
-    const auto inverted = ~static_cast<std::uint64_t>(e.second);
-    return (static_cast<detail::Uint128>(inverted) << 64) | key_summary(e.first);
-  }
-};
 
 template <typename Key, typename Value>
 class ResultTable {
@@ -85,21 +70,74 @@ class ResultTable {
     runs_.push_back(std::move(entries));
   }
 
+  // A result on disk: `key_runs` holds one run per partition (as `runs` above), `value_runs`
+  // the same entries sorted by ValueDescendingLess (or nothing: by_value() then sorts them,
+  // holding at most `sort_chunk_bytes` of entries at a time). Takes `store`, their file.
+  ResultTable(std::shared_ptr<detail::SpillStore> store, std::vector<detail::SpillRun> key_runs,
+              std::vector<detail::SpillRun> value_runs, std::size_t size,
+              std::uint64_t sort_chunk_bytes)
+      : size_(size),
+        spilled_(std::make_shared<Spilled>(std::move(store), std::move(key_runs),
+                                           std::move(value_runs), sort_chunk_bytes)) {}
+
+  // Whether a table of this type can be on disk: its values are plain bytes.
+  static constexpr bool kSpillable = std::is_trivially_copyable_v<Value>;
+
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
+  // Whether the entries are on disk (see the top of this file).
+  bool spilled() const noexcept { return spilled_ != nullptr; }
+  // The runs in memory; empty when spilled().
   const std::vector<Run>& runs() const noexcept { return runs_; }
 
-  // The value of `key`, or nullptr. O(log n).
-  const Value* find(const Key& key) const {
-    if (runs_.empty()) return nullptr;
+  // Calls fn(entry) for every entry once, in no particular order: the cheapest full pass.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    if constexpr (kSpillable) {
+      if (spilled_) {
+        detail::MergeStop never;
+        for (const detail::SpillRun& run : spilled_->key_runs) {
+          detail::for_each_merged<Key, Value>(std::span<const detail::SpillRun>(&run, 1), KeyLess{},
+                                              never, fn);
+        }
+        return;
+      }
+    }
+    for (const Run& r : runs_) {
+      for (const Entry& e : r) fn(e);
+    }
+  }
+
+  // The value of `key`, if it is there. O(log n); O(n / partitions) when spilled().
+  std::optional<Value> find(const Key& key) const {
+    if constexpr (kSpillable) {
+      if (spilled_) {
+        const auto& key_runs = spilled_->key_runs;
+        if (key_runs.empty()) return std::nullopt;
+        const auto& run = key_runs[detail::partition_of(hash_key(key), key_runs.size())];
+        detail::RunReader<Key, Value> reader(run);
+        for (; const Entry* e = reader.head(); reader.advance()) {
+          if (e->first == key) return e->second;
+          if (key_less(key, e->first)) break;
+        }
+        return std::nullopt;
+      }
+    }
+    if (runs_.empty()) return std::nullopt;
     const Run& run = runs_[detail::partition_of(hash_key(key), runs_.size())];
     auto it = std::lower_bound(run.begin(), run.end(), key,
                                [](const Entry& e, const Key& k) { return e.first < k; });
-    return it != run.end() && it->first == key ? &it->second : nullptr;
+    if (it != run.end() && it->first == key) return it->second;
+    return std::nullopt;
   }
 
   // Every entry, key ascending.
-  MergedRange<Entry, KeyLess> by_key() const { return {plain_runs(), KeyLess{}}; }
+  MergedRange<Entry, KeyLess> by_key() const {
+    if constexpr (kSpillable) {
+      if (spilled_) return {stream_of(spilled_, &Spilled::key_runs, KeyLess{}), KeyLess{}};
+    }
+    return {plain_runs(), KeyLess{}};
+  }
   auto begin() const { return by_key().begin(); }
   std::default_sentinel_t end() const { return {}; }
 
@@ -114,6 +152,15 @@ class ResultTable {
   // builds the index on the calling thread, as by_value() does). O(slices x runs x log n).
   std::vector<MergedRange<Entry, ValueDescendingLess>> by_value_slices(
       std::size_t slices) const requires std::totally_ordered<Value> {
+    if constexpr (kSpillable) {
+      if (spilled_) {
+        spilled_->sort_by_value();
+        std::vector<MergedRange<Entry, ValueDescendingLess>> one;
+        one.emplace_back(stream_of(spilled_, &Spilled::value_runs, ValueDescendingLess{}),
+                         ValueDescendingLess{});
+        return one;
+      }
+    }
     std::vector<std::vector<std::uint32_t>> owned;
     const std::vector<std::vector<std::uint32_t>>* orders = &value_orders_;
     if (value_orders_.empty() && !runs_.empty()) {
@@ -178,6 +225,12 @@ class ResultTable {
   // threads (e.g. tally::parallel_for), and return when all have returned.
   template <typename ForEachRun>
   void order_by_value(ForEachRun&& for_each_run) requires std::totally_ordered<Value> {
+    if constexpr (kSpillable) {
+      if (spilled_) {
+        spilled_->sort_by_value();
+        return;
+      }
+    }
     std::vector<std::vector<std::uint32_t>> orders(runs_.size());
     for_each_run(runs_.size(), [&](std::size_t p) { orders[p] = value_order(runs_[p]); });
     value_orders_ = std::move(orders);
@@ -189,7 +242,7 @@ class ResultTable {
     const ValueDescendingLess before;
     std::vector<Entry> out;
     if (k == 0) return out;
-    if (!value_orders_.empty() || k >= size_) {
+    if (!spilled_ && (!value_orders_.empty() || k >= size_)) {
       for (const Entry& e : by_value()) {
         if (out.size() == k) break;
         out.push_back(e);
@@ -198,22 +251,115 @@ class ResultTable {
     }
     // A heap of the best k seen, its worst entry on top.
     std::priority_queue<Entry, std::vector<Entry>, ValueDescendingLess> best(before);
-    for (const Run& r : runs_) {
-      for (const Entry& e : r) {
-        if (best.size() < k) {
-          best.push(e);
-        } else if (before(e, best.top())) {
-          best.pop();
-          best.push(e);
+    // A spilled entry's key lives in its reader's current block: the heap keeps copies, in
+    // an arena rebuilt from the heap whenever it holds many more keys than the heap does.
+    const bool copy_keys = spilled_ != nullptr && std::is_same_v<Key, std::string_view>;
+    detail::Arena kept;
+    std::size_t copied = 0;
+    const auto hold = [&](const Entry& e) {
+      if (!copy_keys) return e;
+      ++copied;
+      return keep(e, kept);
+    };
+    for_each([&](const Entry& e) {
+      if (best.size() < k) {
+        best.push(hold(e));
+      } else if (before(e, best.top())) {
+        best.pop();
+        best.push(hold(e));
+        if (copied > 4 * k + 4096) {
+          std::vector<Entry> held;
+          for (; !best.empty(); best.pop()) held.push_back(best.top());
+          detail::Arena fresh;
+          for (const Entry& h : held) best.push(keep(h, fresh));
+          kept = std::move(fresh);
+          copied = held.size();
         }
       }
-    }
+    });
     out.resize(best.size());
     for (std::size_t i = out.size(); i-- > 0; best.pop()) out[i] = best.top();
+    if (copy_keys) {
+      // The table keeps the returned keys' storage, as it keeps its own keys.
+      const std::lock_guard lock(spilled_->mutex);
+      spilled_->top_keys.push_back(std::move(kept));
+    }
     return out;
   }
 
  private:
+  // A result on disk, shared by the table's copies and every range reading it.
+  struct Spilled {
+    Spilled(std::shared_ptr<detail::SpillStore> s, std::vector<detail::SpillRun> k,
+            std::vector<detail::SpillRun> v, std::uint64_t chunk)
+        : store(std::move(s)),
+          key_runs(std::move(k)),
+          value_runs(std::move(v)),
+          sort_chunk_bytes(chunk) {}
+
+    // Builds value_runs from key_runs, once: an external sort by value.
+    void sort_by_value() requires std::totally_ordered<Value> {
+      std::call_once(value_once, [this] {
+        if (!value_runs.empty() || key_runs.empty()) return;
+        detail::SortedRunsBuilder<Key, Value, ValueDescendingLess> sorter(*store, sort_chunk_bytes);
+        detail::MergeStop never;
+        for (const detail::SpillRun& run : key_runs) {
+          detail::for_each_merged<Key, Value>(
+              std::span<const detail::SpillRun>(&run, 1), KeyLess{}, never,
+              [&](const Entry& e) { sorter.add(e.first, e.second); });
+        }
+        value_runs =
+            detail::merge_down<Key, Value>(sorter.finish(), ValueDescendingLess{}, *store, never);
+      });
+    }
+
+    std::shared_ptr<detail::SpillStore> store;
+    std::vector<detail::SpillRun> key_runs;
+    std::vector<detail::SpillRun> value_runs;  // written once, under value_once
+    const std::uint64_t sort_chunk_bytes;
+    std::once_flag value_once;
+    std::mutex mutex;
+    std::vector<detail::Arena> top_keys;  // guarded by mutex: the keys top() returned
+  };
+
+  // The merge of one of a Spilled's lists of runs, as an EntryStream.
+  template <typename Less>
+  class SpilledStream final : public EntryStream<Entry> {
+   public:
+    SpilledStream(std::shared_ptr<const Spilled> spilled, const std::vector<detail::SpillRun>& runs,
+                  Less less)
+        : spilled_(std::move(spilled)), merged_(readers(runs), less) {}
+    const Entry* next() override { return merged_.next(); }
+
+   private:
+    static std::vector<detail::RunReader<Key, Value>> readers(
+        const std::vector<detail::SpillRun>& runs) {
+      std::vector<detail::RunReader<Key, Value>> out;
+      out.reserve(runs.size());
+      for (const detail::SpillRun& r : runs) out.emplace_back(r);
+      return out;
+    }
+    std::shared_ptr<const Spilled> spilled_;  // keeps the runs and their file
+    MergedRuns<Entry, Less, detail::RunReader<Key, Value>> merged_;
+  };
+
+  template <typename Less>
+  static typename MergedRange<Entry, Less>::StreamFactory stream_of(
+      std::shared_ptr<Spilled> spilled, std::vector<detail::SpillRun> Spilled::*runs, Less less) {
+    return [spilled = std::move(spilled), runs, less]() -> std::shared_ptr<EntryStream<Entry>> {
+      const std::vector<detail::SpillRun>& list = (*spilled).*runs;
+      return std::make_shared<SpilledStream<Less>>(spilled, list, less);
+    };
+  }
+
+  // `e` with its key copied into `arena`.
+  static Entry keep(const Entry& e, detail::Arena& arena) {
+    if constexpr (std::is_same_v<Key, std::string_view>) {
+      return {arena.copy(e.first), e.second};
+    } else {
+      return e;
+    }
+  }
   std::vector<SortedRun<Entry>> plain_runs() const {
     std::vector<SortedRun<Entry>> out;
     out.reserve(runs_.size());
@@ -260,6 +406,7 @@ class ResultTable {
   std::vector<std::vector<std::uint32_t>> value_orders_;  // empty until order_by_value()
   std::size_t size_ = 0;
   std::vector<detail::Arena> storage_;  // owns the bytes of string keys
+  std::shared_ptr<Spilled> spilled_;    // set: the entries are on disk
 };
 
 }  // namespace tally

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <stop_token>
+#include <string>
 #include <string_view>
 
 namespace tally {
@@ -60,9 +61,15 @@ struct RunOptions {
   std::size_t channel_capacity = 16;
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   std::stop_token stop{};
-  // Bytes the run's tables and keys may hold (memory_budget.hpp); 0: no limit. A run that
-  // needs more fails with kResourceExhausted instead of growing past it.
+  // Bytes the run's tables, keys and buffers may hold (memory_budget.hpp); 0: no limit.
+  // Past half of it, a job whose Value is trivially copyable spills sorted runs to a file in
+  // spill_dir and merges them at the end, and its result stays on disk if it does not fit
+  // (ResultTable::spilled); any other job fails with kResourceExhausted instead of growing
+  // past it. Below minimum_memory_budget(workers), run() fails with kInvalidArgument.
   std::uint64_t memory_budget = 0;
+  // Where spill files go; empty: $TMPDIR, else /tmp. The files have no name (O_TMPFILE, or
+  // unlinked at once) and vanish when the run and its result are done.
+  std::string spill_dir{};
   // The order the result is prepared for: kByValue also builds, in parallel, the index that
   // ResultTable::by_value() and top() read (what word count prints); kByKey leaves it to
   // by_value() to build on first use.

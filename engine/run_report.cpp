@@ -63,6 +63,12 @@ std::string RunReport::to_text() const {
       << format_bytes(tracked_peak_bytes);
   if (memory_budget_bytes != 0) out << " (budget " << format_bytes(memory_budget_bytes) << ")";
   out << "\n";
+  if (spill_runs != 0 || result_spilled) {
+    out << "spilled " << spill_runs << " runs, " << format_bytes(spill_bytes) << " (writing "
+        << seconds(spill_write_seconds) << "), " << spill_merge_passes
+        << " intermediate merge passes (" << seconds(spill_merge_seconds) << ")"
+        << (result_spilled ? ", result on disk" : "") << "\n";
+  }
   return out.str();
 }
 
@@ -87,7 +93,11 @@ std::string RunReport::to_json() const {
   json_array(out, shard_locks_contended);
   out << ",\"peak_rss_bytes\":" << peak_rss_bytes
       << ",\"memory_budget_bytes\":" << memory_budget_bytes
-      << ",\"tracked_peak_bytes\":" << tracked_peak_bytes << "}";
+      << ",\"tracked_peak_bytes\":" << tracked_peak_bytes << ",\"spill\":{\"runs\":" << spill_runs
+      << ",\"bytes\":" << spill_bytes << ",\"merge_passes\":" << spill_merge_passes
+      << ",\"write_seconds\":" << spill_write_seconds
+      << ",\"merge_seconds\":" << spill_merge_seconds
+      << ",\"result_spilled\":" << (result_spilled ? "true" : "false") << "}}";
   return out.str();
 }
 

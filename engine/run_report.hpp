@@ -52,6 +52,18 @@ struct RunReport {
   std::uint64_t memory_budget_bytes = 0;
   std::uint64_t tracked_peak_bytes = 0;
 
+  // Spilling under the memory budget (all 0 when nothing spilled): sorted runs written while
+  // mapping and of what the exchange still held at its end, their bytes on disk, the most
+  // intermediate merge passes one partition needed before its final merge, the time spent
+  // writing runs and in intermediate merges (summed over the threads doing it), and whether
+  // the result itself was left on disk (ResultTable::spilled).
+  std::uint64_t spill_runs = 0;
+  std::uint64_t spill_bytes = 0;
+  std::uint64_t spill_merge_passes = 0;
+  double spill_write_seconds = 0;
+  double spill_merge_seconds = 0;
+  bool result_spilled = false;
+
   double total_seconds() const {
     return split_seconds + map_seconds + merge_seconds + finalize_seconds;
   }

@@ -31,6 +31,7 @@ class Arena {
         next_(std::exchange(other.next_, nullptr)),
         left_(std::exchange(other.left_, 0)),
         next_block_(std::exchange(other.next_block_, kFirstBlock / 2)),
+        bytes_(std::exchange(other.bytes_, 0)),
         charge_(std::move(other.charge_)) {}
   Arena& operator=(Arena&& other) noexcept {
     if (this != &other) {
@@ -39,6 +40,7 @@ class Arena {
       next_ = std::exchange(other.next_, nullptr);
       left_ = std::exchange(other.left_, 0);
       next_block_ = std::exchange(other.next_block_, kFirstBlock / 2);
+      bytes_ = std::exchange(other.bytes_, 0);
       charge_ = std::move(other.charge_);
     }
     return *this;
@@ -58,6 +60,9 @@ class Arena {
     return {out, s.size()};
   }
 
+  // Bytes of the blocks allocated so far.
+  std::size_t bytes() const noexcept { return bytes_; }
+
   // Stops charging the budget: for keys handed to a result that outlives the run.
   void detach_budget() noexcept { charge_.detach(); }
 
@@ -74,6 +79,7 @@ class Arena {
       throw;
     }
     next_block_ = block;
+    bytes_ += size;
     next_ = blocks_.back().get();
     left_ = size;
   }
@@ -82,6 +88,7 @@ class Arena {
   char* next_ = nullptr;
   std::size_t left_ = 0;
   std::size_t next_block_ = kFirstBlock / 2;
+  std::size_t bytes_ = 0;
   BudgetCharge charge_;
 };
 

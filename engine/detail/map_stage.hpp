@@ -89,15 +89,15 @@ class MapStage {
  public:
   using Table = exchange::WorkerTable<J>;
 
+  // `combiner_keys`: the size of each worker's combiner table (RunOptions::combiner_keys, or
+  // what the strategy and the memory budget choose).
   MapStage(const J& job, const Inputs& inputs, const RunOptions& options, Scheduler& scheduler,
-           X& exchange, MemoryBudget& budget)
+           X& exchange, MemoryBudget& budget, std::size_t combiner_keys)
       : job_(job),
         inputs_(inputs),
         options_(options),
         scheduler_(scheduler),
-        workers_(make_each<Worker>(
-            scheduler.num_workers(), exchange, budget,
-            options.combiner_keys != 0 ? options.combiner_keys : X::kDefaultCombinerKeys)) {}
+        workers_(make_each<Worker>(scheduler.num_workers(), exchange, budget, combiner_keys)) {}
 
   // Map task: every record of one split.
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
@@ -115,6 +115,11 @@ class MapStage {
       s = map_into(out);
     }
     if (!s.ok()) return s;
+    if (options_.memory_budget != 0) {
+      for (const Segment& seg : plan.segments_of(split)) {
+        inputs_.release_pages(seg.input, seg.begin, seg.end);
+      }
+    }
     w.bytes += split.bytes;
     w.records += records;
     if (options_.progress_bytes != nullptr) {

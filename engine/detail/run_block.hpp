@@ -23,20 +23,23 @@ namespace tally::detail {
 template <typename T>
 class RunBlock {
  public:
-  static constexpr std::size_t kCapacity = 4096;  // elements
+  static constexpr std::size_t kCapacity = 4096;  // elements, unless told otherwise
 
-  RunBlock() {
-    void* p = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  explicit RunBlock(std::size_t capacity = kCapacity) : capacity_(capacity) {
+    void* p = ::mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     data_ = static_cast<T*>(p);
   }
   RunBlock(RunBlock&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(other.capacity_) {}
   RunBlock& operator=(RunBlock&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       size_ = std::exchange(other.size_, 0);
+      capacity_ = other.capacity_;
     }
     return *this;
   }
@@ -44,7 +47,9 @@ class RunBlock {
   RunBlock& operator=(const RunBlock&) = delete;
   ~RunBlock() { release(); }
 
-  bool full() const noexcept { return size_ == kCapacity; }
+  bool full() const noexcept { return size_ == capacity_; }
+  // The bytes the block maps.
+  std::size_t bytes() const noexcept { return capacity_ * sizeof(T); }
   std::size_t size() const noexcept { return size_; }
   std::span<T> elements() noexcept { return {data_, size_}; }
 
@@ -56,18 +61,17 @@ class RunBlock {
   }
 
  private:
-  static constexpr std::size_t kBytes = kCapacity * sizeof(T);
-
   void release() noexcept {
     if (data_ == nullptr) return;
     std::destroy_n(data_, size_);
-    ::munmap(data_, kBytes);
+    ::munmap(data_, bytes());
     data_ = nullptr;
     size_ = 0;
   }
 
   T* data_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t capacity_;
 };
 
 }  // namespace tally::detail

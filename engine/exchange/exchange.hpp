@@ -32,6 +32,7 @@
 #include "tally/engine/detail/accumulation.hpp"
 #include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/flat_table.hpp"
+#include "tally/engine/detail/spill_store.hpp"
 #include "tally/engine/job.hpp"
 #include "tally/engine/memory_budget.hpp"
 #include "tally/engine/parallel.hpp"
@@ -72,6 +73,9 @@ struct ExchangeContext {
   const RunOptions& options;
   std::size_t partitions;  // >= 1
   MemoryBudget& budget;
+  // Set when the run spills under its budget: where the strategy writes what it holds once
+  // budget.should_spill() (spill.hpp).
+  detail::SpillStore* spill = nullptr;
 };
 
 template <typename X, typename J>

@@ -9,8 +9,14 @@
 // table, so hashing them into ever larger tables would only cost cache misses: here they
 // are appended once, sequentially, and sorted once. bench/jobs/wordcount_bench.cpp measures
 // both (bench/README.md).
+//
+// Under a memory budget, a worker whose hand_on finds the budget's spill mark passed writes
+// its runs to disk, one sorted, combined run per partition (spill.hpp), and frees them; its
+// run blocks are then sized so that a worker's partly filled blocks stay a small share of
+// the budget.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -24,6 +30,7 @@
 #include "tally/engine/detail/run_block.hpp"
 #include "tally/engine/detail/sort_by_key.hpp"
 #include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/exchange/spill.hpp"
 #include "tally/engine/parallel.hpp"
 #include "tally/lockfree/cache_line.hpp"
 
@@ -40,13 +47,17 @@ class Local {
 
   explicit Local(const ExchangeContext<J>& ctx)
       : ctx_(ctx),
+        block_capacity_(block_capacity(ctx)),
         workers_(
             detail::make_each<Worker>(ctx.scheduler.num_workers(), ctx.partitions, &ctx.budget)) {}
 
   // Appends the table's entries to the calling worker's runs; the runs keep its keys.
   void hand_on(Table& table) {
-    append_to_runs(*workers_[static_cast<std::size_t>(ctx_.scheduler.current_worker_index())],
-                   table);
+    Worker& w = *workers_[static_cast<std::size_t>(ctx_.scheduler.current_worker_index())];
+    append_to_runs(w, table);
+    if constexpr (detail::Spillable<J>) {
+      if (ctx_.spill != nullptr && ctx_.budget.should_spill()) spill(w);
+    }
   }
 
   Exchanged<J> finish(std::vector<Table> worker_tables, RunReport& /*report*/) {
@@ -86,18 +97,50 @@ class Local {
     detail::SortScratch<KeyAcc<J>> sort_scratch;
   };
 
+  // Without a budget, the blocks' default size. Spilling, one worker's partly filled blocks
+  // (one per partition) take at most an eighth of its share of the budget, with at least a
+  // page and at most the default per block.
+  static std::size_t block_capacity(const ExchangeContext<J>& ctx) {
+    if (ctx.spill == nullptr) return Block::kCapacity;
+    const std::uint64_t share =
+        ctx.budget.limit() / 8 / ctx.scheduler.num_workers() / ctx.partitions;
+    const std::uint64_t page_entries = 4096 / sizeof(KeyAcc<J>) + 1;
+    return static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(share / sizeof(KeyAcc<J>), page_entries, Block::kCapacity));
+  }
+
   void append_to_runs(Worker& w, Table& table) {
     if (table.empty()) return;
     table.for_each_slot([&](typename Table::Slot& s) {
       Run& run = w.runs[detail::partition_of(s.hash, ctx_.partitions)];
       if (run.empty() || run.back().full()) {
-        w.charge.add(Block::kCapacity * sizeof(KeyAcc<J>), "the map output runs");
-        run.emplace_back();
+        w.charge.add(block_capacity_ * sizeof(KeyAcc<J>), "the map output runs");
+        run.emplace_back(block_capacity_);
       }
       run.back().emplace_back(s.key, std::move(s.acc));
     });
     w.keys.push_back(table.take_arena());
     table.clear();
+  }
+
+  // Writes each of w's runs to disk as one sorted, combined run of its partition, and frees
+  // the runs and their keys.
+  void spill(Worker& w) {
+    std::vector<std::span<KeyAcc<J>>> pieces;
+    for (std::size_t p = 0; p < w.runs.size(); ++p) {
+      if (w.runs[p].empty()) continue;
+      pieces.clear();
+      for (Block& block : w.runs[p]) pieces.push_back(block.elements());
+      const auto sorted = detail::sort_and_combine_by_key(
+          std::span<const std::span<KeyAcc<J>>>(pieces), w.sort_scratch,
+          [](auto& into, auto&& from) {
+            detail::Accumulation<J>::merge(into, std::move(from), false);
+          });
+      spill_sorted<J>(*ctx_.spill, p, std::span<const KeyAcc<J>>(sorted));
+      w.runs[p] = Run();
+    }
+    w.keys.clear();
+    w.charge = detail::BudgetCharge(&ctx_.budget);  // the blocks were freed
   }
 
   // Partition p: every worker's run of it, sorted by key, equal keys combined. The runs are
@@ -123,6 +166,7 @@ class Local {
   }
 
   ExchangeContext<J> ctx_;
+  const std::size_t block_capacity_;  // entries per run block
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -5,6 +5,9 @@
 // reduction runs while maps still run; a mapper facing a full channel drains it itself
 // (backpressure that cannot deadlock: the pusher becomes the consumer) or, if another
 // thread is draining it, yields and retries. The rest is drained after the map phase.
+//
+// Under a memory budget, a drain that finds the budget's spill mark passed writes the
+// partition's table to disk (spill.hpp) before it returns the drain token.
 #pragma once
 
 #include <atomic>
@@ -20,6 +23,7 @@
 #include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/exchange/spill.hpp"
 #include "tally/engine/parallel.hpp"
 #include "tally/lockfree/backoff.hpp"
 #include "tally/lockfree/cache_line.hpp"
@@ -41,7 +45,9 @@ class Partitioned {
       : ctx_(ctx),
         channels_(detail::make_each<Channel>(
             ctx.partitions, ctx.options.channel_capacity == 0 ? 1 : ctx.options.channel_capacity,
-            &ctx.budget)) {}
+            &ctx.budget)) {
+    for (std::size_t p = 0; p < channels_.size(); ++p) channels_[p]->partition = p;
+  }
 
   void hand_on(Table& table) {
     if (table.empty()) return;
@@ -107,7 +113,8 @@ class Partitioned {
     // false again. Acquire on taking it pairs with the release on returning it, so one
     // owner's merges happen-before the next owner's.
     std::atomic<bool> draining{false};
-    Table table;                                // owned by the holder of the drain token
+    Table table;  // owned by the holder of the drain token
+    std::size_t partition = 0;
     std::atomic<std::uint64_t> full_events{0};  // pushes that found the channel full
     std::atomic<std::uint64_t> batches{0};
   };
@@ -122,6 +129,18 @@ class Partitioned {
         auto& [key, acc] = batch->entries[i];
         auto [into, fresh] = c.table.find_or_insert(key, batch->hashes[i]);
         detail::Accumulation<J>::merge(*into, std::move(acc), fresh);
+      }
+    }
+    if constexpr (detail::Spillable<J>) {
+      if (ctx_.spill != nullptr && ctx_.budget.should_spill()) {
+        // Returns the token on every path: a spill that throws (a full disk) fails the run,
+        // which must not leave the channel undrainable for the threads that finish it.
+        try {
+          spill_table<J>(*ctx_.spill, c.partition, c.table, ctx_.budget);
+        } catch (...) {
+          c.draining.store(false, std::memory_order_release);
+          throw;
+        }
       }
     }
     c.draining.store(false, std::memory_order_release);

@@ -1,8 +1,15 @@
 // kSharded: combiner tables are bounded (RunOptions::combiner_keys); when one fills, and at
 // the end of each map task, its entries are merged into a sharded aggregator, one shard (a
 // mutex and a table, on its own cache lines) at a time.
+//
+// Under a memory budget, a thread whose merge finds the budget's spill mark passed spills
+// shards, one at a time, until it is back under the mark: it takes the shard's table under
+// the lock, leaves an empty one, and sorts and writes the entries after unlocking
+// (spill.hpp), so that other threads keep merging meanwhile. Threads start at different
+// shards, so two that spill at once write different ones.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,6 +19,7 @@
 
 #include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/exchange/exchange.hpp"
+#include "tally/engine/exchange/spill.hpp"
 #include "tally/lockfree/cache_line.hpp"
 
 namespace tally::exchange {
@@ -24,7 +32,10 @@ class Sharded {
   static constexpr std::size_t kDefaultCombinerKeys = std::size_t{1} << 14;
 
   explicit Sharded(const ExchangeContext<J>& ctx)
-      : scheduler_(ctx.scheduler), shards_(detail::make_each<Shard>(ctx.partitions, &ctx.budget)) {}
+      : scheduler_(ctx.scheduler),
+        budget_(ctx.budget),
+        spill_(ctx.spill),
+        shards_(detail::make_each<Shard>(ctx.partitions, &ctx.budget)) {}
 
   void hand_on(Table& table) {
     if (table.empty()) return;
@@ -47,6 +58,9 @@ class Sharded {
       }
     }
     table.clear();
+    if constexpr (detail::Spillable<J>) {
+      if (spill_ != nullptr && budget_.should_spill()) spill_shards();
+    }
   }
 
   Exchanged<J> finish(std::vector<Table> worker_tables, RunReport& report) {
@@ -73,7 +87,26 @@ class Sharded {
     std::uint64_t contended = 0;  // guarded by mu: acquisitions that found mu taken
   };
 
+  void spill_shards() {
+    // Relaxed: only spreads the threads over the shards; the locks order the tables.
+    const std::size_t first = next_spill_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t k = 0; k < shards_.size() && budget_.should_spill(); ++k) {
+      const std::size_t i = (first + k) % shards_.size();
+      Shard& shard = *shards_[i];
+      Table taken;
+      {
+        const std::lock_guard lock(shard.mu);
+        if (shard.table.empty()) continue;
+        taken = std::exchange(shard.table, Table(0, &budget_));
+      }
+      spill_table<J>(*spill_, i, taken, budget_);
+    }
+  }
+
   Scheduler& scheduler_;
+  MemoryBudget& budget_;
+  detail::SpillStore* spill_;
+  std::atomic<std::size_t> next_spill_{0};
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 

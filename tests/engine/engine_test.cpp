@@ -337,8 +337,8 @@ TEST(Engine, KeysOutliveInputs) {
     kept = std::move(*result);
   }
   ASSERT_EQ(kept->table.size(), 2u);
-  const std::uint64_t* beta = kept->table.find("beta");
-  ASSERT_NE(beta, nullptr);
+  const std::optional<std::uint64_t> beta = kept->table.find("beta");
+  ASSERT_TRUE(beta.has_value());
   EXPECT_EQ(*beta, 2u);
   EXPECT_EQ((*kept->table.begin()).first, "alpha");
 }

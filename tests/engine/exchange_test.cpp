@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <span>
@@ -293,11 +294,11 @@ TEST_P(ExchangeOracle, CountsEqualSequentialCount) {
   }
 
   const auto expect_find = [&](const std::string& key) {
-    const std::uint64_t* got = table.find(key);
+    const std::optional<std::uint64_t> got = table.find(key);
     const auto want = o.counts.find(key);
     if (want == o.counts.end()) {
-      EXPECT_EQ(got, nullptr) << "find(" << printable(key) << ") found an absent key";
-    } else if (got == nullptr) {
+      EXPECT_EQ(got, std::nullopt) << "find(" << printable(key) << ") found an absent key";
+    } else if (!got) {
       ADD_FAILURE() << "find(" << printable(key) << ") missed a present key";
     } else {
       EXPECT_EQ(*got, want->second) << "find(" << printable(key) << ")";

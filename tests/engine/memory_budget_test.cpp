@@ -3,6 +3,8 @@
 // unbudgeted run, and reports what it held.
 #include "tally/engine/memory_budget.hpp"
 
+#include "tally/engine/detail/spill_codec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -120,19 +122,60 @@ std::string distinct_words(std::size_t n) {
   return text;
 }
 
+// A job whose values cannot be written to a spill file (not trivially copyable): its budget
+// is a wall.
+struct FirstLine {
+  using Key = std::string_view;
+  using Value = std::string;
+  void map(tally::Record rec, tally::Emitter<Key, Value>& out) const {
+    std::size_t i = 0;
+    const std::string_view line = rec.bytes;
+    while (i < line.size()) {
+      while (i < line.size() && line[i] == ' ') ++i;
+      const std::size_t start = i;
+      while (i < line.size() && line[i] != ' ') ++i;
+      if (i > start) out.emit(line.substr(start, i - start), std::to_string(rec.offset));
+    }
+  }
+  static Value combine(Value a, Value b) { return std::min(a, b); }
+};
+static_assert(!tally::detail::Spillable<FirstLine>);
+static_assert(tally::detail::Spillable<CountWords>);
+
 class EngineBudget : public ::testing::TestWithParam<tally::Strategy> {};
 
-TEST_P(EngineBudget, TooSmallFailsWithResourceExhausted) {
+TEST_P(EngineBudget, TooSmallForAJobThatCannotSpillFailsWithResourceExhausted) {
   tally::Engine engine({.threads = 2});
   auto inputs = tally::Inputs::buffers({{"words", distinct_words(200000)}});
   tally::RunOptions options;
   options.strategy = GetParam();
   options.memory_budget = 256 << 10;
-  auto result = engine.run(CountWords{}, inputs, options);
+  auto result = engine.run(FirstLine{}, inputs, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(result.status().message().find("memory budget of 256 KiB exceeded"), std::string::npos)
       << result.status().message();
+}
+
+// Oracle: a spilling run needs minimum_memory_budget(workers) for its buffers; below it,
+// run() refuses with kInvalidArgument and a message that states the minimum, and starts
+// nothing.
+TEST_P(EngineBudget, BelowTheMinimumIsAnInvalidArgumentThatStatesIt) {
+  tally::Engine engine({.threads = 2});
+  auto inputs = tally::Inputs::buffers({{"words", distinct_words(1000)}});
+  tally::RunOptions options;
+  options.strategy = GetParam();
+  options.memory_budget = tally::minimum_memory_budget(2) - 1;
+  auto result = engine.run(CountWords{}, inputs, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("below the minimum of 512 KiB for 2 workers"),
+            std::string::npos)
+      << result.status().message();
+  options.memory_budget = tally::minimum_memory_budget(2);
+  auto at_minimum = engine.run(CountWords{}, inputs, options);
+  ASSERT_TRUE(at_minimum.ok()) << at_minimum.status().to_string();
+  EXPECT_EQ(at_minimum->table.size(), 1000u);
 }
 
 TEST_P(EngineBudget, LargeEnoughGivesTheUnbudgetedResult) {
@@ -155,6 +198,8 @@ TEST_P(EngineBudget, LargeEnoughGivesTheUnbudgetedResult) {
   EXPECT_EQ(budgeted->report.memory_budget_bytes, std::uint64_t{64} << 20);
   EXPECT_GT(budgeted->report.tracked_peak_bytes, 20000u * 8);  // at least the key bytes
   EXPECT_LE(budgeted->report.tracked_peak_bytes, std::uint64_t{64} << 20);
+  EXPECT_EQ(budgeted->report.spill_runs, 0u);  // a budget never reached spills nothing
+  EXPECT_FALSE(budgeted->table.spilled());
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, EngineBudget,

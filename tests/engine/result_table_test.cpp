@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -129,8 +130,8 @@ TEST_P(ResultTableTest, ReadsEqualSortedEntries) {
       EXPECT_EQ(t->top(k), want) << "top(" << k << ")";
     }
     for (const Entry& e : d.entries) {
-      const std::uint64_t* v = t->find(e.first);
-      ASSERT_NE(v, nullptr) << "find missed a key";
+      const std::optional<std::uint64_t> v = t->find(e.first);
+      ASSERT_TRUE(v.has_value()) << "find missed a key";
       EXPECT_EQ(*v, e.second);
     }
     // Absent keys: each key with a byte appended or its last byte dropped, where that is
@@ -138,7 +139,7 @@ TEST_P(ResultTableTest, ReadsEqualSortedEntries) {
     for (const std::string& k : d.keys) {
       for (const std::string& other : {k + '\x01', k + '\xff', k.substr(0, k.size() - 1)}) {
         if (!d.key_set.contains(other)) {
-          EXPECT_EQ(t->find(other), nullptr);
+          EXPECT_EQ(t->find(other), std::nullopt);
         }
       }
     }
@@ -183,8 +184,8 @@ TEST(ResultTable, DefaultIsEmpty) {
   EXPECT_TRUE(collect(t.by_key()).empty());
   EXPECT_TRUE(collect(t.by_value()).empty());
   EXPECT_TRUE(t.top(3).empty());
-  EXPECT_EQ(t.find("x"), nullptr);
-  EXPECT_EQ(t.find(""), nullptr);
+  EXPECT_EQ(t.find("x"), std::nullopt);
+  EXPECT_EQ(t.find(""), std::nullopt);
 }
 
 // Oracle: integer keys order numerically (negative first), by_value ties by key ascending,
@@ -216,9 +217,9 @@ TEST(ResultTable, IntegerKeys) {
     EXPECT_EQ(got_value, by_value);
     EXPECT_EQ(t->top(10), std::vector<IntTable::Entry>(by_value.begin(), by_value.begin() + 10));
     for (const auto& [k, v] : entries) {
-      ASSERT_NE(t->find(k), nullptr) << k;
+      ASSERT_TRUE(t->find(k).has_value()) << k;
       EXPECT_EQ(*t->find(k), v);
-      EXPECT_EQ(t->find(k + 1), nullptr) << k + 1;  // keys are 3 x 7919 apart
+      EXPECT_EQ(t->find(k + 1), std::nullopt) << k + 1;  // keys are 3 x 7919 apart
     }
   }
 }
