@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cerrno>
+#include <csignal>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -102,6 +103,10 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   hold_closed_standard_descriptors();
+  // A spill file that reaches the file size limit (ulimit -f) then fails its write with
+  // EFBIG, which tally reports (exit 4, naming the directory), instead of the default
+  // action of SIGXFSZ killing the process with no word.
+  std::signal(SIGXFSZ, SIG_IGN);
   std::set_new_handler(out_of_memory);
   try {
     return run(argc, argv);

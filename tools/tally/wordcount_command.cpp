@@ -86,7 +86,12 @@ CLI::App* add_wordcount_command(CLI::App& app, WordcountArgs& args) {
   cmd->add_flag("--unicode", args.unicode,
                 "Unicode words (letters, marks, digits) with case folding, on UTF-8 input");
   cmd->add_option("--memory", args.memory,
-                  "Budget for the word tables, e.g. 512M or 2G (exceeding it fails the run)");
+                  "Memory budget, e.g. 512M or 2G: past half of it, sorted runs spill to "
+                  "--tmp-dir and are merged at the end (at least 256K per thread)");
+  cmd->add_option("--tmp-dir", args.tmp_dir,
+                  "Directory for spill files (default: $TMPDIR, else /tmp); they have no name "
+                  "and vanish with the process")
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag_function(
       "--progress,!--no-progress", [&args](std::int64_t count) { args.progress = count > 0; },
       "Progress on stderr (bytes, MB/s, ETA); default: when stderr is a terminal");
@@ -178,9 +183,7 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     file.append(piece);
   } else {
     if (format == Format::kText) {
-      for (const auto& run : out.table.runs()) {
-        for (const auto& [word, count] : run) widths.widen(word, count);
-      }
+      out.table.for_each([&widths](const auto& e) { widths.widen(e.first, e.second); });
     }
     const CountsFormat counts(format, widths);
     counts.begin(piece);
@@ -232,7 +235,13 @@ int count(const J& job, const WordcountArgs& args, Format format, RunSetup& setu
   // A stop that lands after the last task but before the output still cancels: nothing is
   // written.
   if (supervisor.stopped()) return fail_stopped(supervisor);
-  return write_results(args, format, *result, setup.engine.scheduler(), supervisor);
+  // A result left on disk (a spilling run's) is read while it is written: a spill file that
+  // fails its checks then fails the output, which is not published.
+  try {
+    return write_results(args, format, *result, setup.engine.scheduler(), supervisor);
+  } catch (const StatusError& e) {
+    return fail_with(e.status(), supervisor);
+  }
 }
 
 }  // namespace
@@ -269,6 +278,12 @@ int run_wordcount(const WordcountArgs& args) {
   } catch (const std::system_error& e) {
     return fail(kExitJobFailed, "cannot start the worker threads: " + e.code().message());
   }
+  if (memory_budget != 0 && memory_budget < minimum_memory_budget(engine->num_workers())) {
+    return fail(kExitUsage, "--memory " + args.memory + " is below the minimum of " +
+                                format_bytes(minimum_memory_budget(engine->num_workers())) +
+                                " for " + std::to_string(engine->num_workers()) +
+                                " threads (256 KiB each)");
+  }
   Inputs inputs = Inputs::paths(args.paths);
   // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
   // machine's memory: past it they could only end in the out-of-memory killer. The deadline
@@ -286,6 +301,7 @@ int run_wordcount(const WordcountArgs& args) {
   setup.options.strategy = strategy;
   setup.options.stop = supervisor.token();
   setup.options.memory_budget = memory_budget;
+  setup.options.spill_dir = args.tmp_dir;
   // All counts are written in count order: sort the result's runs that way in parallel.
   // --top K selects from them instead, in O(n log K).
   if (args.top == 0) setup.options.order = ResultOrder::kByValue;

@@ -23,6 +23,7 @@ struct WordcountArgs {
   bool case_sensitive = false;
   bool unicode = false;
   std::string memory;            // e.g. "512M"; empty: no budget
+  std::string tmp_dir;           // spill files; empty: $TMPDIR, else /tmp
   std::optional<bool> progress;  // --progress / --no-progress; unset: on a terminal
   int perf_ctl_fd = -1;          // perf's --control protocol (perf_control.hpp); -1: off
   int perf_ack_fd = -1;
