@@ -301,15 +301,18 @@ class ResultTable {
     void sort_by_value() requires std::totally_ordered<Value> {
       std::call_once(value_once, [this] {
         if (!value_runs.empty() || key_runs.empty()) return;
-        detail::SortedRunsBuilder<Key, Value, ValueDescendingLess> sorter(*store, sort_chunk_bytes);
+        // One partition at a time: the builder takes entries in key order.
+        detail::ValueRunsBuilder<Key, Value> sorter(*store, sort_chunk_bytes);
         detail::MergeStop never;
+        std::vector<detail::SpillRun> sorted;
         for (const detail::SpillRun& run : key_runs) {
           detail::for_each_merged<Key, Value>(
               std::span<const detail::SpillRun>(&run, 1), KeyLess{}, never,
               [&](const Entry& e) { sorter.add(e.first, e.second); });
+          for (detail::SpillRun& r : sorter.finish()) sorted.push_back(std::move(r));
         }
         value_runs =
-            detail::merge_down<Key, Value>(sorter.finish(), ValueDescendingLess{}, *store, never);
+            detail::merge_down<Key, Value>(std::move(sorted), ValueDescendingLess{}, *store, never);
       });
     }
 

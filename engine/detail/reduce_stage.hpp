@@ -67,7 +67,7 @@ ResultTable<typename J::Key, typename J::Value> reduce_spilled(
     const std::vector<SpillRun> runs = merge_down_by_key<J>(spill->take_runs(p), *spill, stop);
     RunWriter<Key, Value> out(spill->file(), plan.block_bytes);
     if constexpr (std::totally_ordered<Value>) {
-      std::optional<SortedRunsBuilder<Key, Value, ValueDescendingLess>> sorter;
+      std::optional<ValueRunsBuilder<Key, Value>> sorter;
       if (by_value) sorter.emplace(*spill, plan.sort_chunk_bytes);
       for_each_combined<J>(runs, stop, [&](const Key& key, Acc&& acc) {
         const Value value = Accumulation<J>::finish(job, key, std::move(acc));

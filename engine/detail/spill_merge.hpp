@@ -5,9 +5,9 @@
 //
 //   for_each_combined<J>   a partition's key runs: each key once, its accumulators combined
 //   merge_down_by_key<J>   as many passes as it takes to leave at most fan_in key runs
-//   SortedRunsBuilder      (key, value) entries in any order -> runs sorted by an order
-//                          (by value, for a result), each at most a chunk of memory
-//                          (SpillPlan::sort_chunk_bytes): the first half of an external sort
+//   ValueRunsBuilder       (key, value) entries in key order -> runs sorted by value, each
+//                          at most a chunk of memory (SpillPlan::sort_chunk_bytes): the
+//                          first half of an external sort
 //   merge_down<Key, Value> the same passes for runs of unique keys in any order (value runs)
 //
 // Merges check the run's stop and deadline every kEntriesPerStopCheck entries (MergeStop).
@@ -168,15 +168,19 @@ std::vector<SpillRun> merge_down(std::vector<SpillRun> runs, Less less, SpillSto
       });
 }
 
-// Sorts (key, value) entries by `Less` with bounded memory: entries are held (keys copied)
-// until they take `chunk_bytes`, then sorted and written as one run. The runs it returns,
-// merged by Less, give every entry added in Less order.
-template <typename Key, typename Value, typename Less>
-class SortedRunsBuilder {
+// Sorts (key, value) entries that arrive in key order by value (ValueDescendingLess: value
+// descending, then key) with bounded memory: entries are held (keys copied) until they take
+// `chunk_bytes`, then sorted and written as one run. The runs it returns, merged by
+// ValueDescendingLess, give every entry added in that order. Since a chunk arrives in key
+// order, a stable sort on the value alone puts it in order, and a chunk in order already
+// (every value equal, say) is written as it is: no key is compared.
+template <typename Key, typename Value>
+class ValueRunsBuilder {
  public:
-  SortedRunsBuilder(SpillStore& store, std::uint64_t chunk_bytes)
+  ValueRunsBuilder(SpillStore& store, std::uint64_t chunk_bytes)
       : store_(store), chunk_bytes_(std::max<std::uint64_t>(chunk_bytes, 1)) {}
 
+  // REQUIRES: `key` comes after the key added before it since the last finish().
   void add(const Key& key, const Value& value) {
     if constexpr (std::is_same_v<Key, std::string_view>) {
       entries_.emplace_back(keys_.copy(key), value);
@@ -188,15 +192,20 @@ class SortedRunsBuilder {
     if (held_ >= chunk_bytes_) flush();
   }
 
+  // The runs written so far, with the entries held flushed. Adding may start again, in any
+  // key order relative to what came before.
   std::vector<SpillRun> finish() {
     flush();
-    return std::move(runs_);
+    return std::exchange(runs_, {});
   }
 
  private:
   void flush() {
     if (entries_.empty()) return;
-    std::sort(entries_.begin(), entries_.end(), Less{});
+    const auto descending = [](const auto& a, const auto& b) { return b.second < a.second; };
+    if (!std::is_sorted(entries_.begin(), entries_.end(), descending)) {
+      std::stable_sort(entries_.begin(), entries_.end(), descending);
+    }
     RunWriter<Key, Value> writer(store_.file(), store_.settings().block_bytes);
     for (const auto& [key, value] : entries_) writer.add(key, value);
     runs_.push_back(writer.finish());

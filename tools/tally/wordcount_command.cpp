@@ -146,6 +146,8 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
 // in flight keep memory bounded, large enough that the per-piece work (a merge of every
 // run's slice, a task) is noise.
 constexpr std::size_t kRowsPerPiece = std::size_t{1} << 16;
+// Bytes of formatted rows of a result on disk written at a time.
+constexpr std::size_t kSpilledPieceBytes = std::size_t{1} << 20;
 
 // Writes the counts and the report; the exit status. All counts stream from the result in
 // count order, cut into pieces that the engine's workers format in parallel, a bounded
@@ -188,10 +190,36 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     const CountsFormat counts(format, widths);
     counts.begin(piece);
     file.append(piece);
-    const auto slices = out.table.by_value_slices(out.table.size() / kRowsPerPiece + 1);
+    // A result on disk is one stream (ResultTable::spilled): formatted here, a piece at a
+    // time, so that memory stays bounded; one in memory is cut into slices that the workers
+    // format in parallel.
+    const auto slices =
+        out.table.by_value_slices(out.table.spilled() ? 1 : out.table.size() / kRowsPerPiece + 1);
+    if (out.table.spilled()) {
+      std::string rows;
+      bool first_row = true;
+      const auto write_rows = [&] {
+        if (rows.empty()) return;
+        if (any_rows) file.append(counts.separator());
+        file.append(rows);
+        rows.clear();
+        any_rows = true;
+        first_row = true;
+      };
+      for (const auto& [word, count] : slices.front()) {
+        counts.row(rows, word, count, first_row);
+        first_row = false;
+        if (rows.size() >= kSpilledPieceBytes) {
+          write_rows();
+          if (!file.status().ok()) break;
+        }
+      }
+      write_rows();
+    }
     const std::size_t in_flight = 4 * scheduler.num_workers();
     std::vector<std::string> pieces(in_flight);
-    for (std::size_t first = 0; first < slices.size() && file.status().ok(); first += in_flight) {
+    for (std::size_t first = 0; first < slices.size() && !out.table.spilled() && file.status().ok();
+         first += in_flight) {
       const std::size_t n = std::min(in_flight, slices.size() - first);
       parallel_for_each_index(scheduler, n, [&](std::size_t i) {
         pieces[i].clear();
