@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tally/engine/detail/arena.hpp"
+#include "tally/engine/detail/budget_charge.hpp"
 #include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/exchange/spill.hpp"
@@ -63,6 +64,7 @@ class Partitioned {
     table.clear();
     for (std::size_t p = 0; p < batches.size(); ++p) {
       if (!batches[p]) continue;
+      batches[p]->charge_arrays();
       Channel& c = *channels_[p];
       c.batches.fetch_add(1, std::memory_order_relaxed);  // a statistic: relaxed
       lockfree::SpinWait backoff;
@@ -99,10 +101,16 @@ class Partitioned {
   // A batch of one partition's entries, with its own copy of the keys (the combiner table
   // they came from is cleared and reused at once).
   struct Batch {
-    explicit Batch(MemoryBudget* budget) : keys(budget) {}
+    explicit Batch(MemoryBudget* budget) : keys(budget), arrays(budget) {}
+    // Charges the arrays once they are filled: batches in flight count against the budget.
+    void charge_arrays() {
+      arrays.add(entries.capacity() * sizeof(entries[0]) + hashes.capacity() * sizeof(hashes[0]),
+                 "the batches in the channels");
+    }
     std::vector<std::pair<Key, Acc>> entries;
     std::vector<std::uint64_t> hashes;
     detail::Arena keys;
+    detail::BudgetCharge arrays;  // for entries and hashes
   };
 
   // One partition's channel and table, alone on its cache lines.
