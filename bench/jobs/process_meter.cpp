@@ -1,5 +1,5 @@
 // Runs a program and reports how long it ran and its peak resident memory: the meter under
-// wordcount_bench's BM_Process_* benchmarks. Not part of tally.
+// BM_Process_* benchmarks (bench/jobs/process_bench.hpp). Not part of tally.
 //
 //   process_meter REPORT PROGRAM [ARG...]
 //

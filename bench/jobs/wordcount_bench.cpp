@@ -1,7 +1,8 @@
 // Word count end to end: tally's WordCount job on files in the page cache, side by side in one
 // binary with the programs the targets are set against (bench/README.md has the results).
 //
-// Corpora (written once per process to a temporary directory, read through the page cache):
+// Corpora (written once per process to a temporary directory, read through the page cache;
+// bench/jobs/process_bench.hpp writes kjv10 and distinct1e7 and holds their reference counts):
 //  - kjv10: the King James Bible ten times over (43 MB), the countwords benchmark's input.
 //    Taken from $TALLY_KJV, else from ../shared/corpus/kjvbible.txt next to the source tree;
 //    when neither exists, a generated Zipf text of the same size and a similar vocabulary
@@ -27,16 +28,9 @@
 // Every run checks the total word count and the number of distinct words against a plain
 // sequential count, so a contender that loses words reports an error, not a fast number.
 //
-// Contenders as programs, the way a user runs them (BM_Process_*): each iteration starts the
-// program with posix_spawn, stdin from /dev/null, stdout to a file in the scratch directory
-// (truncated before the program starts, so every byte is really written, into the page cache;
-// writeback to disk is not waited for) and stderr to another. The time is wall clock from just
-// before the spawn to wait4's return: exec, dynamic loading, reading the input, counting,
-// sorting, writing the last byte and exiting. peak_rss_bytes is the largest ru_maxrss wait4
-// reported over the iterations; it counts the pages of a mapped input that were touched (tally
-// and the absl program map it, sort reads it). Both come from bench/jobs/process_meter, a small
-// program that starts the contender, so that the benchmark's own size does not leak into the
-// contender's ru_maxrss (process_meter.cpp says how it would); the floor is about 1 MB.
+// Contenders as programs, the way a user runs them (BM_Process_*): spawn to exit through
+// bench/jobs/process_meter, wall time and peak RSS, the output written to a file and checked
+// against the reference on the first iteration (process_bench.hpp says how):
 //  - BM_Process_Tally/<corpus>/threads:T  `tally wordcount -j T -f tsv FILE`.
 //  - BM_Process_TallyBaseline/<corpus>/threads:T  the same with the tally program named by
 //    $TALLY_BASELINE_EXE (registered only when it is set): a build of an earlier commit.
@@ -46,171 +40,36 @@
 //    LC_ALL=C uniq -c'`, one pipeline. It counts lines, so it runs on the one-word-a-line corpus
 //    only. Its peak RSS is the largest of sh, sort and uniq (wait4 on sh reports the maximum
 //    over sh and the children it reaped, not their sum; uniq and sh hold a few MB).
-// The first iteration of every run checks the output against the corpus's reference counts:
-// every distinct word once with its count (row count, total and an order-independent digest)
-// and the promised order. For the two TSV programs this fixes the output byte for byte, so
-// passing both checks means tally and the absl program wrote identical files.
+// For the two TSV programs the output check fixes the output byte for byte, so passing both
+// checks means tally and the absl program wrote identical files.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <bit>
-#include <cerrno>
-#include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "bench/jobs/process_bench.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/jobs/wordcount.hpp"
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
-
+namespace tally::bench {
 namespace {
 
-namespace fs = std::filesystem;
 using tally::jobs::is_ascii_space;
 
 // ------------------------------------------------------------------------------------------
 // Corpora
 // ------------------------------------------------------------------------------------------
-
-struct Corpus {
-  std::string name;  // "kjv10", "generated", "vocab1e7" or "distinct1e7"
-  std::string path;
-  std::uint64_t bytes = 0;
-  std::uint64_t words = 0;     // the sequential reference count
-  std::uint64_t distinct = 0;  // ditto
-  std::uint64_t digest = 0;    // the sum of row_digest over the distinct words
-};
-
-// One (word, count) row's share of an order-independent digest of a whole count.
-std::uint64_t row_digest(std::string_view word, std::uint64_t count) {
-  std::uint64_t x = std::hash<std::string_view>{}(word) ^ (count * 0x9e3779b97f4a7c15ull);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;  // splitmix64's finalizer
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-// The countwords word rule, counted the plainest way: the reference every contender must match.
-void reference_count(const std::string& text, Corpus& c) {
-  std::unordered_map<std::string, std::uint64_t> counts;
-  std::string word;
-  for (const char ch : text) {
-    if (is_ascii_space(static_cast<unsigned char>(ch))) {
-      if (!word.empty()) ++counts[word];
-      word.clear();
-    } else {
-      word += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-    }
-  }
-  if (!word.empty()) ++counts[word];
-  c.bytes = text.size();
-  c.distinct = counts.size();
-  for (const auto& [w, n] : counts) {
-    c.words += n;
-    c.digest += row_digest(w, n);
-  }
-}
-
-// A directory removed when the process exits.
-const fs::path& scratch_dir() {
-  struct Dir {
-    fs::path path =
-        fs::temp_directory_path() / ("tally-wordcount-bench-" + std::to_string(getpid()));
-    Dir() { fs::create_directories(path); }
-    ~Dir() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  };
-  static const Dir dir;
-  return dir.path;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::string write_text(const std::string& name, const std::string& text) {
-  const std::string path = (scratch_dir() / (name + ".txt")).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
-
-Corpus write_corpus(std::string name, const std::string& text) {
-  Corpus c;
-  c.name = std::move(name);
-  c.path = write_text(c.name, text);
-  reference_count(text, c);
-  return c;
-}
-
-// Word i of a synthetic vocabulary: distinct, lowercase, 2-14 letters.
-std::string synthetic_word(std::uint64_t i) {
-  static const char* const kSyllables[] = {"ta", "le", "ri", "mo", "nu", "sa", "ke", "di",
-                                           "po", "ga", "ve", "li", "ro", "ma", "ne", "th"};
-  std::string w;
-  do {
-    w += kSyllables[i % 16];
-    i /= 16;
-  } while (i > 0);
-  return w;
-}
-
-fs::path kjv_source() {
-  if (const char* env = std::getenv("TALLY_KJV"); env != nullptr && *env != '\0') return env;
-  return fs::path(TALLY_SOURCE_DIR) / ".." / "shared" / "corpus" / "kjvbible.txt";
-}
-
-// KJV x10, or a generated stand-in of the same size (Zipf(1) over 32,000 words, 12 a line).
-const Corpus& kjv10() {
-  static const Corpus corpus = [] {
-    const fs::path kjv = kjv_source();
-    if (fs::is_regular_file(kjv)) {
-      const std::string once = read_file(kjv);
-      std::string text;
-      text.reserve(once.size() * 10);
-      for (int i = 0; i < 10; ++i) text += once;
-      return write_corpus("kjv10", text);
-    }
-    constexpr std::size_t kBytes = 43'059'080;  // the size of kjvbible.txt x10
-    constexpr double kVocabulary = 32000;
-    std::mt19937_64 rng(10);
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    std::string text;
-    text.reserve(kBytes + 64);
-    for (int in_line = 0; text.size() < kBytes; in_line = (in_line + 1) % 12) {
-      const auto rank = static_cast<std::uint64_t>(std::exp(u(rng) * std::log(kVocabulary)));
-      std::string w = synthetic_word(rank);
-      if (in_line == 0) w[0] = static_cast<char>(w[0] - 'a' + 'A');
-      text += w;
-      text += in_line == 11 ? '\n' : ' ';
-    }
-    return write_corpus("generated", text);
-  }();
-  return corpus;
-}
-
 // 10^7 distinct words, each once, in an order scrambled by an odd multiplier modulo 2^24.
 const Corpus& vocab1e7() {
   static const Corpus corpus = [] {
@@ -232,44 +91,14 @@ const Corpus& vocab1e7() {
 
 // TALLY_BENCH_SMALL set (and not "0") shrinks distinct1e7 to 10^5 words, named distinct1e5.
 // The ctest smoke run sets it (bench/jobs/CMakeLists.txt) so that no test run writes 80 MB.
-bool small_corpora() {
-  const char* env = std::getenv("TALLY_BENCH_SMALL");
-  return env != nullptr && *env != '\0' && std::string_view(env) != "0";
-}
+bool small_corpora() { return env_flag("TALLY_BENCH_SMALL"); }
 
 std::string distinct_name() { return small_corpora() ? "distinct1e5" : "distinct1e7"; }
 
-// 10^7 (or 10^5) distinct words, each once, one per line, 8 bytes a line. Line i holds id
-// (i * odd) mod 2^k, ids past the count skipped (a bijection on [0, 2^k), so every id comes
-// once, scrambled); the word is (id * 2654435761) mod 26^7 written as 7 base-26 digits a-z,
-// again a bijection (the multiplier is prime to 26), so the words are distinct and spread over
-// the whole alphabet rather than sharing the prefix "aa". Every count is 1, so the reference
-// is known without counting.
+// 10^7 (or 10^5) distinct words, each once, one per line (write_distinct_corpus).
 const Corpus& distinct() {
-  static const Corpus corpus = [] {
-    const std::uint64_t n = small_corpora() ? 100'000 : 10'000'000;
-    constexpr std::uint64_t kLetters = 7;
-    constexpr std::uint64_t kWordSpace = 8'031'810'176;  // 26^7
-    const std::uint64_t space = std::bit_ceil(n);
-    Corpus c;
-    c.name = distinct_name();
-    std::string text(n * (kLetters + 1), '\n');
-    std::size_t at = 0;
-    for (std::uint64_t i = 0; i < space; ++i) {
-      const std::uint64_t id = (i * 0x9e3779b1u) & (space - 1);
-      if (id >= n) continue;
-      std::uint64_t v = (id * 2'654'435'761u) % kWordSpace;
-      for (std::uint64_t k = kLetters; k-- > 0; v /= 26)
-        text[at + k] = static_cast<char>('a' + v % 26);
-      c.digest += row_digest(std::string_view(text).substr(at, kLetters), 1);
-      at += kLetters + 1;
-    }
-    c.path = write_text(c.name, text);
-    c.bytes = text.size();
-    c.words = n;
-    c.distinct = n;
-    return c;
-  }();
+  static const Corpus corpus =
+      write_distinct_corpus(distinct_name(), small_corpora() ? 100'000 : 10'000'000);
   return corpus;
 }
 
@@ -282,11 +111,6 @@ bool check(benchmark::State& state, const Corpus& c, std::uint64_t words, std::u
                            std::to_string(c.words) + " / " + std::to_string(c.distinct);
   state.SkipWithError(what.c_str());
   return false;
-}
-
-void finish(benchmark::State& state, const Corpus& c) {
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(c.bytes));
-  state.SetLabel(c.name);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -307,7 +131,7 @@ void BM_Tally(benchmark::State& state, const Corpus& (*corpus_fn)()) {
     for (const auto& [w, n] : result->table) words += n;
     if (!check(state, c, words, result->table.size())) return;
   }
-  finish(state, c);
+  report_corpus(state, c);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -384,7 +208,7 @@ void BM_TbbBaseline(benchmark::State& state, const Corpus& (*corpus_fn)()) {
     for (const auto& [w, n] : sorted) words += n;
     if (!check(state, c, words, sorted.size())) return;
   }
-  finish(state, c);
+  report_corpus(state, c);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -509,190 +333,19 @@ void BM_CountwordsOptimizedC(benchmark::State& state, const Corpus& (*corpus_fn)
     // bytes; on text without other control bytes the counts agree.
     if (!check(state, c, words, distinct)) return;
   }
-  finish(state, c);
+  report_corpus(state, c);
 }
 
 // ------------------------------------------------------------------------------------------
 // Programs run end to end, as child processes
 // ------------------------------------------------------------------------------------------
 
-struct ProcessRun {
-  double seconds = 0;              // spawn to reap, wall clock
-  std::int64_t max_rss_bytes = 0;  // wait4's ru_maxrss
-  std::string error;               // empty if the program ran and exited 0
-};
-
-// Opens `path` for the child's descriptor; -1 and run.error on failure.
-int open_for_child(const fs::path& path, int flags, ProcessRun& run) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
-  if (fd < 0 && run.error.empty()) {
-    run.error = "cannot open " + path.string() + ": " + std::strerror(errno);
-  }
-  return fd;
-}
-
-// Runs argv[0] (an absolute path) under bench/jobs/process_meter, which times it from spawn
-// to reap and takes its peak RSS from wait4 (why not from here: process_meter.cpp). stdin is
-// /dev/null; stdout goes to `out` and stderr to `err`, both truncated before the program
-// starts.
-ProcessRun run_process(const std::vector<std::string>& argv, const fs::path& out,
-                       const fs::path& err) {
-  ProcessRun run;
-  const fs::path report = fs::path(out).replace_extension(".meter");
-  const int in_fd = open_for_child("/dev/null", O_RDONLY, run);
-  const int out_fd = open_for_child(out, O_WRONLY | O_CREAT | O_TRUNC, run);
-  const int err_fd = open_for_child(err, O_WRONLY | O_CREAT | O_TRUNC, run);
-  std::vector<std::string> meter_argv{PROCESS_METER_EXE, report.string()};
-  meter_argv.insert(meter_argv.end(), argv.begin(), argv.end());
-  std::vector<char*> args;
-  for (std::string& a : meter_argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  int status = 0;
-  if (run.error.empty()) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
-    pid_t pid = 0;
-    if (const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-        rc != 0) {
-      run.error = std::string("cannot start ") + args[0] + ": " + std::strerror(rc);
-    } else {
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        run.error = "process_meter failed: " + read_file(err).substr(0, 300);
-      }
-    }
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  for (const int fd : {in_fd, out_fd, err_fd}) {
-    if (fd >= 0) close(fd);
-  }
-  if (!run.error.empty()) return run;
-
-  long long ns = 0;
-  long long rss = 0;
-  std::ifstream(report) >> ns >> rss >> status;
-  run.seconds = static_cast<double>(ns) * 1e-9;
-  run.max_rss_bytes = rss;
-  if (ns <= 0) {
-    run.error = "process_meter wrote no report";
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    run.error = argv[0] +
-                (WIFEXITED(status) ? " exited " + std::to_string(WEXITSTATUS(status))
-                                   : " killed by signal " + std::to_string(WTERMSIG(status))) +
-                ": " + read_file(err).substr(0, 300);
-  }
-  return run;
-}
-
-enum class OutputFormat {
-  kTsv,    // "word\tcount\n", count descending, then word ascending (bytewise)
-  kUniqC,  // uniq -c's "%7d word\n", word ascending (LC_ALL=C sort's bytewise order)
-};
-
-// Checks a program's output file against the corpus's reference: one row per distinct word,
-// with its count (row count, total of the counts, digest), in the order of `format`, each
-// line exactly as the format prints it. Empty if it holds, else what is wrong.
-std::string check_output(const fs::path& path, const Corpus& c, OutputFormat format) {
-  const std::string text = read_file(path);
-  std::uint64_t rows = 0;
-  std::uint64_t words = 0;
-  std::uint64_t digest = 0;
-  std::string_view prev_word;
-  std::uint64_t prev_count = 0;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const std::size_t eol = text.find('\n', at);
-    if (eol == std::string::npos) return "the last line has no newline";
-    const std::string_view line(text.data() + at, eol - at);
-    at = eol + 1;
-    std::string_view word;
-    std::string_view number;
-    if (format == OutputFormat::kTsv) {
-      const std::size_t tab = line.find('\t');
-      if (tab == std::string_view::npos) return "a line without a tab: " + std::string(line);
-      word = line.substr(0, tab);
-      number = line.substr(tab + 1);
-    } else {
-      const std::size_t digits = line.find_first_not_of(' ');
-      const std::size_t space = line.find(' ', digits);
-      if (digits == std::string_view::npos || space == std::string_view::npos) {
-        return "not a uniq -c line: " + std::string(line);
-      }
-      number = line.substr(digits, space - digits);
-      word = line.substr(space + 1);
-    }
-    std::uint64_t count = 0;
-    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
-    if (ec != std::errc() || end != number.data() + number.size() || count == 0 ||
-        number[0] == '0' || word.empty()) {
-      return "a malformed line: " + std::string(line);
-    }
-    if (rows > 0) {
-      const bool ordered = format == OutputFormat::kTsv
-                               ? count < prev_count || (count == prev_count && prev_word < word)
-                               : prev_word < word;
-      if (!ordered) return "out of order: " + std::string(prev_word) + " then " + std::string(word);
-    }
-    ++rows;
-    words += count;
-    digest += row_digest(word, count);
-    prev_word = word;
-    prev_count = count;
-  }
-  if (rows != c.distinct || words != c.words || digest != c.digest) {
-    return std::to_string(rows) + " rows of " + std::to_string(words) + " words, expected " +
-           std::to_string(c.distinct) + " of " + std::to_string(c.words) +
-           (digest != c.digest ? ", and other words or counts" : "");
-  }
-  return {};
-}
-
-// Runs the program `argv` once per iteration and reports its wall-clock time (manual time)
-// and peak RSS; `out_name` names its output files in the scratch directory.
-void measure_process(benchmark::State& state, const Corpus& c, const std::vector<std::string>& argv,
-                     OutputFormat format, const std::string& out_name) {
-  const fs::path out = scratch_dir() / (out_name + ".out");
-  const fs::path err = scratch_dir() / (out_name + ".err");
-  std::int64_t peak_rss = 0;
-  bool checked = false;
-  for (auto _ : state) {
-    const ProcessRun run = run_process(argv, out, err);
-    if (!run.error.empty()) {
-      state.SkipWithError(run.error.c_str());
-      return;
-    }
-    state.SetIterationTime(run.seconds);
-    peak_rss = std::max(peak_rss, run.max_rss_bytes);
-    if (!checked) {
-      if (const std::string wrong = check_output(out, c, format); !wrong.empty()) {
-        state.SkipWithError(("wrong output: " + wrong).c_str());
-        return;
-      }
-      checked = true;
-    }
-  }
-  state.counters["peak_rss_bytes"] = benchmark::Counter(
-      static_cast<double>(peak_rss), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
-  finish(state, c);
-}
-
 void BM_Process_Tally(benchmark::State& state, const Corpus& (*corpus_fn)()) {
-#ifdef TALLY_EXE
+  if (skip_without_tally(state)) return;
   const Corpus& c = corpus_fn();
   const std::string threads = std::to_string(state.range(0));
-  measure_process(state, c, {TALLY_EXE, "wordcount", "-j", threads, "-f", "tsv", c.path},
+  measure_process(state, c, {tally_program(), "wordcount", "-j", threads, "-f", "tsv", c.path},
                   OutputFormat::kTsv, "tally-" + c.name + "-" + threads);
-#else
-  (void)corpus_fn;
-  for (auto _ : state) {
-    state.SkipWithError("built without the tally program (TALLY_BUILD_TOOLS=OFF)");
-    break;
-  }
-#endif
 }
 
 // The same command with another build of tally (TALLY_BASELINE_EXE, e.g. the commit before a
@@ -783,8 +436,10 @@ void register_all() {
 
 }  // namespace
 
+}  // namespace tally::bench
+
 int main(int argc, char** argv) {
-  register_all();
+  tally::bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
