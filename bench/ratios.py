@@ -163,6 +163,10 @@ def process_time(m, name):
     return None, None, None
 
 
+def whole(x):
+    return "n/a" if x is None else f"{x:.0f}"
+
+
 def mib(x):
     return "n/a" if x is None else f"{x / 2**20:.0f} MiB"
 
@@ -194,6 +198,45 @@ def process_rows(w):
         if k and kb:
             rows.append((f"tally wordcount kjv10 -j {threads} / TALLY_BASELINE_EXE (processes)",
                          fmt(ratio(kb, k), "x"), f"{fmt(k)} vs {fmt(kb)} ms; target >= 1.0x (no slower)"))
+    return rows
+
+
+def spill_rows(sp):
+    """Spilling under a memory budget (spill_bench): tally at each budget against its unlimited
+    run and against sort -S at the same budget (sort's "unlimited" is -S 2G); a budget never
+    reached on KJV x10."""
+    rows = []
+    targets = {("distinct1e7", 128): ("peak RSS target <= 192 MiB", "target <= 2x"),
+               ("distinct1e8", 256): ("peak RSS target <= 320 MiB", None)}
+    for d in ("distinct1e7", "distinct1e8"):
+        t0, rss0, _ = process_time(sp, f"BM_Process_TallySpill/{d}/memory_mib:0")
+        if t0 is None:
+            continue
+        for m in (0, 64, 128, 256):
+            name = f"BM_Process_TallySpill/{d}/memory_mib:{m}"
+            t, rss, _ = process_time(sp, name)
+            s, rss_s, _ = process_time(sp, f"BM_Process_SortUniq/{d}/memory_mib:{m}")
+            b = sp.get(name + "/iterations:1/manual_time") or sp.get(name + "/manual_time") or {}
+            budget = f"--memory {m}M" if m else "no --memory"
+            sort_budget = f"-S {m}M" if m else "-S 2G"
+            rss_target, time_target = targets.get((d, m), (None, None))
+            spilled = (f"spilled {mib(b.get('spill_bytes'))} in {whole(b.get('spill_runs'))} runs, "
+                       f"merge_passes {whole(b.get('merge_passes'))}" if m else "")
+            if m:
+                rows.append((f"tally wordcount {d} -j 2 {budget}: wall time / unlimited", fmt(ratio(t, t0), "x"),
+                             f"{fmt(t)} vs {fmt(t0)} ms; peak RSS {mib(rss)} vs {mib(rss0)}"
+                             + (f" ({rss_target})" if rss_target else "") + f"; {spilled}"
+                             + (f"; {time_target}" if time_target else "")))
+            rows.append((f"tally wordcount {d} -j 2 {budget} / sort --parallel=2 {sort_budget} \\| uniq -c",
+                         fmt(ratio(s, t), "x"),
+                         f"{fmt(t)} vs {fmt(s)} ms; peak RSS {mib(rss)} vs {mib(rss_s)}"
+                         + ("; target > 1x (faster)" if (d, m) == ("distinct1e8", 256) else "")))
+    u0, rss_u0, _ = process_time(sp, "BM_Process_TallyBudgetUnreached/kjv10/memory_mib:0")
+    u1, rss_u1, _ = process_time(sp, "BM_Process_TallyBudgetUnreached/kjv10/memory_mib:1024")
+    if u0 and u1:
+        rows.append(("tally wordcount kjv10 -j 2 --memory 1G (never reached): wall time / no --memory",
+                     fmt(ratio(u1, u0), "x"),
+                     f"{fmt(u1)} vs {fmt(u0)} ms; peak RSS {mib(rss_u1)} vs {mib(rss_u0)}; target: no measurable cost"))
     return rows
 
 
@@ -336,6 +379,10 @@ def main():
 
     if w:
         rows.extend(process_rows(w))
+
+    _, sp = load(results_dir, "spill_bench")
+    if sp:
+        rows.extend(spill_rows(sp))
 
     print_context(ctx)
     print_table(rows)
