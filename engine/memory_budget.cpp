@@ -34,8 +34,9 @@ constexpr std::size_t kMinBlock = std::size_t{4} << 10;
 constexpr std::size_t kMaxBlock = std::size_t{64} << 10;
 constexpr std::size_t kMinFanIn = 2;
 // Merging more runs at once saves passes over the data, but each run merged costs a block
-// of memory and a seek per block read; past this, another pass costs less than the seeks.
-constexpr std::size_t kMaxFanIn = 64;
+// of memory, a seek per block read where the file is not in the page cache, and a level of
+// the loser tree per doubling; past this, another pass costs less.
+constexpr std::size_t kMaxFanIn = 256;
 }  // namespace
 
 SpillPlan plan_spilling(std::uint64_t limit_bytes, std::size_t workers) noexcept {

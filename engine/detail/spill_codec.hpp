@@ -3,9 +3,10 @@
 //
 //   string key   varint length, then the bytes
 //   integer key  its bytes
-//   T            its bytes, for a trivially copyable T (a Value, a combined accumulator);
-//                a varint count, then the values' bytes, for std::vector<V> (the value list
-//                of a ReduceJob's key)
+//   T            a varint for an unsigned integer (counts are mostly small: a count of 1
+//                takes one byte, not eight); its bytes for any other trivially copyable T
+//                (a Value, a combined accumulator); a varint count, then each value as
+//                above, for std::vector<V> (the value list of a ReduceJob's key)
 //
 // The bytes are the machine's own: spill files live only as long as the run that wrote them,
 // on the machine that wrote them. Decoding checks every length against the payload's end, so
@@ -18,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -70,9 +72,13 @@ struct SpillCodec {
     }
     if constexpr (IsValueList<T>::value) {
       put_varint(out, value.size());
-      put_bytes(out, value.data(), value.size() * sizeof(typename T::value_type));
+      if constexpr (kVarint<typename T::value_type>) {
+        for (const auto& v : value) put_varint(out, v);
+      } else {
+        put_bytes(out, value.data(), value.size() * sizeof(typename T::value_type));
+      }
     } else {
-      put_bytes(out, &value, sizeof value);
+      put_value(out, value);
     }
   }
 
@@ -90,17 +96,48 @@ struct SpillCodec {
     if constexpr (IsValueList<T>::value) {
       using V = typename T::value_type;
       std::uint64_t n = 0;
-      if (!get_varint(p, end, n) || n > static_cast<std::uint64_t>(end - p) / sizeof(V)) {
-        return false;
-      }
+      // Every value takes a byte at least.
+      if (!get_varint(p, end, n) || n > static_cast<std::uint64_t>(end - p)) return false;
       value.resize(n);
-      return get_bytes(p, end, value.data(), n * sizeof(V));
+      if constexpr (kVarint<V>) {
+        for (V& v : value) {
+          if (!get_value(p, end, v)) return false;
+        }
+        return true;
+      } else {
+        if (n > static_cast<std::uint64_t>(end - p) / sizeof(V)) return false;
+        return get_bytes(p, end, value.data(), n * sizeof(V));
+      }
     } else {
-      return get_bytes(p, end, &value, sizeof value);
+      return get_value(p, end, value);
     }
   }
 
  private:
+  template <typename V>
+  static constexpr bool kVarint = std::is_integral_v<V>&& std::is_unsigned_v<V> &&
+                                  !std::is_same_v<V, bool> && sizeof(V) <= sizeof(std::uint64_t);
+
+  template <typename V>
+  static void put_value(std::string& out, const V& v) {
+    if constexpr (kVarint<V>) {
+      put_varint(out, v);
+    } else {
+      put_bytes(out, &v, sizeof v);
+    }
+  }
+  template <typename V>
+  static bool get_value(const char*& p, const char* end, V& v) {
+    if constexpr (kVarint<V>) {
+      std::uint64_t x = 0;
+      if (!get_varint(p, end, x) || x > std::numeric_limits<V>::max()) return false;
+      v = static_cast<V>(x);
+      return true;
+    } else {
+      return get_bytes(p, end, &v, sizeof v);
+    }
+  }
+
   static void put_bytes(std::string& out, const void* data, std::size_t n) {
     out.append(static_cast<const char*>(data), n);
   }
