@@ -17,6 +17,10 @@
 //   reduce     detail::reduce_to_result: each partition becomes a run of entries sorted by
 //              key (reduce() for a ReduceJob), in parallel
 //   result     ResultTable: read in key or value order through a k-way merge of the runs
+// Under RunOptions::memory_budget, every strategy spills what it holds as sorted runs once
+// half the budget is in use (exchange/spill.hpp), the reduce stage merges each partition's
+// runs (detail/spill_merge.hpp), and a result that does not fit stays on disk
+// (ResultTable::spilled).
 // run() is compiled once per strategy, so no stage branches on the strategy per record.
 // bench/engine/aggregate_bench.cpp compares the strategies (bench/README.md).
 //
