@@ -350,14 +350,21 @@ TEST_P(SpillFailureTest, StopMidSpillLeavesNothing) {
   std::stop_source stop;
   options.stop = stop.get_token();
   std::atomic<std::uint64_t> records{0};
+  std::atomic<bool> spilled_before_stop{false};
   struct StopAfter {
     std::atomic<std::uint64_t>* records;
     std::stop_source* stop;
+    std::atomic<bool>* spilled_before_stop;
+    const std::string* dir;
     using Key = std::string_view;
     using Value = std::uint64_t;
     void map(Record rec, tally::Emitter<Key, Value>& out) const {
-      // Half way through: by then the budget has made the workers spill.
-      if (records->fetch_add(1, std::memory_order_relaxed) == 2000) stop->request_stop();
+      // Half way through: by then the budget has made the workers spill (the spill file is
+      // open), and they go on spilling while the stop spreads.
+      if (records->fetch_add(1, std::memory_order_relaxed) == 2000) {
+        spilled_before_stop->store(!descriptors_in(*dir).empty(), std::memory_order_relaxed);
+        stop->request_stop();
+      }
       for_each_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
     }
     static Value combine(Value a, Value b) { return a + b; }
@@ -366,9 +373,11 @@ TEST_P(SpillFailureTest, StopMidSpillLeavesNothing) {
   options.on_phase = [&](tally::Phase phase, bool starting) {
     if (phase == tally::Phase::kMap && !starting) empty_while_mapping = is_empty_dir(dir_);
   };
-  auto result = engine.run(StopAfter{&records, &stop}, inputs, options);
+  auto result =
+      engine.run(StopAfter{&records, &stop, &spilled_before_stop, &dir_}, inputs, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kCancelled);
+  EXPECT_TRUE(spilled_before_stop.load()) << "the run had not spilled when it was stopped";
   EXPECT_TRUE(empty_while_mapping);
   EXPECT_TRUE(is_empty_dir(dir_));
   EXPECT_TRUE(descriptors_in(dir_).empty());
