@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/space_words.hpp"
 #include "tests/support/strategy_printer.hpp"
 
 namespace {
@@ -35,23 +36,13 @@ using tally::Strategy;
 
 namespace {
 
-// Words are runs of non-space bytes: the simplest tokenizer, enough to exercise the engine.
-template <typename Fn>
-void for_each_word(std::string_view line, Fn&& fn) {
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) fn(line.substr(start, i - start));
-  }
-}
+using tally::testing::for_each_space_word;
 
 struct CountWords {
   using Key = std::string_view;
   using Value = std::uint64_t;
   void map(Record rec, tally::Emitter<Key, Value>& out) const {
-    for_each_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
+    for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
   }
   static Value combine(Value a, Value b) { return a + b; }
 };
@@ -62,7 +53,7 @@ struct MaxOffsetByLength {
   using Key = std::uint64_t;
   using Value = std::uint64_t;
   void map(Record rec, tally::Emitter<Key, Value>& out) const {
-    for_each_word(rec.bytes, [&](std::string_view w) { out.emit(w.size(), rec.offset); });
+    for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w.size(), rec.offset); });
   }
   Value reduce(const Key&, std::span<const Value> values) const {
     Value best = 0;
@@ -132,8 +123,8 @@ std::map<std::string, std::uint64_t> oracle_counts(const Corpus& c) {
     while (pos < text.size()) {
       std::size_t nl = text.find('\n', pos);
       if (nl == std::string::npos) nl = text.size();
-      for_each_word(std::string_view(text).substr(pos, nl - pos),
-                    [&](std::string_view w) { ++counts[std::string(w)]; });
+      for_each_space_word(std::string_view(text).substr(pos, nl - pos),
+                          [&](std::string_view w) { ++counts[std::string(w)]; });
       pos = nl + 1;
     }
   }
@@ -147,7 +138,7 @@ std::map<std::uint64_t, std::uint64_t> oracle_max_offsets(const Corpus& c) {
     while (pos < text.size()) {
       std::size_t nl = text.find('\n', pos);
       if (nl == std::string::npos) nl = text.size();
-      for_each_word(std::string_view(text).substr(pos, nl - pos), [&](std::string_view w) {
+      for_each_space_word(std::string_view(text).substr(pos, nl - pos), [&](std::string_view w) {
         auto& b = best[w.size()];
         b = std::max<std::uint64_t>(b, pos);
       });

@@ -3,8 +3,6 @@
 // unbudgeted run, and reports what it held.
 #include "tally/engine/memory_budget.hpp"
 
-#include "tally/engine/detail/spill_codec.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,7 +12,9 @@
 #include <vector>
 
 #include "tally/engine/detail/flat_table.hpp"
+#include "tally/engine/detail/spill_codec.hpp"
 #include "tally/engine/engine.hpp"
+#include "tests/support/space_words.hpp"
 
 namespace {
 
@@ -104,14 +104,7 @@ struct CountWords {
   using Key = std::string_view;
   using Value = std::uint64_t;
   void map(tally::Record rec, tally::Emitter<Key, Value>& out) const {
-    std::size_t i = 0;
-    const std::string_view line = rec.bytes;
-    while (i < line.size()) {
-      while (i < line.size() && line[i] == ' ') ++i;
-      const std::size_t start = i;
-      while (i < line.size() && line[i] != ' ') ++i;
-      if (i > start) out.emit(line.substr(start, i - start), 1);
-    }
+    tally::testing::for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
   }
   static Value combine(Value a, Value b) { return a + b; }
 };
@@ -128,14 +121,8 @@ struct FirstLine {
   using Key = std::string_view;
   using Value = std::string;
   void map(tally::Record rec, tally::Emitter<Key, Value>& out) const {
-    std::size_t i = 0;
-    const std::string_view line = rec.bytes;
-    while (i < line.size()) {
-      while (i < line.size() && line[i] == ' ') ++i;
-      const std::size_t start = i;
-      while (i < line.size() && line[i] != ' ') ++i;
-      if (i > start) out.emit(line.substr(start, i - start), std::to_string(rec.offset));
-    }
+    tally::testing::for_each_space_word(
+        rec.bytes, [&](std::string_view w) { out.emit(w, std::to_string(rec.offset)); });
   }
   static Value combine(Value a, Value b) { return std::min(a, b); }
 };

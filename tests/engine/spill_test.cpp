@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "tally/engine/engine.hpp"
+#include "tests/support/space_words.hpp"
 #include "tests/support/strategy_printer.hpp"
 
 namespace {
@@ -37,23 +38,14 @@ using tally::RunOptions;
 using tally::StatusCode;
 using tally::Strategy;
 
-template <typename Fn>
-void for_each_word(std::string_view line, Fn&& fn) {
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) fn(line.substr(start, i - start));
-  }
-}
+using tally::testing::for_each_space_word;
 
 struct CountWords {
   using Key = std::string_view;
   using Value = std::uint64_t;
   template <typename Out>
   void map(Record rec, Out& out) const {
-    for_each_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
+    for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
   }
   static Value combine(Value a, Value b) { return a + b; }
 };
@@ -65,7 +57,7 @@ struct OffsetSum {
   using Value = std::uint64_t;
   template <typename Out>
   void map(Record rec, Out& out) const {
-    for_each_word(rec.bytes, [&](std::string_view w) { out.emit(w, rec.offset); });
+    for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, rec.offset); });
   }
   Value reduce(const std::string_view&, std::span<const Value> values) const {
     Value sum = 0;
@@ -365,7 +357,7 @@ TEST_P(SpillFailureTest, StopMidSpillLeavesNothing) {
         spilled_before_stop->store(!descriptors_in(*dir).empty(), std::memory_order_relaxed);
         stop->request_stop();
       }
-      for_each_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
+      for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
     }
     static Value combine(Value a, Value b) { return a + b; }
   };
