@@ -28,7 +28,6 @@ void SpillStore::add_run(std::size_t partition, SpillRun run) {
   // Relaxed: statistics.
   counters_.runs.fetch_add(1, std::memory_order_relaxed);
   counters_.bytes.fetch_add(run.bytes, std::memory_order_relaxed);
-  counters_.entries.fetch_add(run.entries, std::memory_order_relaxed);
   {
     const std::lock_guard lock(runs_mutex_);
     runs_[partition].push_back(std::move(run));

@@ -37,7 +37,6 @@ struct SpillSettings {
 struct SpillCounters {
   std::atomic<std::uint64_t> runs{0};
   std::atomic<std::uint64_t> bytes{0};
-  std::atomic<std::uint64_t> entries{0};
   std::atomic<std::uint64_t> merge_passes{0};  // the most intermediate passes of one merge
   std::atomic<std::uint64_t> write_nanos{0};   // summed over the threads that spilled
   std::atomic<std::uint64_t> merge_nanos{0};   // summed over the threads that merged
