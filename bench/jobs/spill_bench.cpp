@@ -1,4 +1,4 @@
-// Spilling under a memory budget (issue 14): the `tally` program with `--memory` on corpora whose
+// Spilling under a memory budget: the `tally` program with `--memory` on corpora whose
 // distinct words outgrow the budget, beside GNU sort at the same budget, and what a budget that
 // is never reached costs (bench/README.md has the results).
 //
