@@ -15,7 +15,11 @@ include(CMakePackageConfigHelpers)
 set(TALLY_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tally")
 set(TALLY_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/tally")  # headers go here
 
-install(TARGETS tally_lockfree tally_engine tally_jobs
+set(tally_installed_libraries tally_lockfree tally_engine tally_jobs)
+if(TARGET tally_mpi)
+  list(APPEND tally_installed_libraries tally_mpi)
+endif()
+install(TARGETS ${tally_installed_libraries}
   EXPORT tallyTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

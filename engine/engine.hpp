@@ -165,8 +165,11 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
           ? options.split_bytes
           : std::clamp<std::uint64_t>(total / (16 * std::max<std::uint64_t>(report.workers, 1)),
                                       256u << 10, 16u << 20);
-  const SplitPlan plan =
+  SplitPlan plan =
       plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
+  if (options.split_share.count > 1) {
+    keep_share(plan, options.split_share.index, options.split_share.count);
+  }
   report.inputs = inputs.size();
   report.input_retries = inputs.transient_retries();
   report.splits = plan.splits.size();

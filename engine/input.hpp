@@ -164,4 +164,9 @@ struct SplitOptions {
 // inputs and options always give the same plan.
 SplitPlan plan_splits(const Inputs& inputs, SplitOptions options = {});
 
+// Keeps the splits of share `index` of `count`: those whose middle byte, counted over all of
+// the plan's splits in order, falls in [index, index + 1) x total / count. The shares of one
+// plan partition its splits by bytes, not by count. REQUIRES: index < count.
+void keep_share(SplitPlan& plan, std::size_t index, std::size_t count);
+
 }  // namespace tally

@@ -89,6 +89,12 @@ class ResultTable {
   bool spilled() const noexcept { return spilled_ != nullptr; }
   // The runs in memory; empty when spilled().
   const std::vector<Run>& runs() const noexcept { return runs_; }
+  // The runs on disk, one per partition as runs() are; empty unless spilled(). For reading a
+  // partition at a time (mpi/entry_exchange.hpp streams a result to other ranks that way).
+  const std::vector<detail::SpillRun>& spilled_runs() const noexcept {
+    static const std::vector<detail::SpillRun> none;
+    return spilled_ ? spilled_->key_runs : none;
+  }
 
   // Calls fn(entry) for every entry once, in no particular order: the cheapest full pass.
   template <typename Fn>

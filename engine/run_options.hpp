@@ -51,6 +51,15 @@ struct RunOptions {
   // Bytes per map task; 0 picks total / (16 x workers), between 256 KiB and 16 MiB.
   std::uint64_t split_bytes = 0;
   char delimiter = '\n';
+  // This run maps share `index` of `count` of the split plan: the splits whose middle byte
+  // (counted over every input, in plan order) falls in the index-th of `count` equal byte
+  // ranges. Every share of the same plan together maps each split once (mpi/run.hpp runs
+  // one share per rank). REQUIRES: index < count.
+  struct SplitShare {
+    std::size_t index = 0;
+    std::size_t count = 1;
+  };
+  SplitShare split_share{};
   // Keys a worker's combiner table holds before its entries are handed on to the exchange;
   // 0 picks the strategy's default (exchange/local.hpp, sharded.hpp, partitioned.hpp).
   std::size_t combiner_keys = 0;

@@ -44,8 +44,11 @@ std::string RunReport::to_text() const {
   if (input_retries != 0) out << ", " << input_retries << " transient input errors retried";
   out << "\n";
   out << "split " << seconds(split_seconds) << ", map " << seconds(map_seconds) << ", merge "
-      << seconds(merge_seconds) << ", finalize " << seconds(finalize_seconds) << ", total "
-      << seconds(total) << "\n";
+      << seconds(merge_seconds) << ", finalize " << seconds(finalize_seconds);
+  if (ranks != 0) {
+    out << ", exchange " << seconds(exchange_seconds) << ", gather " << seconds(gather_seconds);
+  }
+  out << ", total " << seconds(total) << "\n";
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.1f MB/s", total > 0 ? mb / total : 0.0);
   out << bytes_in << " bytes, " << records_in << " records, " << pairs_emitted << " pairs, "
@@ -68,6 +71,11 @@ std::string RunReport::to_text() const {
         << seconds(spill_write_seconds) << "), " << spill_merge_passes
         << " intermediate merge passes (" << seconds(spill_merge_seconds) << ")"
         << (result_spilled ? ", result on disk" : "") << "\n";
+  }
+  if (ranks != 0) {
+    out << ranks << " ranks: exchange " << exchange_rounds << " rounds, "
+        << format_bytes(exchange_bytes) << " between ranks (" << seconds(exchange_seconds)
+        << "), gather " << format_bytes(gather_bytes) << " (" << seconds(gather_seconds) << ")\n";
   }
   return out.str();
 }
@@ -97,7 +105,14 @@ std::string RunReport::to_json() const {
       << ",\"bytes\":" << spill_bytes << ",\"merge_passes\":" << spill_merge_passes
       << ",\"write_seconds\":" << spill_write_seconds
       << ",\"merge_seconds\":" << spill_merge_seconds
-      << ",\"result_spilled\":" << (result_spilled ? "true" : "false") << "}}";
+      << ",\"result_spilled\":" << (result_spilled ? "true" : "false") << "}";
+  if (ranks != 0) {
+    out << ",\"mpi\":{\"ranks\":" << ranks << ",\"exchange_rounds\":" << exchange_rounds
+        << ",\"exchange_bytes\":" << exchange_bytes << ",\"exchange_seconds\":" << exchange_seconds
+        << ",\"gather_bytes\":" << gather_bytes << ",\"gather_seconds\":" << gather_seconds
+        << "}";
+  }
+  out << "}";
   return out.str();
 }
 

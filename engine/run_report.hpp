@@ -64,8 +64,22 @@ struct RunReport {
   double spill_merge_seconds = 0;
   bool result_spilled = false;
 
+  // A distributed run (mpi/run.hpp; all 0 for a run in one process). The rest of the report
+  // is then the whole job's: counters summed over the ranks, times and peaks the largest of
+  // any rank, the per-worker lists every rank's in rank order. Rounds of the exchange between
+  // ranks, the bytes that crossed between ranks in it (summed; what a rank kept for itself is
+  // not counted) and the slowest rank's time in it; then the same for gathering the result at
+  // rank 0.
+  std::uint64_t ranks = 0;
+  std::uint64_t exchange_rounds = 0;
+  std::uint64_t exchange_bytes = 0;
+  double exchange_seconds = 0;
+  std::uint64_t gather_bytes = 0;
+  double gather_seconds = 0;
+
   double total_seconds() const {
-    return split_seconds + map_seconds + merge_seconds + finalize_seconds;
+    return split_seconds + map_seconds + merge_seconds + finalize_seconds + exchange_seconds +
+           gather_seconds;
   }
   // Multi-line text for a terminal.
   std::string to_text() const;

@@ -80,4 +80,16 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
   return plan;
 }
 
+void keep_share(SplitPlan& plan, std::size_t index, std::size_t count) {
+  __extension__ using Wide = unsigned __int128;  // bytes x count must not overflow
+  Wide total = 0;
+  for (const Split& s : plan.splits) total += s.bytes;
+  Wide before = 0;
+  std::erase_if(plan.splits, [&](const Split& s) {
+    const Wide middle2 = 2 * before + s.bytes;  // twice the middle byte's offset
+    before += s.bytes;
+    return static_cast<std::size_t>(middle2 * count / (2 * total)) != index;
+  });
+}
+
 }  // namespace tally

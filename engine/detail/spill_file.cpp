@@ -1,6 +1,7 @@
 #include "tally/engine/detail/spill_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -121,6 +122,13 @@ SpillFile SpillFile::create(const std::string& dir) {
       throw_errno("create", dir, err);
     }
   }
+  if (fd < 0) throw_errno("create", dir, errno);
+  return SpillFile(fd, dir);
+}
+
+SpillFile SpillFile::create_in_memory() {
+  const std::string dir = "(memory)";
+  const int fd = ::memfd_create("tally-runs", MFD_CLOEXEC);
   if (fd < 0) throw_errno("create", dir, errno);
   return SpillFile(fd, dir);
 }

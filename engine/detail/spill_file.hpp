@@ -58,6 +58,9 @@ class SpillFile {
   // for ENOSPC and EDQUOT; kIoError "cannot create a spill file in '<dir>': <strerror>" for
   // every other error (a missing directory, not a directory, no permission, ...).
   static SpillFile create(const std::string& dir);
+  // Creates an empty file in memory (memfd_create(2)): the same blocks, for runs that must
+  // not touch a disk. dir() is "(memory)". Throws StatusError as create() does.
+  static SpillFile create_in_memory();
 
   // The moved-from file may only be destroyed or assigned to.
   SpillFile(SpillFile&& other) noexcept;

@@ -19,8 +19,10 @@ SpillStore::SpillStore(SpillSettings settings, std::size_t partitions)
 SpillFile& SpillStore::file() {
   // call_once: a creation that throws leaves the flag unset, so the next caller tries again
   // (and fails the same way, with the same message).
-  std::call_once(file_once_,
-                 [this] { file_ = std::make_unique<SpillFile>(SpillFile::create(settings_.dir)); });
+  std::call_once(file_once_, [this] {
+    file_ = std::make_unique<SpillFile>(settings_.dir.empty() ? SpillFile::create_in_memory()
+                                                              : SpillFile::create(settings_.dir));
+  });
   return *file_;
 }
 

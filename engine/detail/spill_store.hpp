@@ -28,7 +28,7 @@ namespace tally::detail {
 std::string spill_directory(const std::string& dir);
 
 struct SpillSettings {
-  std::string dir;              // where the spill file is created
+  std::string dir;              // where the spill file is created; empty: in memory
   std::size_t block_bytes = 0;  // the size of a run's blocks
   std::size_t fan_in = 0;       // the most runs one merge reads at once (>= 2)
 };
@@ -49,6 +49,8 @@ class SpillStore {
   SpillStore& operator=(const SpillStore&) = delete;
 
   const SpillSettings& settings() const noexcept { return settings_; }
+  // Fixed at construction, so read without the lock.
+  std::size_t partitions() const noexcept { return runs_.size(); }
 
   // The spill file, created on first use. Throws StatusError if it cannot be created.
   SpillFile& file();

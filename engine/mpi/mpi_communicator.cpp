@@ -1,0 +1,85 @@
+#include "tally/engine/mpi/mpi_communicator.hpp"
+
+#include <cstddef>
+#include <stdexcept>
+
+namespace tally::mpi {
+namespace {
+
+// MPI-3 counts are int: what one rank sends or receives in one call must fit.
+int as_count(std::size_t bytes) {
+  if (bytes > Communicator::kMaxRoundBytes) {
+    throw std::length_error("an MPI message of " + std::to_string(bytes) +
+                            " bytes is over the limit of one round");
+  }
+  return static_cast<int>(bytes);
+}
+
+// Displacements of consecutive blocks of `counts`, and their total.
+std::vector<int> displacements(const std::vector<int>& counts, std::size_t& total) {
+  std::vector<int> displs(counts.size());
+  total = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    displs[i] = as_count(total);
+    total += static_cast<std::size_t>(counts[i]);
+  }
+  as_count(total);
+  return displs;
+}
+
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
+  MPI_Comm_dup(comm, &comm_);
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+std::vector<std::string> MpiCommunicator::all_gather(std::string_view mine) {
+  const auto n = static_cast<std::size_t>(size_);
+  int count = as_count(mine.size());
+  std::vector<int> counts(n);
+  MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_);
+  std::size_t total = 0;
+  const std::vector<int> displs = displacements(counts, total);
+  std::string all(total, '\0');
+  MPI_Allgatherv(mine.data(), count, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE,
+                 comm_);
+  std::vector<std::string> out(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    out[r] = all.substr(static_cast<std::size_t>(displs[r]), static_cast<std::size_t>(counts[r]));
+  }
+  return out;
+}
+
+std::vector<std::string> MpiCommunicator::all_to_all(const std::vector<std::string>& to) {
+  const auto n = static_cast<std::size_t>(size_);
+  if (to.size() != n) throw std::invalid_argument("all_to_all needs one message per rank");
+  std::vector<int> send_counts(n);
+  std::string send;
+  for (std::size_t r = 0; r < n; ++r) {
+    send_counts[r] = as_count(to[r].size());
+    send += to[r];
+  }
+  std::size_t send_total = 0;
+  const std::vector<int> send_displs = displacements(send_counts, send_total);
+  std::vector<int> recv_counts(n);
+  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
+  std::size_t recv_total = 0;
+  const std::vector<int> recv_displs = displacements(recv_counts, recv_total);
+  std::string received(recv_total, '\0');
+  MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), MPI_BYTE, received.data(),
+                recv_counts.data(), recv_displs.data(), MPI_BYTE, comm_);
+  std::vector<std::string> out(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    out[r] = received.substr(static_cast<std::size_t>(recv_displs[r]),
+                             static_cast<std::size_t>(recv_counts[r]));
+  }
+  return out;
+}
+
+}  // namespace tally::mpi
