@@ -60,8 +60,9 @@ void write_stderr(const std::string& text) noexcept {
 
 }  // namespace
 
-Supervisor::Supervisor(std::optional<Clock::time_point> deadline, std::string timeout_text)
-    : deadline_(deadline), timeout_text_(std::move(timeout_text)) {
+Supervisor::Supervisor(std::optional<Clock::time_point> deadline, std::string timeout_text,
+                       bool reports)
+    : deadline_(deadline), timeout_text_(std::move(timeout_text)), reports_(reports) {
   const sigset_t set = watched_signals();
   pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
   temporaries_.reserve(4);
@@ -125,7 +126,7 @@ void Supervisor::remove_temporaries() noexcept {
 
 void Supervisor::end_process_now() noexcept {
   remove_temporaries();
-  write_stderr("tally: " + reason() + "\n");
+  if (reports_) write_stderr("tally: " + reason() + "\n");
   ::_exit(exit_status());
 }
 

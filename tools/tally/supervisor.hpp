@@ -41,9 +41,10 @@ class Supervisor {
   static constexpr std::chrono::milliseconds kBackstopAfter{700};
 
   // `deadline`: when the run must end (nullopt: never); `timeout_text` names it in the
-  // message ("timed out after 2s").
+  // message ("timed out after 2s"). `reports`: whether the backstop prints why it ended the
+  // process (a rank other than 0 of a distributed job leaves that to rank 0).
   explicit Supervisor(std::optional<Clock::time_point> deadline = std::nullopt,
-                      std::string timeout_text = {});
+                      std::string timeout_text = {}, bool reports = true);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
@@ -76,6 +77,7 @@ class Supervisor {
 
   const std::optional<Clock::time_point> deadline_;
   const std::string timeout_text_;
+  const bool reports_;
   std::stop_source stop_;
   // Written by the supervisor thread before request_stop(); release pairs with the acquire
   // in exit_status().

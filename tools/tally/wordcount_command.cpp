@@ -1,21 +1,26 @@
 #include "tools/tally/wordcount_command.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
 
 #include "tally/engine/engine.hpp"
 #include "tally/engine/input.hpp"
+#include "tally/engine/mpi/collective.hpp"
+#include "tally/engine/mpi/run.hpp"
 #include "tally/engine/parallel.hpp"
 #include "tally/engine/system.hpp"
 #include "tally/jobs/unicode_wordcount.hpp"
 #include "tally/jobs/wordcount.hpp"
 #include "tools/tally/exit_status.hpp"
+#include "tools/tally/mpi_launch.hpp"
 #include "tools/tally/output.hpp"
 #include "tools/tally/perf_control.hpp"
 #include "tools/tally/progress.hpp"
@@ -25,19 +30,28 @@
 namespace tally::cli {
 namespace {
 
+// Whether this process reports failures: every process, except the ranks other than 0 of a
+// job launched by mpirun or srun, whose failures rank 0 reports once for the whole job (the
+// ranks agree on one status: mpi/collective.hpp). Set once, before any other thread starts.
+bool reports_failures = true;
+
 int fail(int status, const std::string& message) {
-  std::cerr << "tally: " << message << "\n";
+  if (reports_failures) std::cerr << "tally: " << message << "\n";
   return status;
 }
 
 // Input problems (missing, unreadable, wrong kind, shrunk while mapped) are exit 3; the job's
-// own failures 4.
+// own failures 4. A rank stopped by another rank's signal or deadline exits as that rank.
 int exit_status_for(const Status& s) {
   switch (s.code()) {
     case StatusCode::kNotFound:
     case StatusCode::kIoError:
     case StatusCode::kInvalidArgument:
       return kExitInput;
+    case StatusCode::kDeadlineExceeded:
+      return kExitTimeout;
+    case StatusCode::kCancelled:
+      return kExitTerminated;
     default:
       return kExitJobFailed;
   }
@@ -126,6 +140,10 @@ struct RunSetup {
   Inputs& inputs;
   RunOptions options;
   bool show_progress = false;
+  // Set when this process is one rank of a job: the run is then mpi::run over it, and only
+  // rank 0 holds the result.
+  mpi::Communicator* ranks = nullptr;
+  std::size_t top = 0;  // --top K: a distributed run gathers only each rank's top K
 };
 
 // Runs `job`, with a progress display if asked; the result, or the status that stopped it.
@@ -137,7 +155,10 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
     setup.options.progress_bytes = &bytes_done;
     progress.emplace(bytes_done, setup.inputs.total_bytes());
   }
-  auto result = setup.engine.run(job, setup.inputs, setup.options);
+  auto result = setup.ranks != nullptr
+                    ? mpi::run(setup.engine, job, setup.inputs, *setup.ranks, setup.options,
+                               {.top = setup.top})
+                    : setup.engine.run(job, setup.inputs, setup.options);
   if (progress) progress->stop();
   return result;
 }
@@ -263,6 +284,7 @@ int count(const J& job, const WordcountArgs& args, Format format, RunSetup& setu
   // A stop that lands after the last task but before the output still cancels: nothing is
   // written.
   if (supervisor.stopped()) return fail_stopped(supervisor);
+  if (setup.ranks != nullptr && setup.ranks->rank() != 0) return kExitOk;  // rank 0 writes
   // A result left on disk (a spilling run's) is read while it is written: a spill file that
   // fails its checks then fails the output, which is not published.
   try {
@@ -298,8 +320,24 @@ int run_wordcount(const WordcountArgs& args) {
   const Format format = *parse_format(args.format);          // validated by CLI11
   const Strategy strategy = *parse_strategy(args.strategy);  // validated by CLI11
 
-  // Before the engine starts its workers, so that they inherit the blocked signal mask.
-  Supervisor supervisor(deadline, args.timeout);
+  const Launch launch = detect_launch();
+  reports_failures = launch.rank == 0;
+  if (const auto why = unsupported_launch(launch)) return fail(kExitUsage, *why);
+  if (launch.as_rank && std::find(args.paths.begin(), args.paths.end(), "-") != args.paths.end()) {
+    return fail(kExitUsage, "stdin (-) cannot be shared between the ranks of " +
+                                launch.launcher + ": name files that every rank can read");
+  }
+
+  // Before the engine starts its workers, and MPI its threads, so that they inherit the
+  // blocked signal mask.
+  Supervisor supervisor(deadline, args.timeout, reports_failures);
+  std::unique_ptr<MpiSession> mpi_session;
+  if (launch.as_rank) {
+    auto started = MpiSession::start(launch);
+    if (!started.ok()) return fail(kExitJobFailed, started.status().message());
+    mpi_session = std::move(*started);
+  }
+  mpi::Communicator* ranks = mpi_session ? &mpi_session->world() : nullptr;
   std::optional<Engine> engine;
   try {
     engine.emplace(EngineOptions{.threads = args.threads});
@@ -316,16 +354,20 @@ int run_wordcount(const WordcountArgs& args) {
   // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
   // machine's memory: past it they could only end in the out-of-memory killer. The deadline
   // reaches the inputs and the run as the supervisor's stop, so that one clock decides.
-  if (Status s = inputs.open({.stop = supervisor.token(), .max_held_bytes = usable_memory_bytes()});
-      !s.ok()) {
-    return fail_with(s, supervisor, /*with_code=*/false);
-  }
+  Status opened = inputs.open({.stop = supervisor.token(), .max_held_bytes = usable_memory_bytes()});
+  if (ranks != nullptr) opened = mpi::agree(*ranks, opened);  // an input missing on any rank
+  if (!opened.ok()) return fail_with(opened, supervisor, /*with_code=*/false);
   // Signal handlers are the program's policy, not the library's: with the guard, an input
   // truncated during the run fails it with kIoError (exit 3, naming the file) instead of
   // killing tally with SIGBUS.
   install_sigbus_guard();
 
-  RunSetup setup{.engine = *engine, .inputs = inputs, .options = {}, .show_progress = false};
+  RunSetup setup{.engine = *engine,
+                 .inputs = inputs,
+                 .options = {},
+                 .show_progress = false,
+                 .ranks = ranks,
+                 .top = args.top};
   setup.options.strategy = strategy;
   setup.options.stop = supervisor.token();
   setup.options.memory_budget = memory_budget;
@@ -333,7 +375,7 @@ int run_wordcount(const WordcountArgs& args) {
   // All counts are written in count order: sort the result's runs that way in parallel.
   // --top K selects from them instead, in O(n log K).
   if (args.top == 0) setup.options.order = ResultOrder::kByValue;
-  setup.show_progress = args.progress.value_or(stderr_is_terminal());
+  setup.show_progress = args.progress.value_or(stderr_is_terminal()) && launch.rank == 0;
 
   std::optional<PerfControl> perf;
   if (args.perf_ctl_fd != -1) {
@@ -361,7 +403,9 @@ int run_wordcount(const WordcountArgs& args) {
   const jobs::UnicodeWordCount job{.case_sensitive = args.case_sensitive};
   const int status = count(job, args, format, setup, supervisor);
   finish_perf();
-  if (const std::uint64_t invalid = job.invalid_sequences(); invalid != 0) {
+  std::uint64_t invalid = job.invalid_sequences();
+  if (ranks != nullptr) invalid = mpi::sum(*ranks, invalid);  // every rank, after its run
+  if (invalid != 0 && reports_failures) {
     std::cerr << "tally: warning: " << invalid
               << " invalid UTF-8 sequence(s) were counted as U+FFFD\n";
   }
