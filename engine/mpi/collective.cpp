@@ -141,15 +141,17 @@ Status agree(Communicator& comm, const Status& mine) {
   put_varint(message, static_cast<std::uint64_t>(mine.code()));
   message += mine.message();
   const std::vector<std::string> all = comm.all_gather(message);
+  Status first_cancelled;
   for (std::size_t r = 0; r < all.size(); ++r) {
     Reader in{all[r].data(), all[r].data() + all[r].size()};
     const auto code = static_cast<StatusCode>(in.next());
     if (code == StatusCode::kOk) continue;
     std::string text = in.text(all[r].size());
     if (r != 0) text += " (rank " + std::to_string(r) + ")";
-    return Status(code, std::move(text));
+    if (code != StatusCode::kCancelled) return Status(code, std::move(text));
+    if (first_cancelled.ok()) first_cancelled = Status(code, std::move(text));
   }
-  return Status::Ok();
+  return first_cancelled;
 }
 
 // Every rank's numbers, indexed by rank.

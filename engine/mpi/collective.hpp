@@ -11,8 +11,10 @@
 namespace tally::mpi {
 
 // The group's status, the same on every rank: OK if every rank's `mine` is, else the failure
-// of the lowest-numbered failing rank (its message ends in " (rank R)" unless R is 0). So an
-// input missing on one rank fails every rank, with the one message that names it.
+// of the lowest-numbered failing rank (its message ends in " (rank R)" unless R is 0), where a
+// failure other than kCancelled comes first: ranks that another's alert stopped say
+// kCancelled, and the cause is the failure that made it alert them. So an input missing on
+// one rank fails every rank, with the one message that names it.
 Status agree(Communicator& comm, const Status& mine);
 
 // The sum, and the largest, of every rank's `mine`, on every rank.

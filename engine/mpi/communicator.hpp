@@ -3,11 +3,14 @@
 // tally::mpi library) implements it over an MPI communicator, and the tests implement it over
 // threads of one process, so the distributed run is tested without MPI (and under TSan).
 //
-// Every member is collective: every rank of the group calls it, in the same order, or the
-// group blocks. Each rank calls them from one thread at a time.
+// all_gather and all_to_all are collective: every rank of the group calls them, in the same
+// order, or the group blocks. Alerts are not: they let a rank that failed while the others
+// work without communicating (mapping their shares) stop them at once, rather than at their
+// next collective step. Each rank calls every member from one thread at a time.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +35,16 @@ class Communicator {
   // one, indexed by sender. REQUIRES: to.size() == size(); what this rank sends, and what it
   // receives, is at most kMaxRoundBytes in total.
   virtual std::vector<std::string> all_to_all(const std::vector<std::string>& to) = 0;
+
+  // Until stop_watching(), calls on_alert() (once, on a thread of the communicator's) when
+  // another rank calls alert_others() in the same watch: each rank's n-th watch hears only
+  // the alerts of the others' n-th. REQUIRES: every rank watches the same number of times;
+  // no other member is called while watching.
+  virtual void watch_for_alerts(std::function<void()> on_alert) = 0;
+  virtual void stop_watching() = 0;
+  // Alerts every other rank's current (or, if it has stopped watching, last) watch. Call it
+  // after stop_watching(), and at most once per watch.
+  virtual void alert_others() = 0;
 };
 
 }  // namespace tally::mpi

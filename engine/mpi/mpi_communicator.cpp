@@ -31,12 +31,64 @@ std::vector<int> displacements(const std::vector<int>& counts, std::size_t& tota
 
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) {
   MPI_Comm_dup(comm, &comm_);
+  MPI_Comm_dup(comm, &alerts_);
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
 }
 
 MpiCommunicator::~MpiCommunicator() {
-  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  if (watcher_.joinable()) stop_watching();
+  for (MPI_Request& r : sends_) MPI_Request_free(&r);
+  MPI_Comm_free(&alerts_);
+  MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::post_alert_receive() {
+  MPI_Irecv(&heard_, 1, MPI_UINT64_T, MPI_ANY_SOURCE, 0, alerts_, &receive_);
+}
+
+void MpiCommunicator::watch_for_alerts(std::function<void()> on_alert) {
+  ++watch_;
+  stopping_ = false;  // no watcher runs yet
+  post_alert_receive();
+  watcher_ = std::thread([this, on_alert = std::move(on_alert)] {
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        if (wake_.wait_for(lock, kAlertPoll, [this] { return stopping_; })) return;
+      }
+      int arrived = 0;
+      MPI_Test(&receive_, &arrived, MPI_STATUS_IGNORE);
+      if (arrived == 0) continue;
+      if (heard_ == watch_) {
+        on_alert();
+        return;
+      }
+      post_alert_receive();  // a late alert of an earlier watch
+    }
+  });
+}
+
+void MpiCommunicator::stop_watching() {
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  watcher_.join();
+  if (receive_ != MPI_REQUEST_NULL) {
+    // A receive that matched meanwhile completes instead of cancelling: either way it is done.
+    MPI_Cancel(&receive_);
+    MPI_Wait(&receive_, MPI_STATUS_IGNORE);
+  }
+}
+
+void MpiCommunicator::alert_others() {
+  std::uint64_t& value = sent_.emplace_back(watch_);
+  for (int r = 0; r < size_; ++r) {
+    if (r == rank_) continue;
+    MPI_Isend(&value, 1, MPI_UINT64_T, r, 0, alerts_, &sends_.emplace_back());
+  }
 }
 
 std::vector<std::string> MpiCommunicator::all_gather(std::string_view mine) {

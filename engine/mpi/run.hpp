@@ -1,7 +1,7 @@
 // tally::mpi::run: one job across the ranks of a communicator (MPI under mpirun or srun, in
 // practice: mpi_communicator.hpp), each rank with its own Engine and workers.
 //
-//   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+//   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
 //   tally::mpi::MpiCommunicator comm(MPI_COMM_WORLD);
 //   tally::Inputs inputs = tally::Inputs::paths({"/shared/corpus"});
 //   auto result = tally::mpi::run(engine, WordCount{}, inputs, comm);
@@ -25,7 +25,9 @@
 //
 // Errors: every stage ends with agree() (collective.hpp), so a failure on any rank (an input
 // missing on one, a stop, a deadline, a full disk) fails every rank with the one status that
-// names it, and no rank waits for one that gave up. A rank that dies is the launcher's to
+// names it, and no rank waits for one that gave up. While mapping, when the ranks do not
+// communicate, a rank that fails alerts the others (Communicator::alert_others), which stop
+// mapping at once rather than finish their shares first. A rank that dies is the launcher's to
 // handle: mpirun and srun --kill-on-bad-exit end the others. The communicator's operations
 // block: a stop or deadline is seen between rounds, so a rank stopped alone waits for the
 // others' next round (the CLI's supervisor bounds that wait: tools/tally/supervisor.hpp).
@@ -36,10 +38,12 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <utility>
 #include <vector>
 
@@ -143,8 +147,20 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
   const ResultOrder order = options.order;
   options.order = ResultOrder::kByKey;  // until rank 0's final merge, only key order is read
 
-  // 2. This rank's share.
-  auto local = engine.run(job, inputs, options);
+  // 2. This rank's share. The ranks do not communicate while mapping, so a rank that fails
+  // alerts the others, which stop mapping at once and learn why from agree().
+  std::stop_source stop_mapping;
+  const std::stop_callback caller_stops(options.stop, [&] { stop_mapping.request_stop(); });
+  RunOptions map_options = options;
+  map_options.stop = stop_mapping.get_token();
+  std::atomic<bool> alerted{false};
+  comm.watch_for_alerts([&] {
+    alerted.store(true, std::memory_order_relaxed);  // read after stop_watching() joins
+    stop_mapping.request_stop();
+  });
+  auto local = engine.run(job, inputs, map_options);
+  comm.stop_watching();
+  if (!local.ok() && !alerted.load(std::memory_order_relaxed)) comm.alert_others();
   if (s = agree(comm, local.ok() ? Status::Ok() : local.status()); !s.ok()) return s;
   RunReport report = std::move(local->report);
 

@@ -4,12 +4,14 @@
 // count every record once. Failures on one rank must fail every rank with one status.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -192,6 +194,37 @@ std::vector<Case> cases() {
 
 INSTANTIATE_TEST_SUITE_P(Cases, DistributedRun, ::testing::ValuesIn(cases()));
 
+// Every split in exactly one share, and each share within one split of an equal part of
+// the bytes, however uneven the files.
+TEST(SplitShare, SharesPartitionThePlanByBytes) {
+  Inputs inputs = Inputs::paths({inputs_dir().string()});
+  ASSERT_TRUE(inputs.open().ok());
+  const tally::SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 64 << 10});
+  std::uint64_t total = 0, largest = 0;
+  for (const tally::Split& s : plan.splits) {
+    total += s.bytes;
+    largest = std::max(largest, s.bytes);
+  }
+  for (const std::size_t count : {2, 3, 7}) {
+    std::vector<std::uint64_t> seen;
+    for (std::size_t i = 0; i < count; ++i) {
+      tally::SplitPlan share = plan;
+      tally::keep_share(share, i, count);
+      std::uint64_t bytes = 0;
+      for (const tally::Split& s : share.splits) {
+        bytes += s.bytes;
+        seen.push_back(s.first);
+      }
+      EXPECT_LE(bytes, total / count + largest) << i << " of " << count;
+      EXPECT_GE(bytes + largest, total / count) << i << " of " << count;
+    }
+    std::sort(seen.begin(), seen.end());
+    std::vector<std::uint64_t> all;
+    for (const tally::Split& s : plan.splits) all.push_back(s.first);
+    EXPECT_EQ(seen, all) << count << " shares";
+  }
+}
+
 // Runs `ranks` ranks, rank r over `paths_of(r)` with `options_of(r)`; every rank's status.
 template <typename PathsOf, typename OptionsOf>
 std::vector<tally::Status> statuses_of(int ranks, PathsOf paths_of, OptionsOf options_of) {
@@ -221,6 +254,47 @@ TEST(DistributedFailure, AnInputMissingOnOneRankFailsEveryRankWithItsMessage) {
     EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
     EXPECT_NE(s.message().find(missing), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("(rank 2)"), std::string::npos) << s.message();
+  }
+}
+
+// Rank 1's share (the end of the second file) holds a record its map throws on; rank 0's
+// share (the start of the first) starts with a record whose map waits until rank 0 has heard
+// rank 1's alert. So rank 0 can only finish if the alert
+// reaches it while it maps, and then it stops there instead of mapping the rest.
+struct FailsOnPoison {
+  using Key = std::string_view;
+  using Value = std::uint64_t;
+  ThreadGroup* group;
+  template <typename Out>
+  void map(Record rec, Out& out) const {
+    if (rec.bytes == "poison") throw std::runtime_error("a poisoned record");
+    if (rec.bytes == "wait for the alert" && !group->alert_heard(0, std::chrono::seconds(60))) {
+      throw std::runtime_error("no alert came");
+    }
+    tally::testing::for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
+  }
+  static Value combine(Value a, Value b) { return a + b; }
+};
+
+TEST(DistributedFailure, ARankThatFailsWhileMappingStopsTheOthersAtOnce) {
+  const fs::path dir = inputs_dir() / "poison";
+  fs::create_directories(dir);
+  std::string words;
+  for (int i = 0; i < 100000; ++i) words += "w" + std::to_string(i % 977) + " x\n";
+  std::ofstream(dir / "a.txt") << "wait for the alert\n" << words;
+  std::ofstream(dir / "b.txt") << words << "poison\n";
+  ThreadGroup group(2);
+  std::vector<tally::Status> statuses(2);
+  group.run([&](Communicator& comm) {
+    Engine engine({.threads = 1});
+    Inputs inputs = Inputs::paths({(dir / "a.txt").string(), (dir / "b.txt").string()});
+    auto result = tally::mpi::run(engine, FailsOnPoison{&group}, inputs, comm);
+    statuses[static_cast<std::size_t>(comm.rank())] = result.ok() ? tally::Status::Ok()
+                                                                   : result.status();
+  });
+  for (const tally::Status& s : statuses) {
+    EXPECT_NE(s.message().find("a poisoned record"), std::string::npos) << s.to_string();
+    EXPECT_NE(s.message().find("(rank 1)"), std::string::npos) << s.to_string();
   }
 }
 

@@ -93,13 +93,13 @@ class InitializedSession final : public MpiSession {
 
 Result<std::unique_ptr<MpiSession>> MpiSession::start(const Launch& launch) {
   int provided = 0;
-  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
     return Status::Unavailable("cannot initialize MPI");
   }
   auto session = std::make_unique<InitializedSession>();
-  if (provided < MPI_THREAD_FUNNELED) {
+  if (provided < MPI_THREAD_SERIALIZED) {
     return Status::Unavailable("MPI provides thread level " + std::to_string(provided) +
-                               ", below MPI_THREAD_FUNNELED, which tally needs");
+                               ", below MPI_THREAD_SERIALIZED, which tally needs");
   }
   if (launch.size != 0 && session->world().size() != launch.size) {
     return Status::Unavailable(

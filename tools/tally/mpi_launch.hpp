@@ -33,9 +33,11 @@ Launch detect_launch();
 // MPI.
 std::optional<std::string> unsupported_launch(const Launch& launch);
 
-// MPI from MPI_Init_thread to MPI_Finalize, for a process launched as a rank. Every MPI call
-// tally makes is on the thread that starts the session (the engine's workers never call
-// MPI), so it asks for MPI_THREAD_FUNNELED and fails if MPI provides less.
+// MPI from MPI_Init_thread to MPI_Finalize, for a process launched as a rank. tally calls
+// MPI from the thread that starts the session and, while that thread maps without calling
+// MPI, from the communicator's alert watcher (mpi_communicator.hpp); never from two threads
+// at once, and never from the engine's workers. So it asks for MPI_THREAD_SERIALIZED and
+// fails if MPI provides less.
 class MpiSession {
  public:
   // Joins the job. Fails (kUnavailable) if MPI cannot be initialized, provides too low a
