@@ -29,25 +29,37 @@ namespace fs = std::filesystem;
 namespace {
 
 // The countwords word rule, counted the plainest way: the reference every contender must match.
-void reference_count(const std::string& text, Corpus& c) {
-  std::unordered_map<std::string, std::uint64_t> counts;
-  std::string word;
-  for (const char ch : text) {
-    if (jobs::is_ascii_space(static_cast<unsigned char>(ch))) {
-      if (!word.empty()) ++counts[word];
-      word.clear();
-    } else {
-      word += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+// Text arrives in pieces; a word may straddle two.
+class ReferenceCount {
+ public:
+  void add(std::string_view text) {
+    bytes_ += text.size();
+    for (const char ch : text) {
+      if (jobs::is_ascii_space(static_cast<unsigned char>(ch))) {
+        if (!word_.empty()) ++counts_[word_];
+        word_.clear();
+      } else {
+        word_ += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+      }
     }
   }
-  if (!word.empty()) ++counts[word];
-  c.bytes = text.size();
-  c.distinct = counts.size();
-  for (const auto& [w, n] : counts) {
-    c.words += n;
-    c.digest += row_digest(w, n);
+
+  // Sets c's sizes, counts and digest. REQUIRES: called once, after the last add.
+  void finish(Corpus& c) {
+    if (!word_.empty()) ++counts_[word_];
+    c.bytes = bytes_;
+    c.distinct = counts_.size();
+    for (const auto& [w, n] : counts_) {
+      c.words += n;
+      c.digest += row_digest(w, n);
+    }
   }
-}
+
+ private:
+  std::unordered_map<std::string, std::uint64_t> counts_;
+  std::string word_;
+  std::uint64_t bytes_ = 0;
+};
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -219,7 +231,23 @@ Corpus write_corpus(std::string name, const std::string& text) {
   c.name = std::move(name);
   c.path = corpus_path(c.name);
   std::ofstream(c.path, std::ios::binary) << text;
-  reference_count(text, c);
+  ReferenceCount count;
+  count.add(text);
+  count.finish(c);
+  return c;
+}
+
+Corpus count_corpus(std::string name, std::string path) {
+  Corpus c;
+  c.name = std::move(name);
+  c.path = std::move(path);
+  std::ifstream in(c.path, std::ios::binary);
+  ReferenceCount count;
+  std::string piece(std::size_t{8} << 20, '\0');
+  while (in.read(piece.data(), static_cast<std::streamsize>(piece.size())) || in.gcount() > 0) {
+    count.add(std::string_view(piece).substr(0, static_cast<std::size_t>(in.gcount())));
+  }
+  count.finish(c);
   return c;
 }
 
@@ -369,9 +397,11 @@ std::string check_output(const fs::path& path, const Corpus& c, OutputFormat for
   return {};
 }
 
+fs::path output_path(const std::string& out_name) { return scratch_dir() / (out_name + ".out"); }
+
 void measure_process(benchmark::State& state, const Corpus& c, const std::vector<std::string>& argv,
                      OutputFormat format, const std::string& out_name, const AfterRun& after_run) {
-  const fs::path out = scratch_dir() / (out_name + ".out");
+  const fs::path out = output_path(out_name);
   const fs::path err = scratch_dir() / (out_name + ".err");
   const fs::path report = scratch_dir() / (out_name + ".meter");
   // Outputs of 10^8-word corpora are gigabytes: none outlives its benchmark.

@@ -58,6 +58,11 @@ const std::filesystem::path& scratch_dir();
 // std::string): the reference every contender must match.
 Corpus write_corpus(std::string name, const std::string& text);
 
+// Counts an existing file as write_corpus counts its text, a few MB at a time (the text of a
+// 1 GB corpus never sits in this process's memory; its distinct words do). A file that cannot
+// be read counts as empty, and measure_process then fails on its size.
+Corpus count_corpus(std::string name, std::string path);
+
 // Word i of a synthetic vocabulary: distinct, lowercase, 2-14 letters.
 std::string synthetic_word(std::uint64_t i);
 
@@ -100,6 +105,11 @@ std::string check_output(const std::filesystem::path& path, const Corpus& c, Out
 // Called after each run that exited 0, e.g. to read counters from a report the program wrote:
 // empty if the run is acceptable, else what is wrong (the benchmark then fails with it).
 using AfterRun = std::function<std::string()>;
+
+// The file that measure_process checks for `out_name`: <scratch>/<out_name>.out, where the
+// program's stdout goes. A program told to write its output to this path itself (`-o`, by
+// renaming a finished file over it) replaces that file, and the check reads what it wrote.
+std::filesystem::path output_path(const std::string& out_name);
 
 // Runs the program `argv` (argv[0] an absolute path) once per iteration and reports its wall
 // time (manual time) and peak RSS (the counter peak_rss_bytes); checks the output on the first
