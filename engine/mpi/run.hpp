@@ -16,10 +16,11 @@
 //   3. exchange: each key goes to the rank that owns it (entry_exchange.hpp: rank_of its
 //      hash), in rounds of bounded size; received entries are sorted runs in a spill store
 //      (on disk under a budget, else in memory);
-//   4. each rank merges the runs it received into its own keys' result (the reduce stage's
-//      merge of spilled runs, combining equal keys);
+//   4. each rank merges the runs it received into its own keys' result, combining equal
+//      keys (merge_received: in memory, or on disk under a budget);
 //   5. gather: every rank sends its result (or its top K, DistributedOptions::top) to rank
-//      0, which merges the streams into the job's result, prepared for RunOptions::order.
+//      0, which merges the streams the same way into the job's result, prepared for
+//      RunOptions::order.
 // Keys are disjoint across ranks after step 3, so the result on rank 0 is exactly that of
 // one process, and its top K is among the ranks' top K.
 //
@@ -44,11 +45,15 @@
 #include <cstdint>
 #include <memory>
 #include <stop_token>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/reduce_stage.hpp"
 #include "tally/engine/detail/spill_codec.hpp"
+#include "tally/engine/detail/spill_merge.hpp"
 #include "tally/engine/detail/spill_store.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/engine/entry_order.hpp"
@@ -58,6 +63,7 @@
 #include "tally/engine/mpi/collective.hpp"
 #include "tally/engine/mpi/communicator.hpp"
 #include "tally/engine/mpi/entry_exchange.hpp"
+#include "tally/engine/parallel.hpp"
 #include "tally/engine/result_table.hpp"
 #include "tally/engine/run_options.hpp"
 #include "tally/engine/status.hpp"
@@ -117,6 +123,47 @@ ResultTable<Key, Value> partitioned_table(std::vector<std::pair<Key, Value>> ent
   }
   for (auto& run : runs) std::sort(run.begin(), run.end(), KeyLess{});
   return ResultTable<Key, Value>(std::move(runs), {});
+}
+
+// The runs filed in `store`, merged per partition (equal keys combined) into a table: in
+// memory without a budget, as a run in one process builds its result (the value order
+// built in parallel when `options.order` asks for it); under a budget, on disk
+// (reduce_spilled), where the store's runs already are.
+template <CombineJob J>
+ResultTable<typename J::Key, typename J::Value> merge_received(
+    const J& job, std::shared_ptr<tally::detail::SpillStore> store, Scheduler& scheduler,
+    const RunOptions& options, const SpillPlan& plan) {
+  using Key = typename J::Key;
+  using Value = typename J::Value;
+  const std::size_t partitions = store->partitions();
+  if (options.memory_budget != 0) {
+    exchange::Exchanged<J> nothing_in_memory;  // every entry came as a run
+    nothing_in_memory.partitions.resize(partitions);
+    return tally::detail::reduce_spilled(job, std::move(nothing_in_memory), scheduler, options,
+                                         std::move(store), plan);
+  }
+  std::vector<std::vector<std::pair<Key, Value>>> runs(partitions);
+  std::vector<tally::detail::Arena> keys(partitions);
+  parallel_for_each_index(scheduler, partitions, [&](std::size_t p) {
+    tally::detail::MergeStop stop(options.stop, options.deadline);
+    const std::vector<tally::detail::SpillRun> in =
+        tally::detail::merge_down_by_key<J>(store->take_runs(p), *store, stop);
+    tally::detail::for_each_combined<J>(in, stop, [&](const Key& key, Value&& value) {
+      if constexpr (std::is_same_v<Key, std::string_view>) {
+        runs[p].emplace_back(keys[p].copy(key), std::move(value));
+      } else {
+        runs[p].emplace_back(key, std::move(value));
+      }
+    });
+  });
+  ResultTable<Key, Value> result(std::move(runs), std::move(keys));
+  if constexpr (std::totally_ordered<Value>) {
+    if (options.order == ResultOrder::kByValue) {
+      result.order_by_value(
+          [&](std::size_t count, auto&& fn) { parallel_for_each_index(scheduler, count, fn); });
+    }
+  }
+  return result;
 }
 
 }  // namespace detail
@@ -179,12 +226,6 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
                                                                          options.memory_budget),
                                       .stop = options.stop,
                                       .deadline = options.deadline};
-  // What reduce_spilled merges besides the store's runs: nothing (every entry came as a run).
-  const auto nothing_in_memory = [partitions] {
-    exchange::Exchanged<J> none;
-    none.partitions.resize(partitions);
-    return none;
-  };
 
   // 3. Exchange: each key to its rank.
   auto owned = make_store();
@@ -199,8 +240,7 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
   auto start = std::chrono::steady_clock::now();
   ResultTable<Key, Value> mine;
   s = detail::capture([&] {
-    mine = tally::detail::reduce_spilled(job, nothing_in_memory(), engine.scheduler(), options,
-                                         std::move(owned), plan);
+    mine = detail::merge_received(job, std::move(owned), engine.scheduler(), options, plan);
   });
   report.finalize_seconds += detail::seconds_since(start);
   if (s = agree(comm, s); !s.ok()) return s;
@@ -224,8 +264,8 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
     start = std::chrono::steady_clock::now();
     options.order = order;
     s = detail::capture([&] {
-      out.table = tally::detail::reduce_spilled(job, nothing_in_memory(), engine.scheduler(),
-                                                options, std::move(gathered), plan);
+      out.table =
+          detail::merge_received(job, std::move(gathered), engine.scheduler(), options, plan);
     });
     report.finalize_seconds += detail::seconds_since(start);
   }
