@@ -72,7 +72,8 @@ namespace tally::mpi {
 
 struct DistributedOptions {
   // Gather only each rank's `top` entries in value order (ResultTable::top): rank 0's table
-  // then holds at most ranks x top entries, the job's top `top` among them. 0: every entry.
+  // then holds at most ranks x top entries (every entry, for one rank), the job's top `top`
+  // among them. 0: every entry.
   std::size_t top = 0;
   // The most bytes a rank sends, and receives, in one round of an exchange; 0: 64 MiB, or
   // an eighth of RunOptions::memory_budget if that is less (at least 1 MiB).
@@ -181,6 +182,12 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
   if (!inputs.is_open()) s = inputs.open({.stop = options.stop, .deadline = options.deadline});
   if (s = agree(comm, s); !s.ok()) return s;
   if (s = agree_on_inputs(comm, inputs.size(), inputs.total_bytes()); !s.ok()) return s;
+  if (ranks == 1) {
+    // One rank holds every key: nothing to exchange or gather.
+    auto alone = engine.run(job, inputs, options);
+    if (alone.ok()) alone->report.ranks = 1;
+    return alone;
+  }
   const std::uint64_t all_workers = sum(comm, engine.num_workers());
   const std::uint64_t most_workers = max(comm, engine.num_workers());
   if (options.split_bytes == 0) {
