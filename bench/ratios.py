@@ -240,6 +240,106 @@ def spill_rows(sp):
     return rows
 
 
+def size(x):
+    """Bytes for people: KiB below a MiB."""
+    if x is None:
+        return "n/a"
+    return f"{x / 2**10:.0f} KiB" if x < 2**20 else f"{x / 2**20:.0f} MiB"
+
+
+def mpi_time(m, corpus, ranks, threads=None):
+    """Median wall time (ms) and the median benchmark of a BM_Process_* in mpi_bench."""
+    name = (f"BM_Process_MpiTally/{corpus}/ranks:{ranks}/threads:{threads}" if threads
+            else f"BM_Process_MrMpiWordFreq/{corpus}/ranks:{ranks}")
+    for suffix in ("/manual_time", "/iterations:1/manual_time"):
+        b = m.get(name + suffix)
+        if b:
+            return b["real_time"], b
+    return None, {}
+
+
+def mpi_rows(m):
+    """tally across MPI ranks (mpi_bench): beside MR-MPI at the same ranks, its own scaling,
+    and the launch floor every MPI program pays."""
+    rows = []
+    floor, _, _ = process_time(m, "BM_Process_MpiLaunch/mpi_noop/ranks:2")
+    launch, _, _ = process_time(m, "BM_Process_MpiLaunch/true/ranks:2")
+    rows.append(("mpirun -np 2 of a program that only calls MPI_Init and MPI_Finalize", f"{fmt(floor)} ms",
+                 f"mpirun -np 2 true: {fmt(launch)} ms; the floor of every row below"))
+    for corpus in ("kjv10", "distinct1e7"):
+        for ranks in (1, 2):
+            mr, _ = mpi_time(m, corpus, ranks)
+            for threads in (1, 2):
+                t, b = mpi_time(m, corpus, ranks, threads)
+                if t is None:
+                    continue
+                detail = (f"{fmt(t)} vs {fmt(mr)} ms; without the floor {fmt(t - floor)} vs "
+                          f"{fmt(mr - floor)} ms ({fmt(ratio(mr - floor, t - floor), 'x')})"
+                          if mr and floor else f"{fmt(t)} ms")
+                if ranks > 1:
+                    detail += (f"; exchange {size(b.get('exchange_bytes'))} in {whole(b.get('exchange_rounds'))} "
+                               f"rounds, {fmt(b.get('exchange_seconds'))} s; gather {size(b.get('gather_bytes'))}, "
+                               f"{fmt(b.get('gather_seconds'))} s")
+                rows.append((f"MR-MPI / mpirun -np {ranks} tally wordcount -j {threads}, {corpus}",
+                             fmt(ratio(mr, t), "x"), detail + ("; target >= 4x (same ranks)" if threads == 1 else "")))
+    g1, _ = mpi_time(m, "generated1g", 1, 1)
+    g2, _ = mpi_time(m, "generated1g", 2, 1)
+    if g1 and g2:
+        rows.append(("mpirun -np 1 -j 1 / -np 2 -j 1, 1 GiB generated text", fmt(ratio(g1, g2), "x"),
+                     f"{fmt(g2)} vs {fmt(g1)} ms; target >= 1.6x"))
+    return rows
+
+
+# The scale-out model's assumptions (README "Many machines"): what is not measured here.
+MODEL_NODES = (8, 64, 512)
+MODEL_INPUT_BYTES = 2**40          # 1 TiB of input
+MODEL_LINK_BYTES_PER_S = 1.25e9    # each node's network link: 10 Gb/s Ethernet
+
+
+def mpi_model_rows(m):
+    """A model of `tally wordcount` on N nodes like this machine (one rank of -j 2 each) over
+    1 TiB, from mpi_bench's medians: the MPI floor, the 1-rank throughput, and the exchange
+    and gather volumes per input byte at 2 ranks.
+
+      T(N) = floor + map + exchange + gather
+      map      = input / N / (1-rank throughput, floor excluded)
+      exchange = what one rank sends = (exchanged bytes per input byte at 2 ranks) x input / N
+                 x 2 (N - 1) / N (a key's rank is one of N, so (N - 1) / N of each rank's
+                 entries leave it, against 1/2 at 2 ranks), over one link
+      gather   = the whole result into rank 0's one link: (gathered bytes per input byte at
+                 2 ranks) x input x 2 (N - 1) / N
+    The text job's exchange and result do not grow with the input (its vocabulary is the
+    corpus's), so for it both are the 2-rank volumes times (N - 1) / N, not per byte."""
+    floor, _, _ = process_time(m, "BM_Process_MpiLaunch/mpi_noop/ranks:2")
+    rows = []
+    if floor is None:
+        return rows
+    floor /= 1e3
+    for corpus, per_byte in (("kjv10", False), ("distinct1e7", True)):
+        t1, b1 = mpi_time(m, corpus, 1, 2)
+        _, b2 = mpi_time(m, corpus, 2, 2)
+        if t1 is None or not b2:
+            continue
+        input_bytes = b1["bytes_per_second"] * t1 / 1e3
+        rate = input_bytes / (t1 / 1e3 - floor)
+        for n in MODEL_NODES:
+            leave = 2 * (n - 1) / n
+            if per_byte:
+                sent = b2["exchange_bytes"] / input_bytes * MODEL_INPUT_BYTES / n * leave
+                gathered = b2["gather_bytes"] / input_bytes * MODEL_INPUT_BYTES * leave
+            else:
+                sent = b2["exchange_bytes"] / 2 * leave
+                gathered = b2["gather_bytes"] * leave
+            mapping = MODEL_INPUT_BYTES / n / rate
+            exchange = sent / MODEL_LINK_BYTES_PER_S
+            gather = gathered / MODEL_LINK_BYTES_PER_S
+            total = floor + mapping + exchange + gather
+            rows.append((f"1 TiB like {corpus}, {n} nodes", f"{total:.1f} s",
+                         f"map {mapping:.1f} s, exchange {exchange:.2f} s, gather {gather:.2f} s, "
+                         f"MPI floor {floor:.2f} s (1-rank rate {rate / 1e6:.0f} MB/s)"))
+    return rows
+
+
 def print_context(ctx):
     if ctx:
         print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "
@@ -384,8 +484,15 @@ def main():
     if sp:
         rows.extend(spill_rows(sp))
 
+    _, mp = load(results_dir, "mpi_bench")
+    if mp:
+        rows.extend(mpi_rows(mp))
+
     print_context(ctx)
     print_table(rows)
+    if mp:
+        print("\nScale-out model (bench/ratios.py mpi_model_rows: its assumptions are there):\n")
+        print_table(mpi_model_rows(mp))
     print("\nFalse sharing and contention (bench/harness):\n")
     print_table(harness_rows(results_dir))
 
