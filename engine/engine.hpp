@@ -21,6 +21,8 @@
 // half the budget is in use (exchange/spill.hpp), the reduce stage merges each partition's
 // runs (detail/spill_merge.hpp), and a result that does not fit stays on disk
 // (ResultTable::spilled).
+// Across processes, mpi/run.hpp runs one Engine::run per rank over a share of the splits and
+// adds the stages between ranks (an exchange of keys, a gather at rank 0).
 // run() is compiled once per strategy, so no stage branches on the strategy per record.
 // bench/engine/aggregate_bench.cpp compares the strategies (bench/README.md).
 //
