@@ -189,6 +189,24 @@ TEST_F(MpiCli, AnInputMissingOnOneRankFailsTheJobWithOneMessage) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// Rank 1 has more threads than rank 0, so the same --memory is below its minimum only: it
+// must not leave the job waiting for it.
+TEST_F(MpiCli, AUsageErrorOnOneRankEndsTheJob) {
+  const std::string in = inputs();
+  std::vector<std::string> argv =
+      mpirun(1, {TALLY_EXE, "wordcount", "-j", "1", "--memory", "300K", in});
+  for (const char* a : {":", "-np", "1", TALLY_EXE, "wordcount", "-j", "2", "--memory", "300K"}) {
+    argv.emplace_back(a);
+  }
+  argv.push_back(in);
+  const ProcessResult r = run_process(argv);
+  EXPECT_EQ(r.exit_status, 2) << r.err;
+  EXPECT_EQ(count_of(r.err, "tally: "), 1u) << r.err;
+  EXPECT_NE(r.err.find("below the minimum of 512 KiB for 2 threads (256 KiB each) (rank 1)"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(MpiCli, StdinCannotBeSharedBetweenRanks) {
   const ProcessResult r = run_process(mpirun(2, {TALLY_EXE, "wordcount", "-"}));
   EXPECT_EQ(r.exit_status, 2) << r.err;

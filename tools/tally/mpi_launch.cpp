@@ -2,7 +2,10 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <exception>
 #include <string_view>
+
+#include "tools/tally/exit_status.hpp"
 
 #ifdef TALLY_HAVE_MPI
 #include <mpi.h>
@@ -73,11 +76,14 @@ std::optional<std::string> unsupported_launch(const Launch& launch) {
 #ifdef TALLY_HAVE_MPI
 namespace {
 
-// MPI from a successful MPI_Init_thread: MPI_Finalize once the communicator is freed.
+// MPI from a successful MPI_Init_thread: MPI_Finalize once the communicator is freed. A
+// session ended by an exception aborts the job instead: the other ranks may be waiting in a
+// collective step for this one, and MPI_Finalize would wait for them in turn.
 class InitializedSession final : public MpiSession {
  public:
   InitializedSession() { world_.emplace(MPI_COMM_WORLD); }
   ~InitializedSession() override {
+    if (std::uncaught_exceptions() > 0) MPI_Abort(MPI_COMM_WORLD, kExitJobFailed);
     world_.reset();
     MPI_Finalize();
   }

@@ -338,17 +338,27 @@ int run_wordcount(const WordcountArgs& args) {
     mpi_session = std::move(*started);
   }
   mpi::Communicator* ranks = mpi_session ? &mpi_session->world() : nullptr;
+  // What this process found before the job starts: a usage error (kInvalidArgument) or a
+  // failure to start (kResourceExhausted). The ranks of a job agree on it, so that none
+  // returns alone while the others wait for it in the job's first collective step.
+  Status ready;
   std::optional<Engine> engine;
   try {
     engine.emplace(EngineOptions{.threads = args.threads});
   } catch (const std::system_error& e) {
-    return fail(kExitJobFailed, "cannot start the worker threads: " + e.code().message());
+    ready = Status::ResourceExhausted("cannot start the worker threads: " + e.code().message());
   }
-  if (memory_budget != 0 && memory_budget < minimum_memory_budget(engine->num_workers())) {
-    return fail(kExitUsage, "--memory " + args.memory + " is below the minimum of " +
-                                format_bytes(minimum_memory_budget(engine->num_workers())) +
-                                " for " + std::to_string(engine->num_workers()) +
-                                " threads (256 KiB each)");
+  if (ready.ok() && memory_budget != 0 &&
+      memory_budget < minimum_memory_budget(engine->num_workers())) {
+    ready = Status::InvalidArgument(
+        "--memory " + args.memory + " is below the minimum of " +
+        format_bytes(minimum_memory_budget(engine->num_workers())) + " for " +
+        std::to_string(engine->num_workers()) + " threads (256 KiB each)");
+  }
+  if (ranks != nullptr) ready = mpi::agree(*ranks, ready);
+  if (!ready.ok()) {
+    return fail(ready.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitJobFailed,
+                ready.message());
   }
   Inputs inputs = Inputs::paths(args.paths);
   // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
