@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace tally {
 
@@ -84,12 +86,14 @@ void keep_share(SplitPlan& plan, std::size_t index, std::size_t count) {
   __extension__ using Wide = unsigned __int128;  // bytes x count must not overflow
   Wide total = 0;
   for (const Split& s : plan.splits) total += s.bytes;
-  Wide before = 0;
-  std::erase_if(plan.splits, [&](const Split& s) {
+  std::vector<Split> kept;
+  Wide before = 0;  // the bytes of the splits ahead of this one
+  for (const Split& s : plan.splits) {
     const Wide middle2 = 2 * before + s.bytes;  // twice the middle byte's offset
+    if (static_cast<std::size_t>(middle2 * count / (2 * total)) == index) kept.push_back(s);
     before += s.bytes;
-    return static_cast<std::size_t>(middle2 * count / (2 * total)) != index;
-  });
+  }
+  plan.splits = std::move(kept);
 }
 
 }  // namespace tally

@@ -117,11 +117,12 @@ enum : unsigned char { kDone = 1, kFailed = 2 };
 // Sends every entry of `table` to rank dest_of(key) (see the top of this file); files what
 // this rank receives in `store`, one run per (sender, partition), under the partition.
 // Returns this rank's own failure, if any: after another rank's failure stopped the loop it
-// returns OK, and the caller learns of the failure from agree(). REQUIRES: every rank's table has `partitions` runs (or none), and `store` as many.
+// returns OK, and the caller learns of the failure from agree(). REQUIRES: every rank's table has
+// `partitions` runs (or none), and `store` as many.
 template <typename Key, typename Value, typename DestOf>
-Status exchange_entries(Communicator& comm, const ResultTable<Key, Value>& table,
-                        DestOf&& dest_of, tally::detail::SpillStore& store,
-                        const ExchangeLimits& limits, ExchangeTotals& totals) {
+Status exchange_entries(Communicator& comm, const ResultTable<Key, Value>& table, DestOf&& dest_of,
+                        tally::detail::SpillStore& store, const ExchangeLimits& limits,
+                        ExchangeTotals& totals) {
   using Codec = tally::detail::SpillCodec<Key, Value>;
   const auto start = std::chrono::steady_clock::now();
   const int ranks = comm.size();
@@ -157,7 +158,6 @@ Status exchange_entries(Communicator& comm, const ResultTable<Key, Value>& table
   // Per sender and partition: the run its stream is becoming.
   std::vector<std::vector<tally::detail::SpillRun>> incoming(
       n, std::vector<tally::detail::SpillRun>(store.partitions()));
-  std::string encoded;
 
   const auto pack_round = [&] {
     for (;;) {
@@ -165,17 +165,21 @@ Status exchange_entries(Communicator& comm, const ResultTable<Key, Value>& table
       if (e == nullptr) return;
       const auto d = static_cast<std::size_t>(dest_of(e->first));
       Outbox& box = out[d];
-      encoded.clear();
-      Codec::encode(encoded, e->first, e->second);
-      if (box.bytes() != 0 && box.bytes() + encoded.size() > cap) return;  // the round is full
-      if (encoded.size() > Communicator::kMaxRoundBytes / n) {
-        throw StatusError(Status::ResourceExhausted(
-            "an entry of " + std::to_string(encoded.size()) +
-            " bytes is too large to send between " + std::to_string(ranks) + " ranks"));
-      }
       if (box.entries != 0 && box.partition != cursor->partition()) box.close_segment();
+      const std::size_t held = box.bytes();
+      const std::size_t before_entry = box.segment.size();
+      Codec::encode(box.segment, e->first, e->second);  // straight into its segment
+      const std::size_t added = box.segment.size() - before_entry;
+      if (held != 0 && held + added > cap) {  // the round is full: the entry waits for the next
+        box.segment.resize(before_entry);
+        return;
+      }
+      if (added > Communicator::kMaxRoundBytes / n) {
+        throw StatusError(Status::ResourceExhausted("an entry of " + std::to_string(added) +
+                                                    " bytes is too large to send between " +
+                                                    std::to_string(ranks) + " ranks"));
+      }
       box.partition = cursor->partition();
-      box.segment += encoded;
       ++box.entries;
       cursor->advance();
     }
@@ -185,8 +189,8 @@ Status exchange_entries(Communicator& comm, const ResultTable<Key, Value>& table
   const auto receive = [&](std::size_t sender, const std::string& message, bool& done) {
     const char* p = message.data();
     const char* end = p + message.size();
-    const auto flags = message.empty() ? static_cast<unsigned char>(kFailed)
-                                       : static_cast<unsigned char>(*p++);
+    const auto flags =
+        message.empty() ? static_cast<unsigned char>(kFailed) : static_cast<unsigned char>(*p++);
     done = (flags & kDone) != 0;
     if ((flags & kFailed) != 0) return false;
     while (status.ok() && p < end) {
@@ -194,8 +198,8 @@ Status exchange_entries(Communicator& comm, const ResultTable<Key, Value>& table
       if (!get_varint(p, end, partition) || !get_varint(p, end, entries) ||
           !get_varint(p, end, bytes) || partition >= store.partitions() ||
           bytes > static_cast<std::uint64_t>(end - p)) {
-        throw StatusError(Status::DataLoss("a malformed message from rank " +
-                                           std::to_string(sender)));
+        throw StatusError(
+            Status::DataLoss("a malformed message from rank " + std::to_string(sender)));
       }
       tally::detail::SpillRun& run = incoming[sender][partition];
       tally::detail::SpillFile& file = store.file();
