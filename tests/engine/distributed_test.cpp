@@ -36,22 +36,14 @@ using tally::mpi::Communicator;
 using tally::mpi::DistributedOptions;
 using tally::testing::ThreadGroup;
 
-struct CountWords {
-  using Key = std::string_view;
-  using Value = std::uint64_t;
-  template <typename Out>
-  void map(Record rec, Out& out) const {
-    tally::testing::for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
-  }
-  static Value combine(Value a, Value b) { return a + b; }
-};
+using CountWords = tally::testing::SpaceWordCount;
 
 using Entries = std::vector<std::pair<std::string, std::uint64_t>>;
 
 // Uneven inputs: one large file, many tiny ones, empty ones, and a few very long words.
 fs::path make_inputs() {
-  const fs::path dir = fs::temp_directory_path() / ("tally-distributed-test-" +
-                                                    std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("tally-distributed-test-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::uint64_t x = 99;
@@ -156,9 +148,9 @@ TEST_P(DistributedRun, RankZeroHoldsTheSingleProcessResult) {
     ASSERT_TRUE(status.ok()) << "rank " << rank << ": " << status.to_string();
   }
   if (c.top != 0) {
-    const Entries want(ref.by_value.begin(),
-                       ref.by_value.begin() + static_cast<std::ptrdiff_t>(
-                                                  std::min(c.top, ref.by_value.size())));
+    const Entries want(
+        ref.by_value.begin(),
+        ref.by_value.begin() + static_cast<std::ptrdiff_t>(std::min(c.top, ref.by_value.size())));
     EXPECT_EQ(top, want);
   } else {
     EXPECT_EQ(by_key, ref.by_key);
@@ -238,8 +230,8 @@ std::vector<tally::Status> statuses_of(int ranks, PathsOf paths_of, OptionsOf op
     Engine engine({.threads = 1});
     Inputs inputs = Inputs::paths(paths_of(comm.rank()));
     auto result = tally::mpi::run(engine, CountWords{}, inputs, comm, options_of(comm.rank()));
-    out[static_cast<std::size_t>(comm.rank())] = result.ok() ? tally::Status::Ok()
-                                                             : result.status();
+    out[static_cast<std::size_t>(comm.rank())] =
+        result.ok() ? tally::Status::Ok() : result.status();
   });
   return out;
 }
@@ -293,8 +285,8 @@ TEST(DistributedFailure, ARankThatFailsWhileMappingStopsTheOthersAtOnce) {
     Engine engine({.threads = 1});
     Inputs inputs = Inputs::paths({(dir / "a.txt").string(), (dir / "b.txt").string()});
     auto result = tally::mpi::run(engine, FailsOnPoison{&group}, inputs, comm);
-    statuses[static_cast<std::size_t>(comm.rank())] = result.ok() ? tally::Status::Ok()
-                                                                   : result.status();
+    statuses[static_cast<std::size_t>(comm.rank())] =
+        result.ok() ? tally::Status::Ok() : result.status();
   });
   for (const tally::Status& s : statuses) {
     EXPECT_NE(s.message().find("a poisoned record"), std::string::npos) << s.to_string();

@@ -40,15 +40,7 @@ using tally::Strategy;
 
 using tally::testing::for_each_space_word;
 
-struct CountWords {
-  using Key = std::string_view;
-  using Value = std::uint64_t;
-  template <typename Out>
-  void map(Record rec, Out& out) const {
-    for_each_space_word(rec.bytes, [&](std::string_view w) { out.emit(w, 1); });
-  }
-  static Value combine(Value a, Value b) { return a + b; }
-};
+using CountWords = tally::testing::SpaceWordCount;
 
 // A reduce job (values grouped per key): per word, the sum of the byte offsets of the lines
 // it is on, plus how many there are in the top bits: needs every value of a key exactly once.
