@@ -109,8 +109,7 @@ std::string RunReport::to_json() const {
   if (ranks != 0) {
     out << ",\"mpi\":{\"ranks\":" << ranks << ",\"exchange_rounds\":" << exchange_rounds
         << ",\"exchange_bytes\":" << exchange_bytes << ",\"exchange_seconds\":" << exchange_seconds
-        << ",\"gather_bytes\":" << gather_bytes << ",\"gather_seconds\":" << gather_seconds
-        << "}";
+        << ",\"gather_bytes\":" << gather_bytes << ",\"gather_seconds\":" << gather_seconds << "}";
   }
   out << "}";
   return out.str();

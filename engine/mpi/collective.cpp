@@ -185,9 +185,9 @@ Status agree_on_inputs(Communicator& comm, std::uint64_t inputs, std::uint64_t t
   for (std::size_t r = 1; r < all.size(); ++r) {
     if (all[r] == all[0]) continue;
     return Status::InvalidArgument(
-        "the ranks see different inputs: rank 0 has " + std::to_string(all[0][0]) +
-        " inputs of " + std::to_string(all[0][1]) + " bytes, rank " + std::to_string(r) +
-        " has " + std::to_string(all[r][0]) + " of " + std::to_string(all[r][1]) +
+        "the ranks see different inputs: rank 0 has " + std::to_string(all[0][0]) + " inputs of " +
+        std::to_string(all[0][1]) + " bytes, rank " + std::to_string(r) + " has " +
+        std::to_string(all[r][0]) + " of " + std::to_string(all[r][1]) +
         " bytes (every rank must see the same files at the same paths)");
   }
   return Status::Ok();

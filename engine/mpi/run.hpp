@@ -170,9 +170,9 @@ ResultTable<typename J::Key, typename J::Value> merge_received(
 }  // namespace detail
 
 template <CombineJob J>
-requires tally::detail::Spillable<J>
-Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communicator& comm,
-                         RunOptions options = {}, const DistributedOptions& distributed = {}) {
+requires tally::detail::Spillable<J> Result<RunOutput<J>> run(
+    Engine& engine, const J& job, Inputs& inputs, Communicator& comm, RunOptions options = {},
+    const DistributedOptions& distributed = {}) {
   using Key = typename J::Key;
   using Value = typename J::Value;
   const int ranks = comm.size();
@@ -191,8 +191,8 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
   const std::uint64_t all_workers = sum(comm, engine.num_workers());
   const std::uint64_t most_workers = max(comm, engine.num_workers());
   if (options.split_bytes == 0) {
-    options.split_bytes = std::clamp<std::uint64_t>(inputs.total_bytes() / (16 * all_workers),
-                                                    256u << 10, 16u << 20);
+    options.split_bytes =
+        std::clamp<std::uint64_t>(inputs.total_bytes() / (16 * all_workers), 256u << 10, 16u << 20);
   }
   if (options.partitions == 0) options.partitions = 8 * most_workers;
   const std::size_t partitions = options.partitions;
@@ -218,21 +218,20 @@ Result<RunOutput<J>> run(Engine& engine, const J& job, Inputs& inputs, Communica
   if (s = agree(comm, local.ok() ? Status::Ok() : local.status()); !s.ok()) return s;
   RunReport report = std::move(local->report);
 
-  const SpillPlan plan =
-      detail::exchange_plan(options.memory_budget, engine.num_workers());
+  const SpillPlan plan = detail::exchange_plan(options.memory_budget, engine.num_workers());
   const auto make_store = [&] {
     return std::make_shared<tally::detail::SpillStore>(
-        tally::detail::SpillSettings{
-            .dir = options.memory_budget != 0 ? tally::detail::spill_directory(options.spill_dir)
-                                              : std::string(),
-            .block_bytes = plan.block_bytes,
-            .fan_in = plan.fan_in},
+        tally::detail::SpillSettings{.dir = options.memory_budget != 0
+                                                ? tally::detail::spill_directory(options.spill_dir)
+                                                : std::string(),
+                                     .block_bytes = plan.block_bytes,
+                                     .fan_in = plan.fan_in},
         partitions);
   };
-  const detail::ExchangeLimits limits{.round_bytes = detail::round_bytes(distributed,
-                                                                         options.memory_budget),
-                                      .stop = options.stop,
-                                      .deadline = options.deadline};
+  const detail::ExchangeLimits limits{
+      .round_bytes = detail::round_bytes(distributed, options.memory_budget),
+      .stop = options.stop,
+      .deadline = options.deadline};
 
   // 3. Exchange: each key to its rank.
   auto owned = make_store();

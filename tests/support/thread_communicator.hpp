@@ -59,8 +59,8 @@ class ThreadGroup {
     int size() const override { return static_cast<int>(group_.members_.size()); }
 
     std::vector<std::string> all_gather(std::string_view mine) override {
-      return group_.exchange(rank_, std::vector<std::string>(group_.members_.size(),
-                                                             std::string(mine)));
+      return group_.exchange(rank_,
+                             std::vector<std::string>(group_.members_.size(), std::string(mine)));
     }
     std::vector<std::string> all_to_all(const std::vector<std::string>& to) override {
       return group_.exchange(rank_, to);
@@ -148,8 +148,8 @@ class ThreadGroup {
 
   std::mutex barrier_mutex_;
   std::condition_variable barrier_changed_;
-  std::size_t arrived_ = 0;         // guarded by barrier_mutex_
-  std::uint64_t generation_ = 0;    // guarded by barrier_mutex_
+  std::size_t arrived_ = 0;       // guarded by barrier_mutex_
+  std::uint64_t generation_ = 0;  // guarded by barrier_mutex_
   std::vector<std::vector<std::string>> posted_;
   std::vector<std::unique_ptr<Member>> members_;
 };

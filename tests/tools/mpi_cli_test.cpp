@@ -46,8 +46,8 @@ const auto* const allow_root = ::testing::AddGlobalTestEnvironment(new AllowRoot
 // mpirun for `ranks` ranks of `command`: unbound (each rank may use every core, as its
 // threads need) and oversubscribed (more ranks than this machine has cores).
 std::vector<std::string> mpirun(int ranks, const std::vector<std::string>& command) {
-  std::vector<std::string> argv = {MPIEXEC, "--oversubscribe", "--bind-to", "none", "-np",
-                                   std::to_string(ranks)};
+  std::vector<std::string> argv = {MPIEXEC, "--oversubscribe",    "--bind-to", "none",
+                                   "-np",   std::to_string(ranks)};
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;
 }
@@ -129,9 +129,9 @@ TEST_F(MpiCli, ABudgetThatSpillsGivesTheSingleProcessOutput) {
   expect_same_output({3}, {"--memory", "1M", "--tmp-dir", spill, "-f", "tsv", in});
   EXPECT_TRUE(fs::is_empty(spill));
   const std::string report = (dir_ / "report.json").string();
-  const ProcessResult r = run_process(mpirun(
-      3, {TALLY_EXE, "wordcount", "-j", "2", "--memory", "1M", "--tmp-dir", spill, "--report",
-          report, "-o", (dir_ / "out.tsv").string(), in}));
+  const ProcessResult r =
+      run_process(mpirun(3, {TALLY_EXE, "wordcount", "-j", "2", "--memory", "1M", "--tmp-dir",
+                             spill, "--report", report, "-o", (dir_ / "out.tsv").string(), in}));
   ASSERT_EQ(r.exit_status, 0) << r.err;
   const std::string json = read_file(report);
   EXPECT_EQ(json.find("\"spill\":{\"runs\":0,"), std::string::npos) << json;
@@ -175,9 +175,9 @@ TEST_F(MpiCli, AnInputMissingOnOneRankFailsTheJobWithOneMessage) {
   const std::string out = (dir_ / "out.tsv").string();
   // Open MPI's colon syntax starts ranks 0-1 with one command line and rank 2 with another.
   std::vector<std::string> argv = mpirun(2, {TALLY_EXE, "wordcount", "-o", out, in});
-  for (const std::string& a : {std::string(":"), std::string("-np"), std::string("1"),
-                               std::string(TALLY_EXE), std::string("wordcount"),
-                               std::string("-o"), out, in, missing}) {
+  for (const std::string& a :
+       {std::string(":"), std::string("-np"), std::string("1"), std::string(TALLY_EXE),
+        std::string("wordcount"), std::string("-o"), out, in, missing}) {
     argv.push_back(a);
   }
   const ProcessResult r = run_process(argv);
@@ -220,8 +220,8 @@ TEST_F(MpiCli, TimeoutEndsTheJob) {
   std::string paths;
   const std::string file = write("slow.txt", text);
   const std::string out = (dir_ / "out.tsv").string();
-  std::vector<std::string> command = {TALLY_EXE, "wordcount", "-j", "1", "--timeout", "1ms",
-                                      "-o",      out};
+  std::vector<std::string> command = {TALLY_EXE,   "wordcount", "-j", "1",
+                                      "--timeout", "1ms",       "-o", out};
   for (int i = 0; i < 40; ++i) command.push_back(file);  // every path once per rank's share
   const ProcessResult r = run_process(mpirun(2, command));
   EXPECT_EQ(r.exit_status, 124) << r.err;

@@ -109,8 +109,8 @@ Result<std::unique_ptr<MpiSession>> MpiSession::start(const Launch& launch) {
   }
   if (launch.size != 0 && session->world().size() != launch.size) {
     return Status::Unavailable(
-        launch.launcher + " started " + std::to_string(launch.size) +
-        " ranks, but MPI sees " + std::to_string(session->world().size()) +
+        launch.launcher + " started " + std::to_string(launch.size) + " ranks, but MPI sees " +
+        std::to_string(session->world().size()) +
         " (is this MPI the one the launcher belongs to? With srun, try --mpi=pmix)");
   }
   return std::unique_ptr<MpiSession>(std::move(session));

@@ -155,10 +155,9 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
     setup.options.progress_bytes = &bytes_done;
     progress.emplace(bytes_done, setup.inputs.total_bytes());
   }
-  auto result = setup.ranks != nullptr
-                    ? mpi::run(setup.engine, job, setup.inputs, *setup.ranks, setup.options,
-                               {.top = setup.top})
-                    : setup.engine.run(job, setup.inputs, setup.options);
+  auto result = setup.ranks != nullptr ? mpi::run(setup.engine, job, setup.inputs, *setup.ranks,
+                                                  setup.options, {.top = setup.top})
+                                       : setup.engine.run(job, setup.inputs, setup.options);
   if (progress) progress->stop();
   return result;
 }
@@ -324,8 +323,8 @@ int run_wordcount(const WordcountArgs& args) {
   reports_failures = launch.rank == 0;
   if (const auto why = unsupported_launch(launch)) return fail(kExitUsage, *why);
   if (launch.as_rank && std::find(args.paths.begin(), args.paths.end(), "-") != args.paths.end()) {
-    return fail(kExitUsage, "stdin (-) cannot be shared between the ranks of " +
-                                launch.launcher + ": name files that every rank can read");
+    return fail(kExitUsage, "stdin (-) cannot be shared between the ranks of " + launch.launcher +
+                                ": name files that every rank can read");
   }
 
   // Before the engine starts its workers, and MPI its threads, so that they inherit the
@@ -350,10 +349,10 @@ int run_wordcount(const WordcountArgs& args) {
   }
   if (ready.ok() && memory_budget != 0 &&
       memory_budget < minimum_memory_budget(engine->num_workers())) {
-    ready = Status::InvalidArgument(
-        "--memory " + args.memory + " is below the minimum of " +
-        format_bytes(minimum_memory_budget(engine->num_workers())) + " for " +
-        std::to_string(engine->num_workers()) + " threads (256 KiB each)");
+    ready = Status::InvalidArgument("--memory " + args.memory + " is below the minimum of " +
+                                    format_bytes(minimum_memory_budget(engine->num_workers())) +
+                                    " for " + std::to_string(engine->num_workers()) +
+                                    " threads (256 KiB each)");
   }
   if (ranks != nullptr) ready = mpi::agree(*ranks, ready);
   if (!ready.ok()) {
@@ -364,7 +363,8 @@ int run_wordcount(const WordcountArgs& args) {
   // Inputs read into memory (pipes, stdin, decompressed files) may hold at most the
   // machine's memory: past it they could only end in the out-of-memory killer. The deadline
   // reaches the inputs and the run as the supervisor's stop, so that one clock decides.
-  Status opened = inputs.open({.stop = supervisor.token(), .max_held_bytes = usable_memory_bytes()});
+  Status opened =
+      inputs.open({.stop = supervisor.token(), .max_held_bytes = usable_memory_bytes()});
   if (ranks != nullptr) opened = mpi::agree(*ranks, opened);  // an input missing on any rank
   if (!opened.ok()) return fail_with(opened, supervisor, /*with_code=*/false);
   // Signal handlers are the program's policy, not the library's: with the guard, an input
