@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "tally/engine/detail/dense_stage.hpp"
 #include "tally/engine/detail/map_stage.hpp"
 #include "tally/engine/detail/reduce_stage.hpp"
 #include "tally/engine/detail/spill_codec.hpp"
@@ -82,9 +83,33 @@ class Engine {
   template <Job J>
   Result<RunOutput<J>> run(const J& job, Inputs& inputs, const RunOptions& options = {});
 
+  // The split stage alone: opens `inputs` if needed, checks them against options.records
+  // (check_record_layout), cuts them into splits (options.split_bytes) and numbers the
+  // records if asked. For jobs run again and again over the same inputs (iterate.hpp).
+  Result<SplitPlan> plan(Inputs& inputs, const RunOptions& options);
+  // Runs `job` over a plan that plan() made from `inputs` with the same split_bytes and
+  // records options: no input is opened, checked or split again.
+  template <Job J>
+  Result<RunOutput<J>> run(const J& job, Inputs& inputs, const SplitPlan& plan,
+                           const RunOptions& options = {});
+
  private:
+  // `given`: the plan to run, or null to make one.
+  template <Job J>
+  Result<RunOutput<J>> run_planned(const J& job, Inputs& inputs, const SplitPlan* given,
+                                   const RunOptions& options);
   template <Job J, exchange::ExchangeStage<J> X>
-  Result<RunOutput<J>> run_with(const J& job, Inputs& inputs, const RunOptions& options);
+  Result<RunOutput<J>> run_with(const J& job, Inputs& inputs, const SplitPlan* given,
+                                const RunOptions& options);
+  template <DenseJob J>
+  Result<RunOutput<J>> run_dense(const J& job, Inputs& inputs, const SplitPlan* given,
+                                 const RunOptions& options);
+  // The split phase of a run: `given` (or a new plan), cut to options.split_share.
+  Result<SplitPlan> split_phase(Inputs& inputs, const SplitPlan* given, const RunOptions& options,
+                                RunReport& report);
+  // The per-worker task counters since `before`, the peak RSS and the budget's peak.
+  void fill_report(RunReport& report, const std::vector<SchedulerStats>& before,
+                   const MemoryBudget& budget, const RunOptions& options) const;
 
   Scheduler scheduler_;
 };
@@ -121,25 +146,83 @@ class PhaseScope {
 
 template <Job J>
 Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const RunOptions& options) {
+  return run_planned(job, inputs, nullptr, options);
+}
+
+template <Job J>
+Result<RunOutput<J>> Engine::run(const J& job, Inputs& inputs, const SplitPlan& plan,
+                                 const RunOptions& options) {
+  return run_planned(job, inputs, &plan, options);
+}
+
+template <Job J>
+Result<RunOutput<J>> Engine::run_planned(const J& job, Inputs& inputs, const SplitPlan* given,
+                                         const RunOptions& options) {
   // Building a stage can fail too (its first tables may not fit the budget, or memory): the
   // run reports that as its status, never as an exception.
   try {
-    switch (options.strategy) {
-      case Strategy::kSharded:
-        return run_with<J, exchange::Sharded<J>>(job, inputs, options);
-      case Strategy::kPartitioned:
-        return run_with<J, exchange::Partitioned<J>>(job, inputs, options);
-      case Strategy::kLocal:
-        break;
+    if constexpr (DenseJob<J>) {
+      return run_dense(job, inputs, given, options);
+    } else {
+      switch (options.strategy) {
+        case Strategy::kSharded:
+          return run_with<J, exchange::Sharded<J>>(job, inputs, given, options);
+        case Strategy::kPartitioned:
+          return run_with<J, exchange::Partitioned<J>>(job, inputs, given, options);
+        case Strategy::kLocal:
+          break;
+      }
+      return run_with<J, exchange::Local<J>>(job, inputs, given, options);
     }
-    return run_with<J, exchange::Local<J>>(job, inputs, options);
   } catch (...) {
     return Status::FromException(std::current_exception());
   }
 }
 
+template <DenseJob J>
+Result<RunOutput<J>> Engine::run_dense(const J& job, Inputs& inputs, const SplitPlan* given,
+                                       const RunOptions& options) {
+  RunOutput<J> out;
+  RunReport& report = out.report;
+  report.strategy = "dense";
+  report.workers = scheduler_.num_workers();
+  const auto before = scheduler_.worker_stats();
+  Result<SplitPlan> plan = split_phase(inputs, given, options, report);
+  if (!plan.ok()) return plan.status();
+
+  const std::size_t keys = job.key_count();
+  const std::uint64_t array_bytes = detail::DenseStage<J>::bytes_for(keys, report.workers);
+  MemoryBudget budget(options.memory_budget);
+  // The arrays are the run's memory, all of it up front: they fit the budget or the run
+  // fails before it starts (they cannot spill: every key is in every array).
+  budget.charge(array_bytes, "the workers' arrays of every key");
+  detail::DenseStage<J> stage(job, inputs, options, scheduler_, keys);
+  {
+    const detail::PhaseScope map_phase(options, Phase::kMap, report.map_seconds);
+    TaskGroup map_group(scheduler_, {.deadline = options.deadline, .parent = options.stop});
+    for (const Split& split : plan->splits) {
+      map_group.spawn([&stage, &plan, &split](std::stop_token stop) {
+        return stage.map_split(*plan, split, stop);
+      });
+    }
+    if (Status s = map_group.wait(); !s.ok()) return s;
+    if (Status s = inputs.check_intact(); !s.ok()) return s;
+  }
+  {
+    const detail::PhaseScope merge_phase(options, Phase::kMerge, report.merge_seconds);
+    out.table = stage.merge();
+  }
+  { const detail::PhaseScope finalize_phase(options, Phase::kFinalize, report.finalize_seconds); }
+  stage.fill_report(report);
+  report.distinct_keys = out.table.size();
+  fill_report(report, before, budget, options);
+  budget.release(array_bytes);
+  return out;
+}
+
 template <Job J, exchange::ExchangeStage<J> X>
-Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOptions& options) {
+Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const SplitPlan* given,
+                                      const RunOptions& options) {
   RunOutput<J> out;
   RunReport& report = out.report;
   report.strategy = std::string(to_string(options.strategy));
@@ -153,29 +236,9 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
         std::to_string(report.workers) + " workers (the buffers of spilling and merging)");
   }
 
-  // Split.
-  std::optional<detail::PhaseScope> split_phase(std::in_place, options, Phase::kSplit,
-                                                report.split_seconds);
-  if (!inputs.is_open()) {
-    if (Status s = inputs.open({.stop = options.stop, .deadline = options.deadline}); !s.ok()) {
-      return s;
-    }
-  }
-  const std::uint64_t total = inputs.total_bytes();
-  const std::uint64_t split_bytes =
-      options.split_bytes != 0
-          ? options.split_bytes
-          : std::clamp<std::uint64_t>(total / (16 * std::max<std::uint64_t>(report.workers, 1)),
-                                      256u << 10, 16u << 20);
-  SplitPlan plan =
-      plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
-  if (options.split_share.count > 1) {
-    keep_share(plan, options.split_share.index, options.split_share.count);
-  }
-  report.inputs = inputs.size();
-  report.input_retries = inputs.transient_retries();
-  report.splits = plan.splits.size();
-  split_phase.reset();
+  Result<SplitPlan> planned = split_phase(inputs, given, options, report);
+  if (!planned.ok()) return planned.status();
+  const SplitPlan& plan = *planned;
 
   const std::size_t partitions =
       options.partitions != 0 ? options.partitions : 8 * scheduler_.num_workers();
@@ -234,17 +297,7 @@ Result<RunOutput<J>> Engine::run_with(const J& job, Inputs& inputs, const RunOpt
 
   map.fill_report(report);
   report.distinct_keys = out.table.size();
-  const auto after = scheduler_.worker_stats();
-  for (std::size_t i = 0; i < after.size(); ++i) {
-    report.tasks_run_per_worker.push_back(after[i].tasks_run - before[i].tasks_run);
-    report.tasks_stolen_per_worker.push_back(after[i].tasks_stolen - before[i].tasks_stolen);
-    report.tasks_run += report.tasks_run_per_worker.back();
-    report.tasks_stolen += report.tasks_stolen_per_worker.back();
-    report.steal_failures += after[i].steal_failures - before[i].steal_failures;
-  }
-  report.peak_rss_bytes = peak_rss_bytes();
-  report.memory_budget_bytes = options.memory_budget;
-  report.tracked_peak_bytes = budget.peak();
+  fill_report(report, before, budget, options);
   if (spill != nullptr) {
     // Relaxed: every writer finished before the phases' waits.
     const detail::SpillCounters& c = spill->counters();

@@ -28,11 +28,13 @@
 // whatever the source does (a FIFO with no writer, an endless device, a decompression bomb).
 //
 // Splits: a record is a run of bytes ending with the delimiter (by default '\n') or at the end
-// of its input. Every record belongs to exactly one segment: the one that holds its first
-// byte. So segments start at the beginning of an input or just after a delimiter, and end
-// just after a delimiter or at the end of the input. A split is a list of segments about
-// target_bytes long: a big input is cut into many splits; many small inputs are batched
-// into one split; a record longer than target_bytes stays whole in one split.
+// of its input (or, for fixed-size records, a run of exactly RecordLayout::fixed_bytes after
+// the input's header: then everything below holds with record boundaries at those multiples). Every
+// record belongs to exactly one segment: the one that holds its first byte. So segments start at
+// the beginning of an input or just after a delimiter, and end just after a delimiter or at the end
+// of the input. A split is a list of segments about target_bytes long: a big input is cut into many
+// splits; many small inputs are batched into one split; a record longer than target_bytes stays
+// whole in one split.
 //
 // A file that shrinks while mapped raises SIGBUS when a page past its new end is read. The
 // library never installs a signal handler on its own: without one, that SIGBUS kills the
@@ -57,6 +59,7 @@
 #include <utility>
 #include <vector>
 
+#include "tally/engine/record_layout.hpp"
 #include "tally/engine/sigbus_guard.hpp"  // install_sigbus_guard
 #include "tally/engine/status.hpp"
 
@@ -137,6 +140,9 @@ struct Segment {
   std::size_t input = 0;
   std::uint64_t begin = 0;
   std::uint64_t end = 0;
+  // The number (1-based, within its input) of the segment's first record, once
+  // number_records (detail/record_numbers.hpp) has run on the plan; 0 until then.
+  std::uint64_t first_record = 0;
 };
 
 // One map task's share of the input: segments [first, last) of SplitPlan::segments.
@@ -156,8 +162,13 @@ struct SplitPlan {
 
 struct SplitOptions {
   std::uint64_t target_bytes = 4u << 20;  // about this many bytes per split (at least 1)
-  char delimiter = '\n';                  // records end after this byte
+  RecordLayout records{};
 };
+
+// OK, or kInvalidArgument naming the first input that does not fit a fixed-size layout:
+// "input 'x.bin' has 7 bytes after its last whole 2-byte record" (or is shorter than its
+// header). Always OK for delimited records.
+Status check_record_layout(const Inputs& inputs, const RecordLayout& layout);
 
 // Cuts every input into segments aligned to record boundaries and groups them into splits
 // (see the top of this file). Empty inputs produce no segment. Deterministic: the same

@@ -36,11 +36,29 @@
 namespace tally {
 
 // One record: the bytes of one line (or whatever the split delimiter delimits), without the
-// delimiter, with where it came from (for error messages).
+// delimiter, or one fixed-size record (RecordLayout), with where it came from.
 struct Record {
   std::string_view bytes;
   std::size_t input = 0;     // index of the input it belongs to
   std::uint64_t offset = 0;  // byte offset of its first byte within that input
+  // Its 1-based number within its input (the line number, for lines) when the run numbers
+  // records (RecordLayout::numbered); 0 otherwise.
+  std::uint64_t number = 0;
+};
+
+// Consecutive fixed-size records of one input, for a job that maps them a block at a time
+// (`map(RecordBlock, out)`): its loop over the records is then its own, with no call per
+// record (what a job over two-byte records needs to keep up with a plain loop). A block
+// holds at most detail::kRecordsPerStopCheck records. REQUIRES: a fixed-size RecordLayout.
+struct RecordBlock {
+  std::string_view bytes;  // size() whole records
+  std::uint64_t record_bytes = 0;
+  std::size_t input = 0;
+  std::uint64_t offset = 0;  // of the first record
+  std::size_t size() const noexcept { return bytes.size() / record_bytes; }
+  std::string_view operator[](std::size_t i) const noexcept {
+    return bytes.substr(i * record_bytes, record_bytes);
+  }
 };
 
 // Where map() sends its output. The engine passes a concrete sink; the job sees only emit().
@@ -53,16 +71,24 @@ class Emitter {
   ~Emitter() = default;
 };
 
+// Whether J maps fixed-size records a block at a time (RecordBlock) rather than one by one.
+template <typename J>
+concept MapsRecordBlocks = requires(const J& job, RecordBlock block,
+                                    Emitter<typename J::Key, typename J::Value>& out) {
+  {job.map(block, out)};
+};
+
 template <typename J>
 concept MapJob = requires {
   typename J::Key;
   typename J::Value;
 }
 &&JobKey<typename J::Key>&& std::movable<typename J::Value>&&
-    std::default_initializable<typename J::Value>&& requires(
-        const J& job, Record rec, Emitter<typename J::Key, typename J::Value>& out) {
-  {job.map(rec, out)};
-};
+        std::default_initializable<typename J::Value> &&
+    (MapsRecordBlocks<J> ||
+     requires(const J& job, Record rec, Emitter<typename J::Key, typename J::Value>& out) {
+       {job.map(rec, out)};
+     });
 
 template <typename J>
 concept CombineJob = MapJob<J> && requires(typename J::Value a, typename J::Value b) {
@@ -79,5 +105,27 @@ concept ReduceJob =
 // A job the engine can run: one of the two shapes above.
 template <typename J>
 concept Job = CombineJob<J> || ReduceJob<J>;
+
+// A combining job whose keys are the small integers [0, key_count()), known before the run
+// (a histogram's bins, a few named sums, k clusters). The engine then gives each worker a
+// plain array of key_count() values instead of a hash table: emit() is an index and a
+// combine, with no hashing, and the arrays are merged key by key. Chosen by the job's type:
+//
+//   struct Histogram {
+//     using Key = std::uint32_t;                 // any unsigned integer type
+//     using Value = std::uint64_t;
+//     std::size_t key_count() const { return 768; }
+//     template <typename Out> void map(tally::Record rec, Out& out) const { ... }
+//     static Value combine(Value a, Value b) { return a + b; }
+//   };
+//
+// REQUIRES: Value{} is combine's identity (every array starts as Value{}), and keys emitted
+// are below key_count() (a larger one fails the record: std::out_of_range). The result holds
+// every key in [0, key_count()), Value{} for those never emitted.
+template <typename J>
+concept DenseJob = CombineJob<J> && std::unsigned_integral<typename J::Key> &&
+    requires(const J& job) {
+  { job.key_count() } -> std::convertible_to<std::size_t>;
+};
 
 }  // namespace tally

@@ -65,7 +65,9 @@ struct MapOnlyOptions {
   // Splits in flight at once; 0 picks 4 x workers. Bounds the reorder buffer.
   std::size_t max_pending = 0;
   std::uint64_t split_bytes = 0;  // 0: as RunOptions
-  char delimiter = '\n';          // of input records and of output records
+  // How the inputs are cut into records (lines by default); its delimiter also ends each
+  // output record. With records.numbered, Record::number is each record's line number.
+  RecordLayout records{};
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   std::stop_token stop{};
 };
@@ -80,18 +82,12 @@ Result<RunReport> run_map_only(Engine& engine, const J& job, Inputs& inputs, con
   report.strategy = options.ordered ? "map-only ordered" : "map-only unordered";
   report.workers = engine.num_workers();
   auto t = Clock::now();
-  if (!inputs.is_open()) {
-    if (Status s = inputs.open({.stop = options.stop, .deadline = options.deadline}); !s.ok()) {
-      return s;
-    }
-  }
-  const std::uint64_t split_bytes =
-      options.split_bytes != 0
-          ? options.split_bytes
-          : std::clamp<std::uint64_t>(inputs.total_bytes() / (16 * report.workers), 256u << 10,
-                                      16u << 20);
-  const SplitPlan plan =
-      plan_splits(inputs, {.target_bytes = split_bytes, .delimiter = options.delimiter});
+  Result<SplitPlan> planned = engine.plan(inputs, {.split_bytes = options.split_bytes,
+                                                   .records = options.records,
+                                                   .deadline = options.deadline,
+                                                   .stop = options.stop});
+  if (!planned.ok()) return planned.status();
+  const SplitPlan& plan = *planned;
   report.inputs = inputs.size();
   report.input_retries = inputs.transient_retries();
   report.splits = plan.splits.size();
@@ -115,10 +111,10 @@ Result<RunReport> run_map_only(Engine& engine, const J& job, Inputs& inputs, con
   std::function<void()> spawn_window;  // REQUIRES: mu held
   const auto map_split = [&](std::size_t k, const std::stop_token& stop) -> Status {
     std::string out;
-    RecordSink rs(out, options.delimiter);
+    RecordSink rs(out, options.records.delimiter);
     std::uint64_t n = 0;
-    if (Status s = detail::for_each_record(inputs, plan, plan.splits[k], options.delimiter, stop,
-                                           &n, [&](Record rec) { job.map(rec, rs); });
+    if (Status s = detail::for_each_record(inputs, plan, plan.splits[k], options.records, nullptr,
+                                           stop, &n, [&](const Record& rec) { job.map(rec, rs); });
         !s.ok()) {
       return s;
     }

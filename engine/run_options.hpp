@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "tally/engine/bad_records.hpp"
+#include "tally/engine/record_layout.hpp"
+
 namespace tally {
 
 enum class Strategy { kLocal, kSharded, kPartitioned };
@@ -50,7 +53,8 @@ struct RunOptions {
   Strategy strategy = Strategy::kLocal;
   // Bytes per map task; 0 picks total / (16 x workers), between 256 KiB and 16 MiB.
   std::uint64_t split_bytes = 0;
-  char delimiter = '\n';
+  // How the inputs are cut into records: lines by default.
+  RecordLayout records{};
   // This run maps share `index` of `count` of the split plan: the splits whose middle byte
   // (counted over every input, in plan order) falls in the index-th of `count` equal byte
   // ranges. Every share of the same plan together maps each split once (mpi/run.hpp runs
@@ -92,6 +96,10 @@ struct RunOptions {
   // later phase starts). For phase markers such as perf's --control protocol
   // (tools/tally/perf_control.hpp). Must not throw. Unset, it costs one test per phase.
   std::function<void(Phase, bool starting)> on_phase{};
+  // Records whose map() throws that the run skips before it fails (bad_records.hpp), each
+  // handed to on_bad_record (if set); 0: the first one fails the run.
+  std::uint64_t max_bad_records = 0;
+  BadRecordSink on_bad_record{};
 };
 
 }  // namespace tally

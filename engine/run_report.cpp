@@ -51,8 +51,9 @@ std::string RunReport::to_text() const {
   out << ", total " << seconds(total) << "\n";
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.1f MB/s", total > 0 ? mb / total : 0.0);
-  out << bytes_in << " bytes, " << records_in << " records, " << pairs_emitted << " pairs, "
-      << distinct_keys << " distinct keys, " << rate << "\n";
+  out << bytes_in << " bytes, " << records_in << " records";
+  if (bad_records != 0) out << " (" << bad_records << " bad, skipped)";
+  out << ", " << pairs_emitted << " pairs, " << distinct_keys << " distinct keys, " << rate << "\n";
   out << tasks_run << " tasks, " << tasks_stolen << " stolen, " << steal_failures
       << " failed steals, " << combiner_flushes << " combiner flushes";
   if (batches != 0) {
@@ -88,9 +89,10 @@ std::string RunReport::to_json() const {
       << ",\"total_seconds\":" << total_seconds() << "},\"inputs\":" << inputs
       << ",\"input_retries\":" << input_retries << ",\"splits\":" << splits
       << ",\"bytes_in\":" << bytes_in << ",\"records_in\":" << records_in
-      << ",\"pairs_emitted\":" << pairs_emitted << ",\"distinct_keys\":" << distinct_keys
-      << ",\"tasks_run\":" << tasks_run << ",\"tasks_stolen\":" << tasks_stolen
-      << ",\"steal_failures\":" << steal_failures << ",\"tasks_run_per_worker\":";
+      << ",\"bad_records\":" << bad_records << ",\"pairs_emitted\":" << pairs_emitted
+      << ",\"distinct_keys\":" << distinct_keys << ",\"tasks_run\":" << tasks_run
+      << ",\"tasks_stolen\":" << tasks_stolen << ",\"steal_failures\":" << steal_failures
+      << ",\"tasks_run_per_worker\":";
   json_array(out, tasks_run_per_worker);
   out << ",\"tasks_stolen_per_worker\":";
   json_array(out, tasks_stolen_per_worker);

@@ -26,6 +26,7 @@ struct RunReport {
   std::uint64_t splits = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t records_in = 0;
+  std::uint64_t bad_records = 0;  // skipped (RunOptions::max_bad_records)
   std::uint64_t pairs_emitted = 0;  // emit() calls
   std::uint64_t distinct_keys = 0;
 

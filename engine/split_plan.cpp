@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -25,7 +26,8 @@ namespace tally {
 
 SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
   const std::uint64_t target = std::max<std::uint64_t>(options.target_bytes, 1);
-  const auto delim = static_cast<unsigned char>(options.delimiter);
+  const auto delim = static_cast<unsigned char>(options.records.delimiter);
+  const std::uint64_t fixed = options.records.fixed_bytes;
   SplitPlan plan;
   Split current{};  // segments [current.first, segments.size()), current.bytes long
 
@@ -43,6 +45,26 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string_view data = inputs.data(i);
     const std::uint64_t n = data.size();
+    if (fixed != 0) {
+      // Whole records up to the room left; a record larger than a split gets one of its own.
+      std::uint64_t pos = std::min(options.records.header_bytes, n);
+      const std::uint64_t records_end = pos + (n - pos) / fixed * fixed;
+      while (pos < records_end) {
+        if (current.bytes >= target) close_split();
+        const std::uint64_t room = target - current.bytes;
+        std::uint64_t take = std::min(room / fixed * fixed, records_end - pos);
+        if (take == 0) {
+          if (current.bytes > 0) {
+            close_split();
+            continue;
+          }
+          take = fixed;
+        }
+        add_segment(i, pos, pos + take);
+        pos += take;
+      }
+      continue;
+    }
     std::uint64_t pos = 0;
     while (pos < n) {
       if (current.bytes >= target) close_split();
@@ -80,6 +102,24 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
   }
   close_split();
   return plan;
+}
+
+Status check_record_layout(const Inputs& inputs, const RecordLayout& layout) {
+  if (layout.fixed_bytes == 0) return Status::Ok();
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::uint64_t n = inputs.data(i).size();
+    if (n < layout.header_bytes) {
+      return Status::InvalidArgument("input '" + inputs.name(i) + "' is " + std::to_string(n) +
+                                     " bytes, shorter than its " +
+                                     std::to_string(layout.header_bytes) + "-byte header");
+    }
+    if (const std::uint64_t extra = (n - layout.header_bytes) % layout.fixed_bytes; extra != 0) {
+      return Status::InvalidArgument("input '" + inputs.name(i) + "' has " + std::to_string(extra) +
+                                     " bytes after its last whole " +
+                                     std::to_string(layout.fixed_bytes) + "-byte record");
+    }
+  }
+  return Status::Ok();
 }
 
 void keep_share(SplitPlan& plan, std::size_t index, std::size_t count) {

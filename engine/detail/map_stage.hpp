@@ -4,9 +4,8 @@
 // that is full or whose task ended (hand_on) and, after the map phase, takes the tables.
 //
 // map() receives the worker's CombiningSink itself when it accepts one (a map() templated on
-// its output type): emit() is then an ordinary inline call into the table probe. A map()
-// written against the Emitter interface (compiled elsewhere, say) gets the sink behind an
-// EmitterAdapter, at the cost of one virtual call per pair.
+// its output type): emit() is then an ordinary inline call into the table probe
+// (map_records.hpp has the other cases).
 //
 // Thread safety: map_split runs on pool workers, each worker touching only its own state
 // (found by Scheduler::current_worker_index); take_tables and fill_report run after every
@@ -23,7 +22,7 @@
 
 #include "tally/engine/detail/accumulation.hpp"
 #include "tally/engine/detail/make_each.hpp"
-#include "tally/engine/detail/records.hpp"
+#include "tally/engine/detail/map_records.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/engine/job.hpp"
@@ -73,17 +72,6 @@ class CombiningSink {
   std::uint64_t flushes_ = 0;
 };
 
-// The Emitter interface over a sink, for map() functions that take an Emitter&.
-template <typename Sink, typename Key, typename Value>
-class EmitterAdapter final : public Emitter<Key, Value> {
- public:
-  explicit EmitterAdapter(Sink& sink) : sink_(sink) {}
-  void emit(Key key, Value value) override { sink_.emit(key, std::move(value)); }
-
- private:
-  Sink& sink_;
-};
-
 template <Job J, exchange::ExchangeStage<J> X>
 class MapStage {
  public:
@@ -97,24 +85,18 @@ class MapStage {
         inputs_(inputs),
         options_(options),
         scheduler_(scheduler),
-        workers_(make_each<Worker>(scheduler.num_workers(), exchange, budget, combiner_keys)) {}
+        workers_(make_each<Worker>(scheduler.num_workers(), exchange, budget, combiner_keys)),
+        bad_records_(options.max_bad_records, options.on_bad_record) {}
 
   // Map task: every record of one split.
   Status map_split(const SplitPlan& plan, const Split& split, const std::stop_token& stop) {
     Worker& w = *workers_[static_cast<std::size_t>(scheduler_.current_worker_index())];
     std::uint64_t records = 0;
-    const auto map_into = [&](auto& out) {
-      return for_each_record(inputs_, plan, split, options_.delimiter, stop, &records,
-                             [&](Record rec) { job_.map(rec, out); });
-    };
-    Status s;
-    if constexpr (requires(Record rec) { job_.map(rec, w.sink); }) {
-      s = map_into(w.sink);
-    } else {
-      EmitterAdapter<Sink, typename J::Key, typename J::Value> out(w.sink);
-      s = map_into(out);
+    if (Status s = map_records(job_, inputs_, plan, split, options_.records, bad_records_, stop,
+                               &records, w.sink);
+        !s.ok()) {
+      return s;
     }
-    if (!s.ok()) return s;
     if (options_.memory_budget != 0) {
       for (const Segment& seg : plan.segments_of(split)) {
         inputs_.release_pages(seg.input, seg.begin, seg.end);
@@ -143,6 +125,7 @@ class MapStage {
       report.pairs_emitted += w->sink.pairs();
       report.combiner_flushes += w->sink.flushes();
     }
+    report.bad_records = bad_records_.skipped();
   }
 
  private:
@@ -163,6 +146,7 @@ class MapStage {
   const RunOptions& options_;
   Scheduler& scheduler_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  BadRecordLimit bad_records_;
 };
 
 }  // namespace tally::detail

@@ -1,15 +1,20 @@
-// for_each_record: the map loop shared by every kind of job. Walks one split's records,
-// calls fn(Record) for each, checks for a stop request and for a shrunken input (see
-// Inputs::shrank) every kRecordsPerStopCheck records and after each segment, and turns an
-// exception from fn into a Status naming the input and the record's offset.
+// for_each_record: the map loop shared by every kind of job. Walks one split's records (cut
+// as RecordLayout says), calls fn(Record) for each, checks for a stop request and for a
+// shrunken input (see Inputs::shrank) every kRecordsPerStopCheck records and after each
+// segment, and turns an exception from fn into a Status naming the input and the record
+// (its line or record number and byte offset). With a BadRecordLimit that skips, a record
+// whose fn throws a skippable error is counted and passed over instead (bad_records.hpp).
 #pragma once
 
+#include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <exception>
 #include <stop_token>
 #include <string>
 #include <string_view>
 
+#include "tally/engine/bad_records.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/engine/job.hpp"
 #include "tally/engine/status.hpp"
@@ -20,32 +25,102 @@ namespace tally::detail {
 // enough that the checks (a relaxed load each) cost nothing measurable.
 inline constexpr std::uint64_t kRecordsPerStopCheck = 1024;
 
-// On success, *records_out is the number of records seen.
+// The number of the record at byte `offset` of input `input`: rec.number when the run
+// numbers records, else computed (a count of the delimiters before it: for error messages
+// only).
+inline std::uint64_t record_number_at(const Inputs& inputs, const RecordLayout& layout,
+                                      std::size_t input, std::uint64_t offset,
+                                      std::uint64_t known) {
+  if (known != 0) return known;
+  if (layout.fixed_bytes != 0) return (offset - layout.header_bytes) / layout.fixed_bytes + 1;
+  const std::string_view before = inputs.data(input).substr(0, offset);
+  return static_cast<std::uint64_t>(std::count(before.begin(), before.end(), layout.delimiter)) + 1;
+}
+
+// "input 'a.csv' line 17 (byte offset 345)"; "record" instead of "line" unless records are
+// lines.
+inline std::string record_context(const Inputs& inputs, const RecordLayout& layout,
+                                  std::size_t input, std::uint64_t offset, std::uint64_t known) {
+  const bool lines = layout.fixed_bytes == 0 && layout.delimiter == '\n';
+  return "input '" + inputs.name(input) + "' " + (lines ? "line " : "record ") +
+         std::to_string(record_number_at(inputs, layout, input, offset, known)) + " (byte offset " +
+         std::to_string(offset) + ")";
+}
+
+// On success, *records_out is the number of records seen (skipped ones included).
+// fn takes a Record, or, for fixed-size records only, a RecordBlock of up to
+// kRecordsPerStopCheck records (a block is then skipped or fails as one record would).
+// REQUIRES: `bad` outlives the call (it may be null: no record is skipped).
 template <typename Fn>
 Status for_each_record(const Inputs& inputs, const SplitPlan& plan, const Split& split,
-                       char delimiter, const std::stop_token& stop, std::uint64_t* records_out,
-                       Fn&& fn) {
+                       const RecordLayout& layout, BadRecordLimit* bad, const std::stop_token& stop,
+                       std::uint64_t* records_out, Fn&& fn) {
+  constexpr bool kBlocks = std::invocable<Fn&, RecordBlock>;
+  const bool skipping = bad != nullptr && bad->skipping();
+  const std::uint64_t fixed = layout.fixed_bytes;
+  if (kBlocks && fixed == 0) {
+    return Status::InvalidArgument("a job that maps record blocks needs fixed-size records");
+  }
   std::uint64_t records = 0;
   for (const Segment& seg : plan.segments_of(split)) {
     const std::string_view data = inputs.data(seg.input);
     std::uint64_t pos = seg.begin;
+    std::uint64_t number = seg.first_record;
+    if (fixed != 0 && layout.numbered) number = (pos - layout.header_bytes) / fixed + 1;
     try {
       while (pos < seg.end) {
-        if (records % kRecordsPerStopCheck == 0) {
+        if (kBlocks || records % kRecordsPerStopCheck == 0) {
           if (stop.stop_requested()) return Status::Cancelled("map task stopped");
           // Its pages past the new end now read as zeros: stop rather than map them.
           if (inputs.shrank(seg.input)) return inputs.check_intact();
         }
-        const std::size_t d = data.find(delimiter, pos);
-        const std::uint64_t end = d == std::string_view::npos || d >= seg.end ? seg.end : d;
-        fn(Record{data.substr(pos, end - pos), seg.input, pos});
-        ++records;
-        pos = end + 1;
+        std::uint64_t end;
+        std::uint64_t next;
+        std::uint64_t count = 1;  // records in this call
+        if (kBlocks) {
+          end = std::min(seg.end, pos + fixed * kRecordsPerStopCheck);
+          next = end;
+          count = (end - pos) / fixed;
+        } else if (fixed != 0) {
+          end = pos + fixed;
+          next = end;
+        } else {
+          const std::size_t d = data.find(layout.delimiter, pos);
+          end = d == std::string_view::npos || d >= seg.end ? seg.end : d;
+          next = end + 1;
+        }
+        const auto rec = [&] {
+          if constexpr (kBlocks) {
+            return RecordBlock{data.substr(pos, end - pos), fixed, seg.input, pos};
+          } else {
+            return Record{data.substr(pos, end - pos), seg.input, pos, number};
+          }
+        }();
+        if (!skipping) {
+          fn(rec);
+        } else {
+          try {
+            fn(rec);
+          } catch (...) {
+            Status s = Status::FromException(std::current_exception());
+            if (!BadRecordLimit::skippable(s)) throw;
+            const BadRecord record{inputs.name(seg.input), pos, number, s.message()};
+            if (!bad->skip(record)) {
+              return Status(s.code(),
+                            s.message() + " (more than " + std::to_string(bad->limit()) +
+                                " bad records)",
+                            s.cause())
+                  .with_context(record_context(inputs, layout, seg.input, pos, number));
+            }
+          }
+        }
+        records += count;
+        if (number != 0) number += count;
+        pos = next;
       }
     } catch (...) {
       return Status::FromException(std::current_exception())
-          .with_context("input '" + inputs.name(seg.input) + "' at byte offset " +
-                        std::to_string(pos));
+          .with_context(record_context(inputs, layout, seg.input, pos, number));
     }
     // Also after the segment: a shrink found by its last records (one long run of zeros is a
     // single record) fails this split, not only the run's final check.

@@ -50,6 +50,7 @@ void visit_fields(Op&& op, Report&... r) {
   op.count(r.splits...);
   op.count(r.bytes_in...);
   op.count(r.records_in...);
+  op.count(r.bad_records...);
   op.count(r.pairs_emitted...);
   op.count(r.distinct_keys...);
   op.count(r.tasks_run...);

@@ -255,8 +255,8 @@ struct ThrowsAtBadRecord {
   static Value combine(Value a, Value b) { return a + b; }
 };
 
-// Oracle: an exception in map() fails the run with a status naming the input and the byte
-// offset of the offending record, and the original exception as its cause.
+// Oracle: an exception in map() fails the run with a status naming the input, the line and
+// the byte offset of the offending record, and the original exception as its cause.
 TEST(Engine, MapExceptionNamesInputAndOffset) {
   Engine engine({.threads = 2});
   Inputs inputs = Inputs::buffers({{"good.txt", "a\nb\n"}, {"data.txt", "ok\nok\nBAD\nok\n"}});
@@ -264,7 +264,7 @@ TEST(Engine, MapExceptionNamesInputAndOffset) {
   ASSERT_FALSE(result.ok());
   const Status s = result.status();
   EXPECT_EQ(s.code(), StatusCode::kInternal);
-  EXPECT_NE(s.message().find("input 'data.txt' at byte offset 6"), std::string::npos)
+  EXPECT_NE(s.message().find("input 'data.txt' line 3 (byte offset 6)"), std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("cannot parse record"), std::string::npos) << s.message();
   EXPECT_TRUE(s.cause());

@@ -268,7 +268,8 @@ TEST_P(SplitPlanSweep, InvariantsHold) {
     std::mt19937_64 rng(seed);
     Inputs inputs = Inputs::buffers(scenario.make(rng, d));
     ASSERT_TRUE(inputs.open().ok());
-    const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = target, .delimiter = d});
+    const SplitPlan plan =
+        tally::plan_splits(inputs, {.target_bytes = target, .records = {.delimiter = d}});
 
     // 1 and 2.
     std::vector<std::string> rebuilt(inputs.size());
@@ -347,7 +348,8 @@ TEST_P(SplitPlanSweep, InvariantsHold) {
       EXPECT_EQ(plan.splits[k].last, greedy.splits[k].last) << "split " << k;
       EXPECT_EQ(plan.splits[k].bytes, greedy.splits[k].bytes) << "split " << k;
     }
-    const SplitPlan again = tally::plan_splits(inputs, {.target_bytes = target, .delimiter = d});
+    const SplitPlan again =
+        tally::plan_splits(inputs, {.target_bytes = target, .records = {.delimiter = d}});
     ASSERT_EQ(again.segments.size(), plan.segments.size());
     ASSERT_EQ(again.splits.size(), plan.splits.size());
     for (std::size_t k = 0; k < plan.splits.size(); ++k) {

@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   tally::Inputs inputs = tally::Inputs::buffers(std::move(named));
   TALLY_FUZZ_CHECK(inputs.open().ok(), "buffers always open");
-  const tally::SplitOptions options{.target_bytes = target, .delimiter = delim};
+  const tally::SplitOptions options{.target_bytes = target, .records = {.delimiter = delim}};
   const tally::SplitPlan plan = tally::plan_splits(inputs, options);
   const std::uint64_t effective_target = target == 0 ? 1 : target;  // "at least 1"
 
