@@ -20,19 +20,6 @@
 namespace tally::cli {
 namespace {
 
-void append_csv_field(std::string& out, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += s;
-    return;
-  }
-  out += '"';
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one (overlong
 // forms, surrogates and code points above U+10FFFF are invalid, as RFC 3629 says).
 std::size_t utf8_sequence(std::string_view s, std::size_t i) {
@@ -54,6 +41,21 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     return 4;
   }
   return 0;
+}
+
+}  // namespace
+
+void append_csv_field(std::string& out, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
 }
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -80,8 +82,6 @@ void append_json_string(std::string& out, std::string_view s) {
   }
   out += '"';
 }
-
-}  // namespace
 
 std::optional<Format> parse_format(std::string_view name) {
   if (name == "text") return Format::kText;

@@ -114,6 +114,11 @@ class CountsFormat {
   const ColumnWidths widths_;
 };
 
+// Appends `s` as one CSV field (RFC 4180: quoted when it holds , " CR or LF).
+void append_csv_field(std::string& out, std::string_view s);
+// Appends `s` as a JSON string; bytes that are not valid UTF-8 become U+FFFD.
+void append_json_string(std::string& out, std::string_view s);
+
 // Writes `contents` to `path` as OutputFile does (atomically for regular files).
 Status write_file_atomically(const std::string& path, std::string_view contents);
 

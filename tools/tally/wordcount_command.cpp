@@ -20,6 +20,7 @@
 #include "tally/jobs/unicode_wordcount.hpp"
 #include "tally/jobs/wordcount.hpp"
 #include "tools/tally/exit_status.hpp"
+#include "tools/tally/job_command.hpp"
 #include "tools/tally/mpi_launch.hpp"
 #include "tools/tally/output.hpp"
 #include "tools/tally/perf_control.hpp"
@@ -40,23 +41,6 @@ int fail(int status, const std::string& message) {
   return status;
 }
 
-// Input problems (missing, unreadable, wrong kind, shrunk while mapped) are exit 3; the job's
-// own failures 4. A rank stopped by another rank's signal or deadline exits as that rank.
-int exit_status_for(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kNotFound:
-    case StatusCode::kIoError:
-    case StatusCode::kInvalidArgument:
-      return kExitInput;
-    case StatusCode::kDeadlineExceeded:
-      return kExitTimeout;
-    case StatusCode::kCancelled:
-      return kExitTerminated;
-    default:
-      return kExitJobFailed;
-  }
-}
-
 // A run stopped by a signal or its deadline: the supervisor's status and reason.
 int fail_stopped(const Supervisor& supervisor) {
   return fail(supervisor.exit_status(), supervisor.reason());
@@ -67,11 +51,6 @@ int fail_stopped(const Supervisor& supervisor) {
 int fail_with(const Status& s, const Supervisor& supervisor, bool with_code = true) {
   if (supervisor.stopped()) return fail_stopped(supervisor);
   return fail(exit_status_for(s), with_code ? s.to_string() : s.message());
-}
-
-// CLI11 check: a path option given as "" names no file.
-std::string empty_path_error(const std::string& path) {
-  return path.empty() ? std::string("an empty path names no file") : std::string();
 }
 
 }  // namespace
