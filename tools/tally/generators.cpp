@@ -2,11 +2,16 @@
 
 #include <vector>
 
+#include "tools/tally/generate_pairs.hpp"
+
 namespace tally::cli {
 
 std::span<const Generator> generators() {
   // One entry per job input; each generator lives in a file of its own (generate_*.cpp).
-  static const std::vector<Generator> kGenerators = {};
+  static const std::vector<Generator> kGenerators = {
+      {"pairs", "int8 (x, y) byte pairs for linreg --binary", &generate_pairs},
+      {"pairs-csv", "x,y lines of decimals for linreg", &generate_pairs_csv},
+  };
   return kGenerators;
 }
 
