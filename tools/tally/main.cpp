@@ -16,6 +16,7 @@
 #include "tools/tally/compare/compare_command.hpp"
 #include "tools/tally/corpus_command.hpp"
 #include "tools/tally/exit_status.hpp"
+#include "tools/tally/linreg_command.hpp"
 #include "tools/tally/profile_command.hpp"
 #include "tools/tally/supervisor.hpp"
 #include "tools/tally/wordcount_command.hpp"
@@ -75,6 +76,8 @@ int run(int argc, char** argv) {
   CompareArgs compare;
   CLI::App* compare_cmd = add_compare_command(app, compare);
   add_profile_command(app);
+  LinregArgs linreg;
+  CLI::App* linreg_cmd = add_linreg_command(app, linreg);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
       "130 interrupted, 143 terminated (tally compare: 0 ok, 1 regression, 2 error).");
@@ -95,6 +98,7 @@ int run(int argc, char** argv) {
   if (wordcount_cmd->parsed()) return run_wordcount(wordcount);
   if (corpus_cmd->parsed()) return run_generate_corpus(corpus);
   if (compare_cmd->parsed()) return run_compare(compare);
+  if (linreg_cmd->parsed()) return run_linreg(linreg);
   std::cerr << app.help() << "tally: a command is required\n";
   return kExitUsage;
 }
