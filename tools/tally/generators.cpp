@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "tools/tally/generate_pairs.hpp"
+#include "tools/tally/generate_bmp.hpp"
 
 namespace tally::cli {
 
@@ -11,6 +12,7 @@ std::span<const Generator> generators() {
   static const std::vector<Generator> kGenerators = {
       {"pairs", "int8 (x, y) byte pairs for linreg --binary", &generate_pairs},
       {"pairs-csv", "x,y lines of decimals for linreg", &generate_pairs_csv},
+      {"bmp", "a 24-bit BMP image for histogram", generate_bmp},
   };
   return kGenerators;
 }
