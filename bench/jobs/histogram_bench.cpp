@@ -24,17 +24,12 @@
 // Every contender's counts are checked against the reference (the process's TSV output on its
 // first run), so one that loses or invents a pixel reports an error, not a time.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -54,7 +49,6 @@
 #include "tools/tally/generate_bmp.hpp"
 #include "tools/tally/output.hpp"
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
 
 namespace tally::bench {
 namespace {
@@ -136,15 +130,19 @@ Image* image_or_skip(benchmark::State& state) {
   return &img;
 }
 
-bool check(benchmark::State& state, const Image& img, const Counts& counts) {
-  if (counts == img.reference) return true;
+// What differs between `counts` and the image's reference counts; empty if nothing.
+std::string mismatch(const Image& img, const Counts& counts) {
+  if (counts == img.reference) return {};
   std::size_t k = 0;
   while (counts[k] == img.reference[k]) ++k;
-  const std::string what = "wrong count: key " + std::to_string(k) + " has " +
-                           std::to_string(counts[k]) + ", expected " +
-                           std::to_string(img.reference[k]);
-  state.SkipWithError(what.c_str());
-  return false;
+  return "wrong count: key " + std::to_string(k) + " has " + std::to_string(counts[k]) +
+         ", expected " + std::to_string(img.reference[k]);
+}
+
+bool check(benchmark::State& state, const Image& img, const Counts& counts) {
+  const std::string wrong = mismatch(img, counts);
+  if (!wrong.empty()) state.SkipWithError(wrong.c_str());
+  return wrong.empty();
 }
 
 void report_image(benchmark::State& state, const Image& img) {
@@ -267,84 +265,17 @@ Counts parse_tsv(const std::string& text, std::string& error) {
   return counts;
 }
 
-// One run of `argv` under process_meter, stdout to `out`: its wall seconds and peak RSS, or
-// `error` set. process_bench.hpp's measure_process checks word counts only, hence this.
-struct Metered {
-  double seconds = 0;
-  double peak_rss_bytes = 0;
-  std::string error;
-};
-
-Metered run_metered(const std::vector<std::string>& argv, const fs::path& out) {
-  Metered m;
-  const fs::path err = out.string() + ".err";
-  const fs::path report = out.string() + ".meter";
-  std::vector<std::string> meter_argv{PROCESS_METER_EXE, report.string()};
-  meter_argv.insert(meter_argv.end(), argv.begin(), argv.end());
-  std::vector<char*> args;
-  for (std::string& a : meter_argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    m.error = std::string("cannot start ") + args[0] + ": " + std::strerror(rc);
-    return m;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  long long ns = 0;
-  long long rss = 0;
-  int program_status = -1;
-  std::ifstream(report) >> ns >> rss >> program_status;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || ns <= 0) {
-    m.error = "process_meter failed: " + read_file(err).substr(0, 300);
-  } else if (!WIFEXITED(program_status) || WEXITSTATUS(program_status) != 0) {
-    m.error = argv[0] + " failed: " + read_file(err).substr(0, 300);
-  }
-  m.seconds = static_cast<double>(ns) * 1e-9;
-  m.peak_rss_bytes = static_cast<double>(rss);
-  return m;
-}
-
 void BM_Process_Histogram(benchmark::State& state) {
   if (skip_without_tally(state)) return;
   const Image* img = image_or_skip(state);
   if (img == nullptr) return;
   const std::string threads = std::to_string(state.range(0));
-  const fs::path out = scratch_dir() / ("histogram-" + img->name + "-" + threads + ".out");
-  double peak_rss = 0;
-  bool checked = false;
-  for (auto _ : state) {
-    const Metered run =
-        run_metered({tally_program(), "histogram", "-j", threads, "-f", "tsv", img->path}, out);
-    if (!run.error.empty()) {
-      state.SkipWithError(run.error.c_str());
-      return;
-    }
-    state.SetIterationTime(run.seconds);
-    peak_rss = std::max(peak_rss, run.peak_rss_bytes);
-    if (!checked) {
-      std::string error;
-      const Counts counts = parse_tsv(read_file(out), error);
-      if (!error.empty()) {
-        state.SkipWithError(("wrong output: " + error).c_str());
-        return;
-      }
-      if (!check(state, *img, counts)) return;
-      checked = true;
-    }
-  }
-  state.counters["peak_rss_bytes"] =
-      benchmark::Counter(peak_rss, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  measure_program(state, {tally_program(), "histogram", "-j", threads, "-f", "tsv", img->path},
+                  "histogram-" + img->name + "-" + threads, [img](const fs::path& out) {
+                    std::string error;
+                    const Counts counts = parse_tsv(read_file(out), error);
+                    return error.empty() ? mismatch(*img, counts) : error;
+                  });
   report_image(state, *img);
 }
 

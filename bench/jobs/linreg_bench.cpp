@@ -24,16 +24,11 @@
 // any timing): the pair sums exactly, the text fit to a relative 1e-9 (merges in another
 // order round differently) with n exact; the process's printed fit likewise.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -53,7 +48,6 @@
 #include "tools/tally/generate_pairs.hpp"
 #include "tools/tally/output.hpp"
 
-extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
 
 namespace tally::bench {
 namespace {
@@ -319,59 +313,11 @@ void BM_Linreg_Tbb(benchmark::State& state, const Dataset& (*dataset)()) {
 // The tally program, end to end
 // ------------------------------------------------------------------------------------------
 
-// One run of argv (argv[0] an absolute path) under process_meter, stdout to `out`.
-struct Metered {
-  double seconds = 0;
-  long long peak_rss = 0;
-  std::string error;
-};
-
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-Metered run_metered(const std::vector<std::string>& argv, const fs::path& out, const fs::path& err,
-                    const fs::path& report) {
-  Metered m;
-  std::vector<std::string> all{PROCESS_METER_EXE, report.string()};
-  all.insert(all.end(), argv.begin(), argv.end());
-  std::vector<char*> args;
-  for (std::string& a : all) args.push_back(a.data());
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    m.error = std::string("cannot start ") + args[0] + ": " + std::strerror(rc);
-    return m;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    m.error = "process_meter failed: " + read_text(err).substr(0, 300);
-    return m;
-  }
-  long long ns = 0;
-  int child = 0;
-  std::ifstream(report) >> ns >> m.peak_rss >> child;
-  m.seconds = static_cast<double>(ns) * 1e-9;
-  if (ns <= 0) {
-    m.error = "process_meter wrote no report";
-  } else if (!WIFEXITED(child) || WEXITSTATUS(child) != 0) {
-    m.error = argv[0] + " failed: " + read_text(err).substr(0, 300);
-  }
-  return m;
 }
 
 // The fit printed as TSV ("slope\tintercept\tr2\tn\n"), checked against the reference.
@@ -393,26 +339,10 @@ void BM_Linreg_Process(benchmark::State& state, const Dataset& (*dataset)()) {
   const Dataset& d = dataset();
   if (failed(state, d.error)) return;
   const std::string threads = std::to_string(state.range(0));
-  const std::string base = "linreg-" + d.name + "-" + threads;
-  const fs::path out = scratch_dir() / (base + ".out");
-  const fs::path err = scratch_dir() / (base + ".err");
-  const fs::path report = scratch_dir() / (base + ".meter");
   std::vector<std::string> argv{tally_program(), "linreg", "-j", threads, "-f", "tsv", d.path};
   if (d.binary) argv.insert(argv.begin() + 2, "--binary");
-  long long peak_rss = 0;
-  bool checked = false;
-  for (auto _ : state) {
-    const Metered m = run_metered(argv, out, err, report);
-    if (failed(state, m.error)) return;
-    state.SetIterationTime(m.seconds);
-    peak_rss = std::max(peak_rss, m.peak_rss);
-    if (!checked) {
-      if (failed(state, check_printed(d, read_text(out)))) return;
-      checked = true;
-    }
-  }
-  state.counters["peak_rss_bytes"] = benchmark::Counter(
-      static_cast<double>(peak_rss), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  measure_program(state, argv, "linreg-" + d.name + "-" + threads,
+                  [&d](const fs::path& out) { return check_printed(d, read_text(out)); });
   report_bytes(state, d);
 }
 

@@ -399,8 +399,9 @@ std::string check_output(const fs::path& path, const Corpus& c, OutputFormat for
 
 fs::path output_path(const std::string& out_name) { return scratch_dir() / (out_name + ".out"); }
 
-void measure_process(benchmark::State& state, const Corpus& c, const std::vector<std::string>& argv,
-                     OutputFormat format, const std::string& out_name, const AfterRun& after_run) {
+void measure_program(benchmark::State& state, const std::vector<std::string>& argv,
+                     const std::string& out_name, const CheckOutput& check,
+                     const AfterRun& after_run) {
   const fs::path out = output_path(out_name);
   const fs::path err = scratch_dir() / (out_name + ".err");
   const fs::path report = scratch_dir() / (out_name + ".meter");
@@ -412,10 +413,6 @@ void measure_process(benchmark::State& state, const Corpus& c, const std::vector
       for (const fs::path& p : paths) fs::remove(p, ignored);
     }
   } const remove_files{{out, err, report}};
-  if (const std::string wrong = check_corpus_file(c); !wrong.empty()) {
-    state.SkipWithError(wrong.c_str());
-    return;
-  }
   std::int64_t peak_rss = 0;
   bool checked = false;
   for (auto _ : state) {
@@ -427,7 +424,7 @@ void measure_process(benchmark::State& state, const Corpus& c, const std::vector
     state.SetIterationTime(run.seconds);
     peak_rss = std::max(peak_rss, run.max_rss_bytes);
     if (!checked) {
-      if (const std::string wrong = check_output(out, c, format); !wrong.empty()) {
+      if (const std::string wrong = check(out); !wrong.empty()) {
         state.SkipWithError(("wrong output: " + wrong).c_str());
         return;
       }
@@ -442,6 +439,17 @@ void measure_process(benchmark::State& state, const Corpus& c, const std::vector
   }
   state.counters["peak_rss_bytes"] = benchmark::Counter(
       static_cast<double>(peak_rss), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+}
+
+void measure_process(benchmark::State& state, const Corpus& c, const std::vector<std::string>& argv,
+                     OutputFormat format, const std::string& out_name, const AfterRun& after_run) {
+  if (const std::string wrong = check_corpus_file(c); !wrong.empty()) {
+    state.SkipWithError(wrong.c_str());
+    return;
+  }
+  measure_program(
+      state, argv, out_name,
+      [&c, format](const fs::path& out) { return check_output(out, c, format); }, after_run);
   report_corpus(state, c);
 }
 

@@ -111,10 +111,21 @@ using AfterRun = std::function<std::string()>;
 // renaming a finished file over it) replaces that file, and the check reads what it wrote.
 std::filesystem::path output_path(const std::string& out_name);
 
-// Runs the program `argv` (argv[0] an absolute path) once per iteration and reports its wall
-// time (manual time) and peak RSS (the counter peak_rss_bytes); checks the output on the first
-// iteration. `out_name` names its files in the scratch directory (<out_name>.out, .err,
-// .meter), removed once the benchmark is done so that large outputs do not pile up.
+// What is wrong with a program's output file, or empty if it is right.
+using CheckOutput = std::function<std::string(const std::filesystem::path& out)>;
+
+// Runs the program `argv` (argv[0] an absolute path) once per iteration through
+// process_meter and reports its wall time (manual time) and peak RSS (the counter
+// peak_rss_bytes); `check` judges its output (stdout, or what it wrote to output_path) on the
+// first iteration, and the benchmark fails with what it says. `out_name` names its files in
+// the scratch directory (<out_name>.out, .err, .meter), removed once the benchmark is done.
+// For programs other than word counts (the other jobs' suites).
+void measure_program(benchmark::State& state, const std::vector<std::string>& argv,
+                     const std::string& out_name, const CheckOutput& check,
+                     const AfterRun& after_run = nullptr);
+
+// measure_program for a word count of `c`: checks the corpus file first, then the output
+// against the corpus's reference (check_output), and reports the corpus's bytes.
 void measure_process(benchmark::State& state, const Corpus& c, const std::vector<std::string>& argv,
                      OutputFormat format, const std::string& out_name,
                      const AfterRun& after_run = nullptr);
