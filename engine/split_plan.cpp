@@ -48,7 +48,11 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
     if (fixed != 0) {
       // Whole records up to the room left; a record larger than a split gets one of its own.
       std::uint64_t pos = std::min(options.records.header_bytes, n);
-      const std::uint64_t records_end = pos + (n - pos) / fixed * fixed;
+      std::uint64_t records = (n - pos) / fixed;
+      if (options.records.record_count != 0) {
+        records = std::min(records, options.records.record_count);
+      }
+      const std::uint64_t records_end = pos + records * fixed;
       while (pos < records_end) {
         if (current.bytes >= target) close_split();
         const std::uint64_t room = target - current.bytes;
@@ -112,6 +116,16 @@ Status check_record_layout(const Inputs& inputs, const RecordLayout& layout) {
       return Status::InvalidArgument("input '" + inputs.name(i) + "' is " + std::to_string(n) +
                                      " bytes, shorter than its " +
                                      std::to_string(layout.header_bytes) + "-byte header");
+    }
+    const std::uint64_t records = (n - layout.header_bytes) / layout.fixed_bytes;
+    if (layout.record_count != 0) {
+      if (records < layout.record_count) {
+        return Status::InvalidArgument(
+            "input '" + inputs.name(i) + "' holds " + std::to_string(records) + " whole " +
+            std::to_string(layout.fixed_bytes) + "-byte records after its header, " +
+            std::to_string(layout.record_count) + " expected");
+      }
+      continue;
     }
     if (const std::uint64_t extra = (n - layout.header_bytes) % layout.fixed_bytes; extra != 0) {
       return Status::InvalidArgument("input '" + inputs.name(i) + "' has " + std::to_string(extra) +

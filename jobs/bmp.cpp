@@ -139,26 +139,4 @@ Result<BmpImage> read_bmp_header(std::string_view file, std::string_view name) {
   return image;
 }
 
-SplitPlan plan_pixel_rows(const Inputs& inputs, const BmpImage& image, std::uint64_t split_bytes) {
-  SplitPlan plan = plan_splits(inputs, {.target_bytes = split_bytes, .records = image.rows()});
-  // Segments are whole rows in byte order: keep those that start before the end of the pixel
-  // array, cut the one that straddles it, and drop the splits left empty.
-  const std::uint64_t end = image.pixel_end();
-  SplitPlan cut;
-  for (const Split& split : plan.splits) {
-    Split kept{.first = cut.segments.size(), .last = 0, .bytes = 0};
-    for (const Segment& seg : plan.segments_of(split)) {
-      if (seg.begin >= end) break;
-      Segment s = seg;
-      s.end = std::min(s.end, end);
-      kept.bytes += s.end - s.begin;
-      cut.segments.push_back(s);
-    }
-    if (kept.bytes == 0) break;  // every later split lies past the end too
-    kept.last = cut.segments.size();
-    cut.splits.push_back(kept);
-  }
-  return cut;
-}
-
 }  // namespace tally::jobs

@@ -11,7 +11,7 @@
 //
 //   Result<BmpImage> image = read_bmp_header(inputs.data(0), inputs.name(0));
 //   if (!image.ok()) ...  // kInvalidArgument: "'x.bmp' is a 32-bit BMP; only 24-bit ..."
-//   SplitPlan plan = plan_pixel_rows(inputs, *image, 4 << 20);
+//   options.records = image->rows();   // then Engine::run maps the pixel rows only
 //
 // Thread safety: plain functions and values.
 #pragma once
@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <string_view>
 
-#include "tally/engine/input.hpp"
 #include "tally/engine/record_layout.hpp"
 #include "tally/engine/status.hpp"
 
@@ -42,9 +41,11 @@ struct BmpImage {
   std::uint64_t row_pixel_bytes() const noexcept { return width * 3; }
   // The end of the pixel array: the file's bytes from here on belong to no row.
   std::uint64_t pixel_end() const noexcept { return pixel_offset + row_stride * height; }
-  // The rows as fixed-size records after the headers.
+  // The rows as fixed-size records after the headers; bytes after the pixel array belong
+  // to no row.
   RecordLayout rows() const noexcept {
-    return RecordLayout{.fixed_bytes = row_stride, .header_bytes = pixel_offset};
+    return RecordLayout{
+        .fixed_bytes = row_stride, .header_bytes = pixel_offset, .record_count = height};
   }
 };
 
@@ -58,14 +59,5 @@ struct BmpImage {
 //   "'x.bmp' is compressed (RLE8); compressed BMPs (RLE, bitfields, JPEG, PNG) are not supported"
 //   "'x.bmp' is truncated: 3000 pixel bytes expected after offset 54, 2000 found"
 Result<BmpImage> read_bmp_header(std::string_view file, std::string_view name);
-
-// The split plan of a run over the image's pixel rows and nothing else: the engine's plan of
-// image.rows() (plan_splits, splits of about split_bytes, each a whole number of rows), cut at
-// image.pixel_end(), so that bytes after the pixel array are neither mapped nor an error
-// (check_record_layout would reject them when they are not a whole number of rows). For
-// Engine::run(job, inputs, plan, options) with options.records == image.rows().
-// REQUIRES: `inputs` is open and holds one input, whose header read_bmp_header read as
-// `image`; split_bytes > 0.
-SplitPlan plan_pixel_rows(const Inputs& inputs, const BmpImage& image, std::uint64_t split_bytes);
 
 }  // namespace tally::jobs

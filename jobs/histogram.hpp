@@ -60,24 +60,13 @@ struct Histogram {
   static Value combine(Value a, Value b) { return a + b; }
 };
 
-// Runs Histogram over the image in `inputs`: over its pixel rows only (plan_pixel_rows), so
-// bytes after the pixel array are ignored. options.records is set here; options.split_bytes
-// 0 picks what Engine::run would (total / (16 x workers), between 256 KiB and 16 MiB). The
-// result holds all 768 keys.
-// REQUIRES: `inputs` is open and holds one input, whose header read_bmp_header read as
-// `image`.
+// Runs Histogram over the image in `inputs`: over its pixel rows only (image.rows()), so
+// bytes after the pixel array are ignored. options.records is set here. The result holds all
+// 768 keys. REQUIRES: `inputs` holds one input, whose header read_bmp_header read as `image`.
 inline Result<RunOutput<Histogram>> run_histogram(Engine& engine, Inputs& inputs,
                                                   const BmpImage& image, RunOptions options) {
   options.records = image.rows();
-  const std::uint64_t pixel_bytes = image.pixel_end() - image.pixel_offset;
-  const std::uint64_t split_bytes =
-      options.split_bytes != 0
-          ? options.split_bytes
-          : std::clamp<std::uint64_t>(
-                pixel_bytes / (16 * std::max<std::uint64_t>(engine.num_workers(), 1)), 256u << 10,
-                16u << 20);
-  const SplitPlan plan = plan_pixel_rows(inputs, image, split_bytes);
-  return engine.run(Histogram{.row_pixel_bytes = image.row_pixel_bytes()}, inputs, plan, options);
+  return engine.run(Histogram{.row_pixel_bytes = image.row_pixel_bytes()}, inputs, options);
 }
 
 }  // namespace tally::jobs

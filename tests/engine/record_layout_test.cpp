@@ -94,6 +94,22 @@ TEST(FixedRecords, CheckNamesTheInputWithAPartialRecord) {
   EXPECT_TRUE(tally::check_record_layout(inputs, {}).ok()) << "delimited records always fit";
 }
 
+// With a record count, bytes after the records are no error and in no segment; too few
+// records are.
+TEST(FixedRecords, ARecordCountLeavesTheTrailerOut) {
+  Inputs inputs = Inputs::buffers({{"img", std::string(4 + 3 * 5 + 7, 'x')}});
+  ASSERT_TRUE(inputs.open().ok());
+  const RecordLayout layout{.fixed_bytes = 3, .header_bytes = 4, .record_count = 5};
+  ASSERT_TRUE(tally::check_record_layout(inputs, layout).ok());
+  const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 6, .records = layout});
+  ASSERT_FALSE(plan.segments.empty());
+  EXPECT_EQ(plan.segments.front().begin, 4u);
+  EXPECT_EQ(plan.segments.back().end, 4u + 15u);
+  const RecordLayout more{.fixed_bytes = 3, .header_bytes = 4, .record_count = 8};
+  EXPECT_EQ(tally::check_record_layout(inputs, more).message(),
+            "input 'img' holds 7 whole 3-byte records after its header, 8 expected");
+}
+
 // Collects every record a map-only run sees, keyed by (input, offset).
 struct Collect {
   std::mutex* mutex;

@@ -1,4 +1,4 @@
-// read_bmp_header and plan_pixel_rows (jobs/bmp.hpp).
+// read_bmp_header and the plan of its pixel rows (jobs/bmp.hpp, BmpImage::rows()).
 #include "tally/jobs/bmp.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "tally/engine/input.hpp"
 #include "tests/support/bmp_file.hpp"
 
 namespace tally::jobs {
@@ -179,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadBmp>& p) { return p.param.label; });
 
 // ---------------------------------------------------------------------------------------------
-// plan_pixel_rows
+// The plan of image.rows(): the pixel rows, and no trailer
 // ---------------------------------------------------------------------------------------------
 
 struct PlanCase {
@@ -205,7 +206,9 @@ TEST_P(PlanPixelRowsTest, CoversThePixelArrayExactly) {
   ASSERT_TRUE(inputs.open().ok());
   const Result<BmpImage> image = read_bmp_header(inputs.data(0), inputs.name(0));
   ASSERT_TRUE(image.ok()) << image.status().to_string();
-  const SplitPlan plan = plan_pixel_rows(inputs, *image, c.split_bytes);
+  ASSERT_TRUE(tally::check_record_layout(inputs, image->rows()).ok());
+  const SplitPlan plan =
+      tally::plan_splits(inputs, {.target_bytes = c.split_bytes, .records = image->rows()});
   std::uint64_t next = image->pixel_offset;
   std::size_t segments = 0;
   for (const Split& split : plan.splits) {
