@@ -34,9 +34,9 @@ namespace {
 // a small file is read about as fast as it is mapped and faulted in.
 constexpr std::uint64_t kMapMinBytes = std::uint64_t{1} << 20;
 
-// One input's bytes: a read-only mapping, or bytes owned in memory. Never moved once built
-// (held by unique_ptr): `view` may point into `owned` or `held`, and the guard registry into
-// `name`.
+// One input's bytes: a read-only mapping, bytes owned in memory, or the caller's bytes
+// (views). Never moved once built (held by unique_ptr): `view` may point into `owned` or
+// `held`, and the guard registry into `name`.
 struct Source {
   std::string name;
   std::string owned;       // buffers, small files and decoded inputs
@@ -263,8 +263,8 @@ Status open_path(const std::string& path, detail::ReadControl& control,
 
 struct Inputs::Impl {
   std::vector<std::string> paths;  // what open() resolves; empty for buffers
-  bool from_buffers = false;
-  bool opened = false;  // open() succeeded (always true for buffers)
+  bool from_buffers = false;       // buffers or views: in memory from the start
+  bool opened = false;             // open() succeeded (always true for buffers)
   std::vector<std::unique_ptr<Source>> sources;
   std::uint64_t total = 0;
   std::uint64_t transient_retries = 0;
@@ -290,6 +290,20 @@ Inputs Inputs::buffers(std::vector<std::pair<std::string, std::string>> named_by
     src->name = std::move(entry.first);
     src->owned = std::move(entry.second);
     src->view = src->owned;
+    impl->total += src->view.size();
+    impl->sources.push_back(std::move(src));
+  }
+  return Inputs(std::move(impl));
+}
+
+Inputs Inputs::views(std::vector<std::pair<std::string, std::string_view>> named_views) {
+  auto impl = std::make_unique<Impl>();
+  impl->from_buffers = true;  // nothing to open: the bytes are there already
+  impl->opened = true;
+  for (auto& entry : named_views) {
+    auto src = std::make_unique<Source>();
+    src->name = std::move(entry.first);
+    src->view = entry.second;
     impl->total += src->view.size();
     impl->sources.push_back(std::move(src));
   }

@@ -15,6 +15,9 @@
 //  - directories are walked recursively, files taken in bytewise-sorted path order (stable
 //    whatever the file system's order), symlinks to files followed, other entries skipped;
 //  - in-memory buffers (named, for error messages) are used as they are;
+//  - in-memory views (Inputs::views, Inputs::array) are read where the caller keeps them:
+//    nothing is copied, and the caller keeps the bytes alive and unchanged while the Inputs
+//    and any plan or run over it is in use;
 //  - a file (or pipe) whose name ends in ".gz" or ".zst", given directly or found in a
 //    directory, is decompressed (gzip with zlib, zstd with libzstd; see decompress.hpp): its
 //    data() is the decompressed content, its name() the path as given. The suffix decides,
@@ -53,9 +56,11 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -80,6 +85,33 @@ class Inputs {
   static Inputs paths(std::vector<std::string> paths);
   // In-memory inputs as (name, bytes) pairs; open() always succeeds.
   static Inputs buffers(std::vector<std::pair<std::string, std::string>> named_bytes);
+  // In-memory inputs as (name, bytes) pairs, not copied: data(i) is the caller's own bytes.
+  // open() always succeeds. REQUIRES: the bytes outlive the Inputs and stay unchanged while
+  // it (or a plan or run over it) is in use.
+  static Inputs views(std::vector<std::pair<std::string, std::string_view>> named_views);
+  // One input viewing an array, for a job over its elements (or over runs of
+  // elements_per_record elements each) as fixed-size records:
+  //
+  //   std::vector<double> xs = ...;                  // 3-D points, x y z x y z ...
+  //   tally::Inputs inputs = tally::Inputs::array<double>("points", xs);
+  //   tally::RunOptions options{.records = tally::array_records<double>(3)};
+  //   auto result = engine.run(job, inputs, options);
+  //   // in map(Record rec, ...): std::span<const double> p =
+  //   tally::elements_of<double>(rec.bytes);
+  //
+  // With array_records, every split holds whole records (splits fall on element
+  // boundaries, see the top of this file), so a split's size is a count of elements:
+  // RunOptions::split_bytes = n * sizeof(T) * elements_per_record gives n records a split.
+  // REQUIRES: as views(); T trivially copyable (its bytes are its value).
+  template <typename T>
+  requires std::is_trivially_copyable_v<T>
+  static Inputs array(std::string name, std::span<const T> elements) {
+    const std::string_view bytes(reinterpret_cast<const char*>(elements.data()),
+                                 elements.size_bytes());
+    std::vector<std::pair<std::string, std::string_view>> one;
+    one.emplace_back(std::move(name), bytes);
+    return views(std::move(one));
+  }
 
   Inputs(Inputs&&) noexcept;
   Inputs(const Inputs&) = delete;
@@ -134,6 +166,38 @@ class Inputs {
   explicit Inputs(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The layout of an array input (Inputs::array<T>) cut into records of elements_per_record
+// elements of T each: fixed-size records of sizeof(T) x elements_per_record bytes, no
+// header. An array whose size is not a multiple of it fails the run (check_record_layout).
+// REQUIRES: elements_per_record > 0.
+template <typename T>
+constexpr RecordLayout array_records(std::uint64_t elements_per_record = 1) {
+  return RecordLayout{.fixed_bytes = sizeof(T) * elements_per_record};
+}
+
+// A record's (or a RecordBlock's) bytes seen as the elements of T they hold, without a copy:
+// for records of an Inputs::array<T> cut by array_records<T>. Checked, since a wrong T or
+// layout would otherwise read garbage: throws std::invalid_argument if the size is not a
+// multiple of sizeof(T) or the bytes are not aligned for T. Bytes of an Inputs::array are
+// always aligned (the array is, and each record starts a whole number of elements into it);
+// those of a file or buffer may not be (a header of odd size, a buffer's small-string
+// storage): memcpy them into a T instead.
+template <typename T>
+requires std::is_trivially_copyable_v<T> std::span<const T> elements_of(std::string_view bytes) {
+  if (bytes.size() % sizeof(T) != 0) {
+    throw std::invalid_argument("a record of " + std::to_string(bytes.size()) +
+                                " bytes is not a whole number of " + std::to_string(sizeof(T)) +
+                                "-byte elements");
+  }
+  if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(T) != 0) {
+    throw std::invalid_argument("a record's bytes are not aligned to " +
+                                std::to_string(alignof(T)) + " bytes for its elements");
+  }
+  // The bytes are an array's elements (Inputs::array): reading them as T is reading the T
+  // objects the caller stored there.
+  return {reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T)};
+}
 
 // A byte range [begin, end) of one input.
 struct Segment {
