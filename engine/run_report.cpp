@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <numeric>
 #include <sstream>
@@ -27,7 +28,54 @@ std::uint64_t sum(const std::vector<std::uint64_t>& v) {
   return std::accumulate(v.begin(), v.end(), std::uint64_t{0});
 }
 
+void add_each(std::vector<std::uint64_t>& total, const std::vector<std::uint64_t>& later) {
+  if (total.size() < later.size()) total.resize(later.size());
+  for (std::size_t i = 0; i < later.size(); ++i) total[i] += later[i];
+}
+
 }  // namespace
+
+void add_run(RunReport& total, const RunReport& later) {
+  if (total.strategy.empty()) total.strategy = later.strategy;
+  total.workers = std::max(total.workers, later.workers);
+  total.split_seconds += later.split_seconds;
+  total.map_seconds += later.map_seconds;
+  total.merge_seconds += later.merge_seconds;
+  total.finalize_seconds += later.finalize_seconds;
+  total.inputs = std::max(total.inputs, later.inputs);
+  total.input_retries = std::max(total.input_retries, later.input_retries);
+  total.splits = std::max(total.splits, later.splits);
+  total.bytes_in += later.bytes_in;
+  total.records_in += later.records_in;
+  total.bad_records += later.bad_records;
+  total.pairs_emitted += later.pairs_emitted;
+  total.distinct_keys = later.distinct_keys;
+  total.tasks_run += later.tasks_run;
+  total.tasks_stolen += later.tasks_stolen;
+  total.steal_failures += later.steal_failures;
+  add_each(total.tasks_run_per_worker, later.tasks_run_per_worker);
+  add_each(total.tasks_stolen_per_worker, later.tasks_stolen_per_worker);
+  total.combiner_flushes += later.combiner_flushes;
+  total.batches += later.batches;
+  total.channel_full_events += later.channel_full_events;
+  add_each(total.shard_locks, later.shard_locks);
+  add_each(total.shard_locks_contended, later.shard_locks_contended);
+  total.peak_rss_bytes = std::max(total.peak_rss_bytes, later.peak_rss_bytes);
+  total.memory_budget_bytes = std::max(total.memory_budget_bytes, later.memory_budget_bytes);
+  total.tracked_peak_bytes = std::max(total.tracked_peak_bytes, later.tracked_peak_bytes);
+  total.spill_runs += later.spill_runs;
+  total.spill_bytes += later.spill_bytes;
+  total.spill_merge_passes = std::max(total.spill_merge_passes, later.spill_merge_passes);
+  total.spill_write_seconds += later.spill_write_seconds;
+  total.spill_merge_seconds += later.spill_merge_seconds;
+  total.result_spilled = later.result_spilled;
+  total.ranks = std::max(total.ranks, later.ranks);
+  total.exchange_rounds += later.exchange_rounds;
+  total.exchange_bytes += later.exchange_bytes;
+  total.exchange_seconds += later.exchange_seconds;
+  total.gather_bytes += later.gather_bytes;
+  total.gather_seconds += later.gather_seconds;
+}
 
 std::uint64_t peak_rss_bytes() {
   rusage usage{};
@@ -73,6 +121,10 @@ std::string RunReport::to_text() const {
         << " intermediate merge passes (" << seconds(spill_merge_seconds) << ")"
         << (result_spilled ? ", result on disk" : "") << "\n";
   }
+  if (rounds != 0) {
+    out << rounds << (rounds == 1 ? " round, " : " rounds, ")
+        << (converged ? "converged" : "did not converge") << "\n";
+  }
   if (ranks != 0) {
     out << ranks << " ranks: exchange " << exchange_rounds << " rounds, "
         << format_bytes(exchange_bytes) << " between ranks (" << seconds(exchange_seconds)
@@ -108,6 +160,10 @@ std::string RunReport::to_json() const {
       << ",\"write_seconds\":" << spill_write_seconds
       << ",\"merge_seconds\":" << spill_merge_seconds
       << ",\"result_spilled\":" << (result_spilled ? "true" : "false") << "}";
+  if (rounds != 0) {
+    out << ",\"iterations\":{\"rounds\":" << rounds
+        << ",\"converged\":" << (converged ? "true" : "false") << "}";
+  }
   if (ranks != 0) {
     out << ",\"mpi\":{\"ranks\":" << ranks << ",\"exchange_rounds\":" << exchange_rounds
         << ",\"exchange_bytes\":" << exchange_bytes << ",\"exchange_seconds\":" << exchange_seconds

@@ -26,7 +26,7 @@ struct RunReport {
   std::uint64_t splits = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t records_in = 0;
-  std::uint64_t bad_records = 0;  // skipped (RunOptions::max_bad_records)
+  std::uint64_t bad_records = 0;    // skipped (RunOptions::max_bad_records)
   std::uint64_t pairs_emitted = 0;  // emit() calls
   std::uint64_t distinct_keys = 0;
 
@@ -78,6 +78,12 @@ struct RunReport {
   std::uint64_t gather_bytes = 0;
   double gather_seconds = 0;
 
+  // An iterative job (iterate.hpp; 0 and false for a single run): the rounds it ran, each a
+  // run over the same split plan, and whether its step said it was done before max_rounds.
+  // The rest of the report is then the rounds' together (add_run).
+  std::uint64_t rounds = 0;
+  bool converged = false;
+
   double total_seconds() const {
     return split_seconds + map_seconds + merge_seconds + finalize_seconds + exchange_seconds +
            gather_seconds;
@@ -87,6 +93,15 @@ struct RunReport {
   // One JSON object ("tally_run_report": 1 marks the format).
   std::string to_json() const;
 };
+
+// Adds the report of a later run to `total`, so that it reports the runs together, as one
+// job made of them (the rounds of an iterative job, a load before them): phase times and
+// counters summed, the per-worker and per-shard lists summed element by element (the longer
+// list's length), peaks the larger; the inputs, input retries, splits, workers and memory
+// budget the larger (rounds over one plan share its inputs and splits); distinct_keys and
+// result_spilled the later run's; strategy kept unless it is empty. rounds and converged are
+// the caller's to set.
+void add_run(RunReport& total, const RunReport& later);
 
 // The process's peak resident set size so far, in bytes (getrusage).
 std::uint64_t peak_rss_bytes();
