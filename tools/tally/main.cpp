@@ -18,6 +18,7 @@
 #include "tools/tally/exit_status.hpp"
 #include "tools/tally/linreg_command.hpp"
 #include "tools/tally/histogram_command.hpp"
+#include "tools/tally/kmeans_command.hpp"
 #include "tools/tally/profile_command.hpp"
 #include "tools/tally/supervisor.hpp"
 #include "tools/tally/wordcount_command.hpp"
@@ -81,6 +82,8 @@ int run(int argc, char** argv) {
   CLI::App* linreg_cmd = add_linreg_command(app, linreg);
   HistogramArgs histogram;
   CLI::App* histogram_cmd = add_histogram_command(app, histogram);
+  KMeansArgs kmeans;
+  CLI::App* kmeans_cmd = add_kmeans_command(app, kmeans);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
       "130 interrupted, 143 terminated (tally compare: 0 ok, 1 regression, 2 error).");
@@ -103,6 +106,7 @@ int run(int argc, char** argv) {
   if (compare_cmd->parsed()) return run_compare(compare);
   if (linreg_cmd->parsed()) return run_linreg(linreg);
   if (histogram_cmd->parsed()) return run_histogram(histogram);
+  if (kmeans_cmd->parsed()) return run_kmeans(kmeans);
   std::cerr << app.help() << "tally: a command is required\n";
   return kExitUsage;
 }
