@@ -19,6 +19,18 @@ struct Centroids {
   std::uint64_t changes = 0;
 };
 
+// The engine's default split size is made for text, where a split of 256 KiB is little
+// work; a point costs k distance computations, so splits are sized by points instead:
+// about 16 per worker, so that stealing can even out the rounds, but at least
+// kMinSplitPoints points each (one RecordBlock), so that a split is worth a task.
+constexpr std::uint64_t kMinSplitPoints = 1024;
+
+std::uint64_t default_split_bytes(std::size_t n, std::size_t dims, std::size_t workers) {
+  const std::uint64_t points =
+      std::max<std::uint64_t>(n / (16 * std::max<std::size_t>(workers, 1)), kMinSplitPoints);
+  return points * dims * sizeof(double);
+}
+
 }  // namespace
 
 std::vector<std::size_t> kmeans_initial_rows(std::size_t n, std::size_t k, std::uint64_t seed) {
@@ -68,7 +80,9 @@ Result<KMeansResult> kmeans(Engine& engine, std::span<const double> points, std:
   std::vector<std::uint32_t> assignment(n, KMeansRound::kUnassigned);
   Inputs inputs = Inputs::array<double>("points", points);
   RunOptions round_options;
-  round_options.split_bytes = run_options.split_bytes;
+  round_options.split_bytes = run_options.split_bytes != 0
+                                  ? run_options.split_bytes
+                                  : default_split_bytes(n, dims, engine.num_workers());
   round_options.records = array_records<double>(dims);
   round_options.deadline = run_options.deadline;
   round_options.stop = run_options.stop;

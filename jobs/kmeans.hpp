@@ -158,7 +158,9 @@ std::vector<std::size_t> kmeans_initial_rows(std::size_t n, std::size_t k, std::
 
 // Lloyd's algorithm over `points` (n rows of `dims` doubles, row after row), as described at
 // the top of this file. From `options` it uses stop, deadline, split_bytes, memory_budget,
-// on_phase and progress_bytes; the records are always the points. Errors: kInvalidArgument
+// on_phase and progress_bytes; the records are always the points. split_bytes 0 picks
+// splits of about n / (16 x workers) points, at least 1024 (a point is worth k distances,
+// far more work than a byte of text, the engine's default's measure). Errors: kInvalidArgument
 // for dims == 0, a size that is not a multiple of dims, no points, k == 0, k > n ("k = 5 is
 // more than the 3 points"); kCancelled, kDeadlineExceeded.
 Result<KMeansResult> kmeans(Engine& engine, std::span<const double> points, std::size_t dims,
