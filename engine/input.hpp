@@ -96,8 +96,8 @@ class Inputs {
   //   tally::Inputs inputs = tally::Inputs::array<double>("points", xs);
   //   tally::RunOptions options{.records = tally::array_records<double>(3)};
   //   auto result = engine.run(job, inputs, options);
-  //   // in map(Record rec, ...): std::span<const double> p =
-  //   tally::elements_of<double>(rec.bytes);
+  //   // in the job's map(Record rec, ...), the point's 3 coordinates:
+  //   std::span<const double> p = tally::elements_of<double>(rec.bytes);
   //
   // With array_records, every split holds whole records (splits fall on element
   // boundaries, see the top of this file), so a split's size is a count of elements:

@@ -86,8 +86,8 @@ inline Status round_may_start(const RunOptions& options, std::size_t round) {
 // done. REQUIRES: `inputs` outlives the call.
 template <typename State, typename MakeJob, typename Step,
           typename J = std::remove_cvref_t<std::invoke_result_t<MakeJob&, const State&>>>
-requires Job<J> && std::is_invocable_r_v < bool, Step&, State&, RunOutput<J>
-& > Result<IterateResult<State>> iterate(Engine& engine, Inputs& inputs, const RunOptions& options,
+requires(Job<J>&& std::is_invocable_r_v<bool, Step&, State&, RunOutput<J>&>)
+    Result<IterateResult<State>> iterate(Engine& engine, Inputs& inputs, const RunOptions& options,
                                          State initial, MakeJob&& make_job, Step&& step,
                                          const IterateOptions& iterate_options = {}) {
   IterateResult<State> result{
