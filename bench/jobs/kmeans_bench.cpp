@@ -25,16 +25,11 @@
 // parsing the CSV, the iterations, the output. Its output is checked against the reference
 // on the first run.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -54,8 +49,6 @@
 #include "tally/jobs/kmeans.hpp"
 #include "tally/jobs/numeric_fields.hpp"
 #include "tools/tally/generate_points.hpp"
-
-extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
 
 namespace tally::bench {
 namespace {
@@ -317,65 +310,6 @@ std::string read_file(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Runs argv under process_meter (process_bench.hpp says why a meter of its own) with stdout
-// to `out`; its wall seconds, or an error.
-struct MeteredRun {
-  double seconds = 0;
-  std::int64_t max_rss_bytes = 0;
-  std::string error;
-};
-
-MeteredRun run_metered(const std::vector<std::string>& argv, const fs::path& out) {
-  MeteredRun run;
-  const fs::path err = out.string() + ".err";
-  const fs::path meter = out.string() + ".meter";
-  std::vector<std::string> args{PROCESS_METER_EXE, meter.string()};
-  args.insert(args.end(), argv.begin(), argv.end());
-  std::vector<char*> c_args;
-  for (std::string& a : args) c_args.push_back(a.data());
-  c_args.push_back(nullptr);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out_fd < 0 || err_fd < 0) {
-    run.error = "cannot open the output files: " + std::string(std::strerror(errno));
-  } else {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
-    pid_t pid = 0;
-    int status = 0;
-    if (const int rc = posix_spawn(&pid, c_args[0], &actions, nullptr, c_args.data(), environ);
-        rc != 0) {
-      run.error = std::string("cannot start process_meter: ") + std::strerror(rc);
-    } else {
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    long long ns = 0;
-    long long rss = 0;
-    int program_status = -1;
-    std::ifstream(meter) >> ns >> rss >> program_status;
-    if (run.error.empty() && (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || ns <= 0)) {
-      run.error = "process_meter failed: " + read_file(err).substr(0, 300);
-    } else if (run.error.empty() &&
-               (!WIFEXITED(program_status) || WEXITSTATUS(program_status) != 0)) {
-      run.error = "tally kmeans failed: " + read_file(err).substr(0, 300);
-    }
-    run.seconds = static_cast<double>(ns) * 1e-9;
-    run.max_rss_bytes = rss;
-  }
-  for (const int fd : {out_fd, err_fd}) {
-    if (fd >= 0) ::close(fd);
-  }
-  std::error_code ignored;
-  fs::remove(err, ignored);
-  fs::remove(meter, ignored);
-  return run;
-}
-
 // The clustering in `tally kmeans -f tsv` output: cluster, size, x1..x3 a line.
 Clustering parse_tsv(const std::string& text, std::size_t iterations) {
   Clustering c;
@@ -395,7 +329,6 @@ Clustering parse_tsv(const std::string& text, std::size_t iterations) {
 void BM_Process_TallyKMeans(benchmark::State& state) {
   if (skip_without_tally(state)) return;
   const Workload& w = workload();
-  const fs::path out = scratch_dir() / ("kmeans-" + std::to_string(state.range(0)) + ".out");
   const std::vector<std::string> argv = {tally_program(),
                                          "kmeans",
                                          "-j",
@@ -409,30 +342,11 @@ void BM_Process_TallyKMeans(benchmark::State& state) {
                                          "-f",
                                          "tsv",
                                          w.path};
-  std::int64_t peak_rss = 0;
-  bool checked = false;
-  for (auto _ : state) {
-    const MeteredRun run = run_metered(argv, out);
-    if (!run.error.empty()) {
-      state.SkipWithError(run.error.c_str());
-      return;
-    }
-    state.SetIterationTime(run.seconds);
-    peak_rss = std::max(peak_rss, run.max_rss_bytes);
-    if (!checked) {
-      // The program does not print its iterations on stdout; sizes and centroids decide.
-      const std::string wrong = mismatch(parse_tsv(read_file(out), w.reference.iterations), w);
-      if (!wrong.empty()) {
-        state.SkipWithError(("wrong output: " + wrong).c_str());
-        return;
-      }
-      checked = true;
-    }
-  }
-  std::error_code ignored;
-  fs::remove(out, ignored);
-  state.counters["peak_rss_bytes"] = benchmark::Counter(
-      static_cast<double>(peak_rss), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  // The program does not print its iterations on stdout; sizes and centroids decide.
+  measure_program(state, argv, "kmeans-" + std::to_string(state.range(0)),
+                  [&w](const fs::path& out) {
+                    return mismatch(parse_tsv(read_file(out), w.reference.iterations), w);
+                  });
   report(state, w);
 }
 BENCHMARK(BM_Process_TallyKMeans)
