@@ -7,6 +7,7 @@
 #include <chrono>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -18,6 +19,7 @@ using tally::Engine;
 using tally::Inputs;
 using tally::Record;
 using tally::RecordSink;
+using tally::RecordSpan;
 using tally::Status;
 using tally::StatusCode;
 
@@ -74,6 +76,77 @@ std::vector<std::string> lines_of(const std::string& s) {
   return out;
 }
 
+using NamedTexts = std::vector<std::pair<std::string, std::string>>;
+
+// GrepDigits over spans: cuts each span into lines itself and tags each kept line with its
+// input, offset and line number. It checks what the engine promises of every span (whole
+// records, never empty, the right first number, or 0 when not numbered) and throws if one
+// does not hold, which fails the run with that message.
+struct GrepDigitsSpans {
+  const NamedTexts* texts;
+  bool numbered;
+  void map(RecordSpan span, RecordSink& out) const {
+    const std::string& text = (*texts)[span.input].second;
+    const std::uint64_t end = span.offset + span.bytes.size();
+    if (span.bytes.empty()) throw std::logic_error("an empty span");
+    if (span.bytes != std::string_view(text).substr(span.offset, span.bytes.size())) {
+      throw std::logic_error("a span's bytes are not its input's at its offset");
+    }
+    if (span.offset != 0 && text[span.offset - 1] != '\n') {
+      throw std::logic_error("a span starts inside a record");
+    }
+    if (end != text.size() && text[end - 1] != '\n')
+      throw std::logic_error("a span ends inside a record");
+    const std::uint64_t line_at_offset =
+        1 + static_cast<std::uint64_t>(std::count(text.begin(), text.begin() + span.offset, '\n'));
+    if (span.first_number != (numbered ? line_at_offset : 0)) {
+      throw std::logic_error("span at offset " + std::to_string(span.offset) +
+                             " has first number " + std::to_string(span.first_number));
+    }
+    std::uint64_t number = line_at_offset;
+    for (std::size_t pos = 0; pos < span.bytes.size(); ++number) {
+      std::size_t nl = span.bytes.find('\n', pos);
+      if (nl == std::string_view::npos) nl = span.bytes.size();
+      const std::string_view line = span.bytes.substr(pos, nl - pos);
+      if (line.find_first_of("0123456789") != std::string_view::npos) {
+        out.write(std::to_string(span.input) + ":" + std::to_string(span.offset + pos) + ":" +
+                  std::to_string(number) + ":");
+        out.emit(line);
+      }
+      pos = nl + 1;
+    }
+  }
+};
+
+// The sequential oracle for GrepDigitsSpans: oracle()'s lines with the line number added.
+std::vector<std::string> numbered_oracle(const NamedTexts& inputs) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& text = inputs[i].second;
+    std::uint64_t number = 1;
+    for (std::size_t pos = 0; pos < text.size(); ++number) {
+      std::size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      const std::string line = text.substr(pos, nl - pos);
+      if (line.find_first_of("0123456789") != std::string::npos) {
+        out.push_back(std::to_string(i) + ":" + std::to_string(pos) + ":" + std::to_string(number) +
+                      ":" + line);
+      }
+      pos = nl + 1;
+    }
+  }
+  return out;
+}
+
+std::uint64_t total_lines(const NamedTexts& inputs) {
+  std::uint64_t lines = 0;
+  for (const auto& [name, text] : inputs) {
+    lines += static_cast<std::uint64_t>(std::count(text.begin(), text.end(), '\n'));
+    if (!text.empty() && text.back() != '\n') ++lines;
+  }
+  return lines;
+}
+
 using Param = std::tuple<std::size_t, std::uint64_t, std::size_t>;  // threads, split, pending
 
 class MapOnlySweep : public ::testing::TestWithParam<Param> {};
@@ -125,6 +198,49 @@ TEST_P(MapOnlySweep, UnorderedOutputHasTheSameLines) {
   EXPECT_EQ(got, want);
 }
 
+// Oracle: a job that maps spans sees whole records with their numbers (GrepDigitsSpans checks
+// each span), its ordered output equals the sequential filter exactly, and the report counts
+// every line of every input.
+TEST_P(MapOnlySweep, SpansAreWholeNumberedRecordsInOrder) {
+  const auto [threads, split, pending] = GetParam();
+  Engine engine({.threads = threads});
+  const auto inputs_text = make_inputs(threads * 1000 + split + 2);
+  Inputs inputs = Inputs::buffers(inputs_text);
+  std::string output;
+  auto report = tally::run_map_only(engine, GrepDigitsSpans{&inputs_text, true}, inputs,
+                                    [&](std::string_view chunk) {
+                                      output.append(chunk);
+                                      return Status::Ok();
+                                    },
+                                    {.ordered = true,
+                                     .max_pending = pending,
+                                     .split_bytes = split,
+                                     .records = {.numbered = true}});
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(lines_of(output), numbered_oracle(inputs_text));
+  EXPECT_EQ(report->records_in, total_lines(inputs_text));
+}
+
+// Oracle: without numbering, every span's first_number is 0 (checked by the job), the output
+// is the same, and the report counts no records (the engine never saw their boundaries).
+TEST_P(MapOnlySweep, UnnumberedSpansHaveNoNumbers) {
+  const auto [threads, split, pending] = GetParam();
+  Engine engine({.threads = threads});
+  const auto inputs_text = make_inputs(threads * 1000 + split + 3);
+  Inputs inputs = Inputs::buffers(inputs_text);
+  std::string output;
+  auto report =
+      tally::run_map_only(engine, GrepDigitsSpans{&inputs_text, false}, inputs,
+                          [&](std::string_view chunk) {
+                            output.append(chunk);
+                            return Status::Ok();
+                          },
+                          {.ordered = true, .max_pending = pending, .split_bytes = split});
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(lines_of(output), numbered_oracle(inputs_text));
+  EXPECT_EQ(report->records_in, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sweep, MapOnlySweep,
                          ::testing::Combine(::testing::Values(1, 2, 4),
                                             ::testing::Values(64, 4096, 0),
@@ -142,6 +258,62 @@ TEST(MapOnly, SinkErrorStopsTheRun) {
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.status().code(), StatusCode::kIoError);
   EXPECT_EQ(calls, 3);
+}
+
+// Oracle: an exception thrown by a span's map() fails the run with its message, naming the
+// input and the span's byte range.
+TEST(MapOnly, SpanExceptionNamesTheInputAndRange) {
+  struct ThrowsOnSecondInput {
+    void map(RecordSpan span, RecordSink&) const {
+      if (span.input == 1) throw std::runtime_error("boom");
+    }
+  };
+  Engine engine({.threads = 2});
+  Inputs inputs = Inputs::buffers({{"first", "a\nb\n"}, {"second", "c\nd\n"}});
+  auto report = tally::run_map_only(engine, ThrowsOnSecondInput{}, inputs,
+                                    [](std::string_view) { return Status::Ok(); });
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().message(),
+            "input 'second' (the records from byte offset 0 to 4): exception: boom");
+}
+
+// Oracle: fixed-size records after a header come as spans of whole records, numbered from
+// their offsets; the report counts them even unnumbered.
+TEST(MapOnly, FixedSizeRecordSpans) {
+  struct RecordNumbers {
+    void map(RecordSpan span, RecordSink& out) const {
+      for (std::size_t i = 0; i < span.bytes.size(); i += 4) {
+        out.emit(std::to_string(span.first_number + i / 4) + "=" +
+                 std::string(span.bytes.substr(i, 4)));
+      }
+    }
+  };
+  std::string data = "HDR";
+  std::vector<std::string> want;
+  for (int r = 0; r < 300; ++r) {
+    char rec[5];
+    std::snprintf(rec, sizeof rec, "%04d", r);
+    data += rec;
+    want.push_back(std::to_string(r + 1) + "=" + rec);
+  }
+  for (const bool numbered : {true, false}) {
+    Engine engine({.threads = 2});
+    Inputs inputs = Inputs::buffers({{"records", data}});
+    std::string output;
+    auto report = tally::run_map_only(
+        engine, RecordNumbers{}, inputs,
+        [&](std::string_view chunk) {
+          output.append(chunk);
+          return Status::Ok();
+        },
+        {.split_bytes = 64,
+         .records = {.fixed_bytes = 4, .header_bytes = 3, .numbered = numbered}});
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(report->records_in, 300u);
+    if (numbered) {
+      EXPECT_EQ(lines_of(output), want);
+    }
+  }
 }
 
 }  // namespace
