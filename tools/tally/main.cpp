@@ -19,6 +19,7 @@
 #include "tools/tally/linreg_command.hpp"
 #include "tools/tally/histogram_command.hpp"
 #include "tools/tally/kmeans_command.hpp"
+#include "tools/tally/grep_command.hpp"
 #include "tools/tally/profile_command.hpp"
 #include "tools/tally/supervisor.hpp"
 #include "tools/tally/wordcount_command.hpp"
@@ -84,6 +85,8 @@ int run(int argc, char** argv) {
   CLI::App* histogram_cmd = add_histogram_command(app, histogram);
   KMeansArgs kmeans;
   CLI::App* kmeans_cmd = add_kmeans_command(app, kmeans);
+  GrepArgs grep;
+  CLI::App* grep_cmd = add_grep_command(app, grep);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
       "130 interrupted, 143 terminated (tally compare: 0 ok, 1 regression, 2 error).");
@@ -107,6 +110,7 @@ int run(int argc, char** argv) {
   if (linreg_cmd->parsed()) return run_linreg(linreg);
   if (histogram_cmd->parsed()) return run_histogram(histogram);
   if (kmeans_cmd->parsed()) return run_kmeans(kmeans);
+  if (grep_cmd->parsed()) return run_grep(grep);
   std::cerr << app.help() << "tally: a command is required\n";
   return kExitUsage;
 }
