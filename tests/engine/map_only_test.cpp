@@ -1,6 +1,7 @@
 #include "tally/engine/map_only.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +13,8 @@
 #include <thread>
 #include <tuple>
 #include <vector>
+
+#include "tests/support/scratch_dir.hpp"
 
 namespace {
 
@@ -313,6 +316,35 @@ TEST(MapOnly, FixedSizeRecordSpans) {
     if (numbered) {
       EXPECT_EQ(lines_of(output), want);
     }
+  }
+}
+
+class MapOnlyFiles : public tally::testing::ScratchDirTest {};
+
+// Oracle: a job that maps spans, ordered or not, over a mapped input truncated after open()
+// fails with kIoError naming it: the spans read from the lost pages (zeros, with the SIGBUS
+// guard) are not trusted.
+TEST_F(MapOnlyFiles, SpansOverATruncatedInputFail) {
+  struct CopySpans {
+    void map(RecordSpan span, RecordSink& out) const { out.write(span.bytes); }
+  };
+  tally::install_sigbus_guard();
+  std::string text;
+  while (text.size() < (std::size_t{2} << 20)) text += "abc def\n";  // mapped: over 1 MiB
+  for (const bool ordered : {true, false}) {
+    const std::string path = write(ordered ? "ordered.txt" : "unordered.txt", text);
+    Engine engine({.threads = 2});
+    Inputs inputs = Inputs::paths({path});
+    ASSERT_TRUE(inputs.open().ok());
+    ASSERT_EQ(::truncate(path.c_str(), 4096), 0);
+    auto report = tally::run_map_only(engine, CopySpans{}, inputs,
+                                      [](std::string_view) { return Status::Ok(); },
+                                      {.ordered = ordered, .split_bytes = 8192});
+    ASSERT_FALSE(report.ok()) << "ordered=" << ordered;
+    EXPECT_EQ(report.status().code(), StatusCode::kIoError);
+    EXPECT_EQ(
+        report.status().message(),
+        "input '" + path + "' shrank while it was being read (truncated by another process?)");
   }
 }
 
