@@ -26,7 +26,9 @@ constexpr int kHashBits = 16;
 int byte_rank(unsigned char c) {
   static constexpr std::string_view kLowerByFrequency = "etaoinshrdlcumwfgypbvkjxqz";
   if (c == ' ') return 255;
-  if (c >= 'a' && c <= 'z') return 250 - 2 * static_cast<int>(kLowerByFrequency.find(c));
+  if (c >= 'a' && c <= 'z') {
+    return 250 - 2 * static_cast<int>(kLowerByFrequency.find(static_cast<char>(c)));
+  }
   if (c == '\n' || c == ',' || c == '.') return 195;
   if (c >= 'A' && c <= 'Z') {
     return 175 - static_cast<int>(kLowerByFrequency.find(static_cast<char>(c - 'A' + 'a')));

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "tally/engine/input.hpp"
@@ -25,10 +25,14 @@ constexpr int kExitNoMatch = 1;
 
 // The whole of a pattern file ("-": stdin), or the reason it cannot be read.
 std::optional<std::string> read_pattern_file(const std::string& path, std::string& error) {
+  // generic_category().message: strerror's text, without strerror's shared buffer.
+  const auto failed = [&](int err) {
+    error = "cannot read the pattern file '" + path + "': " + std::generic_category().message(err);
+  };
   const bool is_stdin = path == "-";
   const int fd = is_stdin ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    error = "cannot read the pattern file '" + path + "': " + std::strerror(errno);
+    failed(errno);
     return std::nullopt;
   }
   std::string contents;
@@ -40,7 +44,7 @@ std::optional<std::string> read_pattern_file(const std::string& path, std::strin
     } else if (n == 0) {
       break;
     } else if (errno != EINTR) {
-      error = "cannot read the pattern file '" + path + "': " + std::strerror(errno);
+      failed(errno);
       if (!is_stdin) ::close(fd);
       return std::nullopt;
     }
