@@ -42,6 +42,7 @@ int byte_rank(unsigned char c) {
 
 bool teddy_supported() {
 #if defined(TALLY_HAVE_TEDDY)
+  __builtin_cpu_init();  // idempotent; needed if a FixedStrings is built by a static initializer
   return __builtin_cpu_supports("ssse3");
 #else
   return false;
