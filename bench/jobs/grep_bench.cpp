@@ -20,8 +20,8 @@
 //    chunks of about 1 MiB, a tbb::parallel_for counting each chunk's lines, a prefix sum,
 //    a second tbb::parallel_for running Grep::map on each chunk into its own string, then
 //    the strings joined in order.
-// Programs end to end (BM_Grep_Process*): spawn to exit through bench/jobs/process_meter,
-// wall time and peak RSS, stdout to a file in the scratch directory:
+// Programs end to end (BM_Grep_Process*): measure_program (process_bench.hpp), spawn to exit
+// through bench/jobs/process_meter, wall time and peak RSS, stdout to a file:
 //  - BM_Grep_ProcessTally/<scenario>/threads:T  `tally grep -F -n -H -jT -e ... FILE`.
 //  - BM_Grep_ProcessGnuGrep/<scenario>  `env LC_ALL=C grep -F -n -H -e ... FILE` (registered
 //    when /usr/bin/grep exists).
@@ -29,19 +29,12 @@
 // digest of its bytes, in order): a contender that loses, reorders or misnumbers a line
 // reports an error, not a time.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -54,8 +47,6 @@
 #include "tally/engine/map_only.hpp"
 #include "tally/jobs/fixed_strings.hpp"
 #include "tally/jobs/grep.hpp"
-
-extern char** environ;  // NOLINT: POSIX declares it nowhere in a header
 
 namespace tally::bench {
 namespace {
@@ -162,12 +153,17 @@ const Digest& reference(const Scenario& scenario, const std::string& path) {
   return it->second;
 }
 
+// What differs between an output and the reference, or empty if nothing does.
+std::string mismatch(const Digest& got, const Digest& want) {
+  if (got == want) return {};
+  return std::to_string(got.bytes) + " bytes, expected " + std::to_string(want.bytes) +
+         (got.hash != want.hash ? " (and other bytes)" : "");
+}
+
 bool check(benchmark::State& state, const Digest& got, const Digest& want) {
-  if (got == want) return true;
-  const std::string what = "wrong output: " + std::to_string(got.bytes) + " bytes, expected " +
-                           std::to_string(want.bytes) +
-                           (got.hash != want.hash ? " (and other bytes)" : "");
-  state.SkipWithError(what.c_str());
+  const std::string wrong = mismatch(got, want);
+  if (wrong.empty()) return true;
+  state.SkipWithError(("wrong output: " + wrong).c_str());
   return false;
 }
 
@@ -282,100 +278,13 @@ void BM_Grep_Tbb(benchmark::State& state, const Scenario* scenario) {
 // Programs run end to end, as child processes
 // ------------------------------------------------------------------------------------------
 
-// One run of `argv` under process_meter, stdout to `out`: its wall time and peak RSS, or
-// what went wrong. grep's exit status 1 (nothing matched) is an error too: every scenario
-// matches lines.
-struct MeteredRun {
-  double seconds = 0;
-  std::int64_t max_rss_bytes = 0;
-  std::string error;
-};
-
-MeteredRun run_metered(const std::vector<std::string>& argv, const fs::path& out) {
-  MeteredRun run;
-  const fs::path err = fs::path(out).replace_extension(".err");
-  const fs::path report = fs::path(out).replace_extension(".meter");
-  const int in_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  std::vector<std::string> meter_argv{PROCESS_METER_EXE, report.string()};
-  meter_argv.insert(meter_argv.end(), argv.begin(), argv.end());
-  std::vector<char*> args;
-  for (std::string& a : meter_argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  if (in_fd < 0 || out_fd < 0 || err_fd < 0) {
-    run.error = std::string("cannot open the child's files: ") + std::strerror(errno);
-  } else {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_fd, STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
-    pid_t pid = 0;
-    int status = 0;
-    if (const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
-        rc != 0) {
-      run.error = std::string("cannot start the meter: ") + std::strerror(rc);
-    } else {
-      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) run.error = "process_meter failed";
-    }
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  for (const int fd : {in_fd, out_fd, err_fd}) {
-    if (fd >= 0) ::close(fd);
-  }
-  if (!run.error.empty()) return run;
-  long long ns = 0;
-  long long rss = 0;
-  int status = 0;
-  std::ifstream(report) >> ns >> rss >> status;
-  run.seconds = static_cast<double>(ns) * 1e-9;
-  run.max_rss_bytes = rss;
-  if (ns <= 0) {
-    run.error = "process_meter wrote no report";
-  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream in(err);
-    std::string message;
-    std::getline(in, message);
-    run.error = argv[0] + " failed (wait status " + std::to_string(status) + "): " + message;
-  }
-  return run;
-}
-
-// Runs `argv` once per iteration; checks the first iteration's output against the
-// reference.
+// Runs `argv` once per iteration through measure_program, checking the first iteration's
+// output against the reference.
 void measure(benchmark::State& state, const Scenario& scenario, const std::string& path,
              const std::vector<std::string>& argv, const std::string& out_name) {
-  const fs::path out = scratch_dir() / (out_name + ".out");
-  struct RemoveFiles {
-    fs::path out;
-    ~RemoveFiles() {
-      std::error_code ignored;
-      for (const char* ext : {".out", ".err", ".meter"}) {
-        fs::remove(fs::path(out).replace_extension(ext), ignored);
-      }
-    }
-  } const remove_files{out};
   const Digest& want = reference(scenario, path);
-  std::int64_t peak_rss = 0;
-  bool checked = false;
-  for (auto _ : state) {
-    const MeteredRun run = run_metered(argv, out);
-    if (!run.error.empty()) {
-      state.SkipWithError(run.error.c_str());
-      return;
-    }
-    state.SetIterationTime(run.seconds);
-    peak_rss = std::max(peak_rss, run.max_rss_bytes);
-    if (!checked) {
-      if (!check(state, digest_of_file(out), want)) return;
-      checked = true;
-    }
-  }
-  state.counters["peak_rss_bytes"] = benchmark::Counter(
-      static_cast<double>(peak_rss), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+  measure_program(state, argv, out_name,
+                  [&want](const fs::path& out) { return mismatch(digest_of_file(out), want); });
   report_bytes(state, path, scenario);
 }
 
