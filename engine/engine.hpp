@@ -66,9 +66,11 @@
 
 namespace tally {
 
+// What run() returns: the result, each key with its combined value (a combine job) or what
+// reduce() returned for it (a reduce job: ResultValue<J>, job.hpp), and the run's report.
 template <typename J>
 struct RunOutput {
-  ResultTable<typename J::Key, typename J::Value> table;
+  ResultTable<typename J::Key, ResultValue<J>> table;
   RunReport report;
 };
 

@@ -20,9 +20,21 @@
 //
 // Either `combine(Value, Value)` (combined map-side, as soon as two values meet) or
 // `reduce(const Key&, std::span<const Value>) -> Value` (values grouped per key, reduced
-// once at the end; for reductions that are not a simple associative fold). map() is called
-// concurrently from several threads on different records, so it must not mutate shared
-// state (it is const).
+// once at the end; for reductions that are not a simple associative fold). A reduce job may
+// return another type than it emits by declaring it, and its result then holds that type
+// (ResultValue<J>):
+//
+//   struct Postings {                   // word -> the sorted lines it occurs on
+//     using Key = std::string_view;
+//     using Value = std::uint64_t;                // one line number
+//     using Reduced = std::vector<std::uint64_t>; // what reduce() returns
+//     Reduced reduce(const Key&, std::span<const Value> lines) const;
+//     ...
+//   };
+//
+// A combine job's result holds its Value (it may declare `Reduced` only as Value). map() is
+// called concurrently from several threads on different records, so it must not mutate
+// shared state (it is const).
 #pragma once
 
 #include <concepts>
@@ -95,16 +107,34 @@ concept CombineJob = MapJob<J> && requires(typename J::Value a, typename J::Valu
   { J::combine(std::move(a), std::move(b)) } -> std::convertible_to<typename J::Value>;
 };
 
+namespace detail {
+template <typename J>
+struct ResultValueOf {
+  using type = typename J::Value;
+};
+template <typename J>
+requires requires { typename J::Reduced; }
+struct ResultValueOf<J> {
+  using type = typename J::Reduced;
+};
+}  // namespace detail
+
+// The type of the values in J's result: J::Reduced if the job declares it, J::Value otherwise.
+template <typename J>
+using ResultValue = typename detail::ResultValueOf<J>::type;
+
 template <typename J>
 concept ReduceJob =
-    MapJob<J> && !CombineJob<J> &&
+    MapJob<J> && !CombineJob<J> && std::movable<ResultValue<J>> &&
+    std::default_initializable<ResultValue<J>> &&
     requires(const J& job, const typename J::Key& key, std::span<const typename J::Value> values) {
-  { job.reduce(key, values) } -> std::convertible_to<typename J::Value>;
+  { job.reduce(key, values) } -> std::convertible_to<ResultValue<J>>;
 };
 
-// A job the engine can run: one of the two shapes above.
+// A job the engine can run: one of the two shapes above (a combine job's result holds its
+// Value: combined values are the result).
 template <typename J>
-concept Job = CombineJob<J> || ReduceJob<J>;
+concept Job = (CombineJob<J> && std::same_as<ResultValue<J>, typename J::Value>) || ReduceJob<J>;
 
 // A combining job whose keys are the small integers [0, key_count()), known before the run
 // (a histogram's bins, a few named sums, k clusters). The engine then gives each worker a

@@ -14,7 +14,8 @@
 //     ran out; nothing is half-done, since a failed run returns no table.
 //
 // What is counted: combiner, shard and channel tables (slots and key bytes), the map output
-// runs of kLocal, and the result's entries (twice, for the sort's scratch) and keys. What is not:
+// runs of kLocal, the result's entries (twice, for the sort's scratch) and keys, and the
+// values of a reduce job that cannot spill (detail/map_stage.hpp). What is not:
 // the inputs (mapped files are page cache, and read-in pipes are sized by the input), per-task
 // scratch, and the thread stacks.
 //

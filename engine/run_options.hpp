@@ -75,10 +75,11 @@ struct RunOptions {
   std::optional<std::chrono::steady_clock::time_point> deadline{};
   std::stop_token stop{};
   // Bytes the run's tables, keys and buffers may hold (memory_budget.hpp); 0: no limit.
-  // Past half of it, a job whose Value is trivially copyable spills sorted runs to a file in
-  // spill_dir and merges them at the end, and its result stays on disk if it does not fit
-  // (ResultTable::spilled); any other job fails with kResourceExhausted instead of growing
-  // past it. Below minimum_memory_budget(workers), run() fails with kInvalidArgument.
+  // Past half of it, a job whose Value and ResultValue (job.hpp) are trivially copyable
+  // spills sorted runs to a file in spill_dir and merges them at the end, and its result
+  // stays on disk if it does not fit (ResultTable::spilled); any other job fails with
+  // kResourceExhausted instead of growing past it. Below minimum_memory_budget(workers), run()
+  // fails with kInvalidArgument.
   std::uint64_t memory_budget = 0;
   // Where spill files go; empty: $TMPDIR, else /tmp. The files have no name (O_TMPFILE, or
   // unlinked at once) and vanish when the run and its result are done.

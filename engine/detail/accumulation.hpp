@@ -1,8 +1,9 @@
 // Accumulation<J>: how the values of one key accumulate between map() and the result, for
 // the two shapes of job (job.hpp). A CombineJob folds each value in at once (the accumulator
 // is a Value); a ReduceJob collects them (the accumulator is a list) and reduces once at the
-// end. Every stage that holds per-key state (combiner tables, exchange strategies, the final
-// reduce) goes through these three operations, so none of them branches on the job's shape.
+// end, into its ResultValue<J> (job.hpp). Every stage that holds per-key state (combiner tables,
+// exchange strategies, the final reduce) goes through these three operations, so none of them
+// branches on the job's shape.
 #pragma once
 
 #include <iterator>
@@ -20,18 +21,20 @@ struct Accumulation;
 template <CombineJob J>
 struct Accumulation<J> {
   using Value = typename J::Value;
+  using Reduced = Value;
   using Acc = Value;
   // `fresh`: the accumulator was just created (value-initialized) for this key.
   static void add(Acc& acc, Value v, bool fresh) {
     acc = fresh ? std::move(v) : J::combine(std::move(acc), std::move(v));
   }
   static void merge(Acc& into, Acc&& from, bool fresh) { add(into, std::move(from), fresh); }
-  static Value finish(const J&, const typename J::Key&, Acc&& acc) { return std::move(acc); }
+  static Reduced finish(const J&, const typename J::Key&, Acc&& acc) { return std::move(acc); }
 };
 
 template <ReduceJob J>
 struct Accumulation<J> {
   using Value = typename J::Value;
+  using Reduced = ResultValue<J>;
   using Acc = std::vector<Value>;
   static void add(Acc& acc, Value v, bool /*fresh*/) { acc.push_back(std::move(v)); }
   static void merge(Acc& into, Acc&& from, bool fresh) {
@@ -42,7 +45,7 @@ struct Accumulation<J> {
                   std::make_move_iterator(from.end()));
     }
   }
-  static Value finish(const J& job, const typename J::Key& key, Acc&& acc) {
+  static Reduced finish(const J& job, const typename J::Key& key, Acc&& acc) {
     return job.reduce(key, std::span<const Value>(acc));
   }
 };

@@ -21,11 +21,14 @@
 #include <vector>
 
 #include "tally/engine/detail/accumulation.hpp"
+#include "tally/engine/detail/budget_charge.hpp"
 #include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/detail/map_records.hpp"
+#include "tally/engine/detail/spill_codec.hpp"
 #include "tally/engine/exchange/exchange.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/engine/job.hpp"
+#include "tally/engine/memory_budget.hpp"
 #include "tally/engine/run_options.hpp"
 #include "tally/engine/run_report.hpp"
 #include "tally/engine/scheduler.hpp"
@@ -36,6 +39,14 @@ namespace tally::detail {
 
 // Where map() writes: combines each pair straight into the worker's table, and hands the
 // table's entries on to the exchange when it is full.
+//
+// The value lists of a reduce job that cannot spill (a job whose reduce() returns a list,
+// say) are charged to the budget here, sizeof(Value) per value, kValueChargeBytes at a time:
+// with most of such a job's memory in its lists rather than in its tables, a budget that
+// did not count them would not bound the run. The charge lasts until the run ends (the
+// lists move from table to table, then reduce() turns them into the result). Spillable jobs
+// are left out: their spill mark counts tables, and a charge that spilling never releases
+// would keep them spilling.
 template <Job J, typename X>
 class CombiningSink {
  public:
@@ -43,12 +54,21 @@ class CombiningSink {
   using Value = typename J::Value;
   using Table = exchange::WorkerTable<J>;
 
-  CombiningSink(Table& table, X& exchange, std::size_t limit)
-      : table_(table), exchange_(exchange), limit_(limit) {}
+  // Values a worker emits between charges (its share of the budget it may hold uncounted).
+  static constexpr std::uint64_t kValueChargeBytes = 64 << 10;
+
+  CombiningSink(Table& table, X& exchange, std::size_t limit, MemoryBudget& budget)
+      : table_(table), exchange_(exchange), limit_(limit), values_charge_(&budget) {}
 
   // Inlined into map(): the per-pair call cost more than the table probe it wraps.
   [[gnu::always_inline]] void emit(Key key, Value value) {
     ++pairs_;
+    if constexpr (kChargesValues) {
+      uncharged_value_bytes_ += sizeof(Value);
+      if (uncharged_value_bytes_ >= kValueChargeBytes) [[unlikely]] {
+        charge_values();
+      }
+    }
     auto [acc, fresh] = table_.find_or_insert(key, hash_key(key));
     Accumulation<J>::add(*acc, std::move(value), fresh);
     if (table_.size() >= limit_) [[unlikely]] {
@@ -61,13 +81,23 @@ class CombiningSink {
     exchange_.hand_on(table_);
   }
 
+  // Throws StatusError(kResourceExhausted) past the budget.
+  [[gnu::noinline]] void charge_values() {
+    values_charge_.add(uncharged_value_bytes_, "the values of the keys' lists");
+    uncharged_value_bytes_ = 0;
+  }
+
   std::uint64_t pairs() const noexcept { return pairs_; }
   std::uint64_t flushes() const noexcept { return flushes_; }
 
  private:
+  static constexpr bool kChargesValues = ReduceJob<J> && !Spillable<J>;
+
   Table& table_;
   X& exchange_;
   const std::size_t limit_;
+  BudgetCharge values_charge_;
+  std::uint64_t uncharged_value_bytes_ = 0;
   std::uint64_t pairs_ = 0;
   std::uint64_t flushes_ = 0;
 };
@@ -134,7 +164,7 @@ class MapStage {
   // Written only by its worker during the map phase; alone on its cache lines.
   struct alignas(lockfree::kCacheLine) Worker {
     Worker(X& exchange, MemoryBudget& budget, std::size_t limit)
-        : combiner(0, &budget), sink(combiner, exchange, limit) {}
+        : combiner(0, &budget), sink(combiner, exchange, limit, budget) {}
     Table combiner;
     Sink sink;
     std::uint64_t bytes = 0;

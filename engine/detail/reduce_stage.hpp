@@ -1,9 +1,9 @@
 // The reduce stage: the exchange's partitions become the result's sorted runs. Each
 // partition's entries become (key, value) entries (Accumulation<J>::finish: reduce() for a
-// ReduceJob), sorted by key, with their string keys copied together in that order, one task
-// per partition; with RunOptions::order == kByValue the value-order index is built the same
-// way. The runs are never merged into one array: the result is read through a k-way merge
-// (result_table.hpp).
+// ReduceJob, whose value is then its ResultValue<J>), sorted by key, with their string keys copied
+// together in that order, one task per partition; with RunOptions::order == kByValue the
+// value-order index is built the same way. The runs are never merged into one array: the result is
+// read through a k-way merge (result_table.hpp).
 //
 // After a spill, or when the result would not fit the memory budget (a spilling run only),
 // the result is built on disk instead (reduce_spilled): what the exchange left in memory is
@@ -42,11 +42,11 @@ namespace tally::detail {
 
 // The result on disk (see the top of this file). REQUIRES: Spillable<J>.
 template <Job J>
-ResultTable<typename J::Key, typename J::Value> reduce_spilled(
+ResultTable<typename J::Key, ResultValue<J>> reduce_spilled(
     const J& job, exchange::Exchanged<J> exchanged, Scheduler& scheduler, const RunOptions& options,
     std::shared_ptr<SpillStore> spill, const SpillPlan& plan) {
   using Key = typename J::Key;
-  using Value = typename J::Value;
+  using Value = ResultValue<J>;
   using Acc = typename Accumulation<J>::Acc;
   auto& parts = exchanged.partitions;
   const std::size_t partitions = parts.size();
@@ -101,11 +101,11 @@ ResultTable<typename J::Key, typename J::Value> reduce_spilled(
 // partition's accumulators are consumed and freed as its run is built. `spill`: the run's
 // spill store, if it spills (Spillable<J> and a memory budget), with its plan.
 template <Job J>
-ResultTable<typename J::Key, typename J::Value> reduce_to_result(
+ResultTable<typename J::Key, ResultValue<J>> reduce_to_result(
     const J& job, exchange::Exchanged<J> exchanged, Scheduler& scheduler, const RunOptions& options,
     MemoryBudget& budget, std::shared_ptr<SpillStore> spill = nullptr, const SpillPlan& plan = {}) {
   using Key = typename J::Key;
-  using Value = typename J::Value;
+  using Value = ResultValue<J>;
   using Entry = std::pair<Key, Value>;
   auto& parts = exchanged.partitions;
   std::size_t n = 0;

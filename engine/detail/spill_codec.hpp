@@ -12,8 +12,10 @@
 // on the machine that wrote them. Decoding checks every length against the payload's end, so
 // a payload that passed its checksum but was written by another build cannot be read past.
 //
-// Spillable<J>: the jobs whose accumulators can be spilled (their Value is trivially
-// copyable). A budgeted run of any other job fails when its keys do not fit (memory_budget.hpp).
+// Spillable<J>: the jobs whose accumulators and results can be spilled: their Value and
+// their ResultValue (what reduce() returns, job.hpp) are trivially copyable. A budgeted run of
+// any other job (a reduce job returning a list, say) fails with kResourceExhausted when what
+// it holds does not fit (memory_budget.hpp), rather than growing past the budget.
 #pragma once
 
 #include <cstddef>
@@ -40,7 +42,8 @@ template <typename T>
 concept SpillableValue = std::is_trivially_copyable_v<T> || IsValueList<T>::value;
 
 template <typename J>
-concept Spillable = Job<J> && std::is_trivially_copyable_v<typename J::Value>;
+concept Spillable = Job<J> && std::is_trivially_copyable_v<typename J::Value> &&
+    std::is_trivially_copyable_v<ResultValue<J>>;
 
 inline void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
