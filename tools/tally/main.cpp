@@ -20,6 +20,7 @@
 #include "tools/tally/histogram_command.hpp"
 #include "tools/tally/kmeans_command.hpp"
 #include "tools/tally/grep_command.hpp"
+#include "tools/tally/index_command.hpp"
 #include "tools/tally/profile_command.hpp"
 #include "tools/tally/supervisor.hpp"
 #include "tools/tally/wordcount_command.hpp"
@@ -78,6 +79,8 @@ int run(int argc, char** argv) {
   CLI::App* corpus_cmd = add_corpus_command(app, corpus);
   CompareArgs compare;
   CLI::App* compare_cmd = add_compare_command(app, compare);
+  IndexArgs index;
+  CLI::App* index_cmd = add_index_command(app, index);
   add_profile_command(app);
   LinregArgs linreg;
   CLI::App* linreg_cmd = add_linreg_command(app, linreg);
@@ -111,6 +114,7 @@ int run(int argc, char** argv) {
   if (histogram_cmd->parsed()) return run_histogram(histogram);
   if (kmeans_cmd->parsed()) return run_kmeans(kmeans);
   if (grep_cmd->parsed()) return run_grep(grep);
+  if (index_cmd->parsed()) return run_index(index);
   std::cerr << app.help() << "tally: a command is required\n";
   return kExitUsage;
 }
