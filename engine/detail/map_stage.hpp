@@ -83,7 +83,7 @@ class CombiningSink {
 
   // Throws StatusError(kResourceExhausted) past the budget.
   [[gnu::noinline]] void charge_values() {
-    values_charge_.add(uncharged_value_bytes_, "the values of the keys' lists");
+    values_charge_.add(uncharged_value_bytes_, "the next block of the keys' values");
     uncharged_value_bytes_ = 0;
   }
 
