@@ -251,4 +251,24 @@ TEST(InvertedIndexOptions, UnnumberedRecordsFailTheRun) {
       << result.status().to_string();
 }
 
+// Oracle: the index cannot spill (its values are lists), so a budget smaller than its
+// postings fails the run with kResourceExhausted, at every strategy, rather than growing past
+// it.
+TEST(InvertedIndexOptions, PostingsBeyondTheBudgetFailWithResourceExhausted) {
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "a b c\n";  // 300,000 postings of 16 bytes
+  for (Strategy s : {Strategy::kLocal, Strategy::kSharded, Strategy::kPartitioned}) {
+    Engine engine({.threads = 2});
+    auto inputs = Inputs::buffers({{"abc", text}});
+    RunOptions options;
+    options.strategy = s;
+    options.records.numbered = true;
+    options.memory_budget = 1 << 20;
+    auto result = engine.run(InvertedIndex{}, inputs, options);
+    ASSERT_FALSE(result.ok()) << to_string(s);
+    EXPECT_EQ(result.status().code(), tally::StatusCode::kResourceExhausted)
+        << to_string(s) << ": " << result.status().to_string();
+  }
+}
+
 }  // namespace
