@@ -5,9 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "tally/engine/count_byte.hpp"
 
 namespace tally::jobs {
 namespace {
@@ -69,31 +67,6 @@ std::vector<std::string> input_labels(const Inputs& inputs, bool with_filename) 
   return labels;
 }
 
-std::uint64_t count_newlines(std::string_view text) noexcept {
-  const char* p = text.data();
-  const std::size_t n = text.size();
-  std::uint64_t count = 0;
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  // Each byte lane counts down (a match compares as -1) for at most 255 blocks, then the
-  // lanes are summed (psadbw) before they could wrap.
-  const __m128i newline = _mm_set1_epi8('\n');
-  while (i + 16 <= n) {
-    __m128i lanes = _mm_setzero_si128();
-    const std::size_t blocks = std::min<std::size_t>((n - i) / 16, 255);
-    for (std::size_t b = 0; b < blocks; ++b, i += 16) {
-      const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(c, newline));
-    }
-    const __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128());
-    count += static_cast<std::uint64_t>(_mm_cvtsi128_si64(sums)) +
-             static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums)));
-  }
-#endif
-  for (; i < n; ++i) count += static_cast<std::uint64_t>(p[i] == '\n');
-  return count;
-}
-
 Grep::Grep(const FixedStrings& strings, std::vector<std::string> labels)
     : strings_(&strings), labels_(std::move(labels)) {
   check_no_newlines(strings);
@@ -107,7 +80,7 @@ void Grep::map(RecordSpan span, RecordSink& out) const {
   std::size_t counted = 0;
   char digits[24];
   for_each_matching_line(*strings_, text, [&](std::size_t begin, std::size_t end) {
-    number += count_newlines(text.substr(counted, begin - counted));
+    number += count_byte(text.substr(counted, begin - counted), '\n');
     counted = begin;
     const auto printed = std::to_chars(digits, digits + sizeof digits, number).ptr;
     *printed = ':';

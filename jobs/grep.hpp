@@ -53,9 +53,6 @@ std::vector<std::string> pattern_file_lines(std::string_view contents);
 // is open.
 std::vector<std::string> input_labels(const Inputs& inputs, bool with_filename);
 
-// The number of '\n' bytes in text.
-std::uint64_t count_newlines(std::string_view text) noexcept;
-
 // Prints the matching lines. REQUIRES: a run with delimited, numbered records
 // (MapOnlyOptions::records.numbered, the default '\n' delimiter), ordered for grep's order;
 // `strings` outlives the job and holds no '\n' (std::invalid_argument otherwise).

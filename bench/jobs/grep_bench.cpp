@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "tally/engine/count_byte.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/engine/map_only.hpp"
 #include "tally/jobs/fixed_strings.hpp"
@@ -257,7 +258,7 @@ void BM_Grep_Tbb(benchmark::State& state, const Scenario* scenario) {
     std::vector<std::string> outputs(chunks);
     arena.execute([&] {
       tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t k) {
-        first_line[k + 1] = jobs::count_newlines(text.substr(cuts[k], cuts[k + 1] - cuts[k]));
+        first_line[k + 1] = count_byte(text.substr(cuts[k], cuts[k + 1] - cuts[k]), '\n');
       });
       first_line[0] = 1;
       for (std::size_t k = 1; k <= chunks; ++k) first_line[k] += first_line[k - 1];

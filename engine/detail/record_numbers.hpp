@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tally/engine/count_byte.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/engine/parallel.hpp"
 #include "tally/engine/scheduler.hpp"
@@ -17,10 +18,7 @@ namespace tally::detail {
 
 // The records in one segment: its delimiters, plus the input's last record if it has none.
 inline std::uint64_t records_in(std::string_view input, const Segment& seg, char delimiter) {
-  std::uint64_t n = 0;
-  const char* p = input.data() + seg.begin;
-  const char* const end = input.data() + seg.end;
-  for (; p != end; ++p) n += static_cast<std::uint64_t>(*p == delimiter);
+  std::uint64_t n = count_byte(input.substr(seg.begin, seg.end - seg.begin), delimiter);
   if (seg.end == input.size() && seg.end > seg.begin && input[seg.end - 1] != delimiter) ++n;
   return n;
 }

@@ -20,7 +20,6 @@ namespace {
 using tally::Engine;
 using tally::Inputs;
 using tally::Status;
-using tally::jobs::count_newlines;
 using tally::jobs::FixedStrings;
 using tally::jobs::Grep;
 using tally::jobs::GrepCount;
@@ -232,21 +231,6 @@ TEST(Grep, PatternsWithNewlinesAreRejected) {
   const FixedStrings strings({"a\nb"});
   EXPECT_THROW(Grep(strings, {}), std::invalid_argument);
   EXPECT_THROW(GrepCount{strings}, std::invalid_argument);
-}
-
-// Oracle: count_newlines equals std::count at every length and alignment around the
-// vector loop's 16-byte blocks and its 255-block flushes.
-TEST(Grep, CountNewlinesEqualsStdCount) {
-  std::mt19937_64 rng(7);
-  std::string text(9000, 'x');
-  for (char& c : text) c = rng() % 3 == 0 ? '\n' : static_cast<char>(rng());
-  for (std::size_t from = 0; from < 40; ++from) {
-    for (std::size_t n : {0, 1, 15, 16, 17, 255 * 16, 255 * 16 + 1, 8000}) {
-      const std::string_view s = std::string_view(text).substr(from, n);
-      EXPECT_EQ(count_newlines(s),
-                static_cast<std::uint64_t>(std::count(s.begin(), s.end(), '\n')));
-    }
-  }
 }
 
 }  // namespace
