@@ -340,6 +340,75 @@ def mpi_model_rows(m):
     return rows
 
 
+def first_time(m, *names):
+    """The median time of the first of `names` that has a result (names differ in suffix)."""
+    for n in names:
+        t = time_of(m, n)
+        if t:
+            return t
+    return None
+
+
+# The jobs suite (issue 16): per job, the names of its contenders in bench/jobs/<job>_bench.
+# Each entry: (job label, suite, engine name at T threads, sequential name, oneTBB name at T,
+# tally process name at T, the 1.1x-of-sequential target applies).
+JOB_SUITES = [
+    ("histogram 1.4 GB BMP", "histogram_bench", "BM_Histogram_Tally/large/threads:{t}/real_time",
+     "BM_Histogram_Sequential/large/real_time", "BM_Histogram_Tbb/large/threads:{t}/real_time",
+     "BM_Process_Histogram/large/threads:{t}/manual_time", True),
+    ("linreg 500 MB int8 pairs", "linreg_bench", "BM_Linreg_Tally/pairs500M/threads:{t}/real_time",
+     "BM_Linreg_Sequential/pairs500M/threads:1/real_time", "BM_Linreg_Tbb/pairs500M/threads:{t}/real_time",
+     "BM_Linreg_Process/pairs500M/threads:{t}/manual_time", True),
+    ("linreg 50 MB CSV", "linreg_bench", "BM_Linreg_Tally/csv50M/threads:{t}/real_time",
+     "BM_Linreg_Sequential/csv50M/threads:1/real_time", "BM_Linreg_Tbb/csv50M/threads:{t}/real_time",
+     "BM_Linreg_Process/csv50M/threads:{t}/manual_time", False),
+    ("kmeans 500,000 3-D points, k = 100, 10 rounds", "kmeans_bench", "BM_KMeans_Tally/threads:{t}/real_time",
+     "BM_KMeans_Sequential/real_time", "BM_KMeans_Tbb/threads:{t}/real_time",
+     "BM_Process_TallyKMeans/threads:{t}/manual_time", False),
+    ("grep 500 MB, one pattern", "grep_bench", "BM_Grep_Engine/one/threads:{t}/real_time",
+     "BM_Grep_Sequential/one/real_time", "BM_Grep_Tbb/one/threads:{t}/real_time",
+     "BM_Grep_ProcessTally/one/threads:{t}/manual_time", False),
+    ("grep 500 MB, eight patterns", "grep_bench", "BM_Grep_Engine/eight/threads:{t}/real_time",
+     "BM_Grep_Sequential/eight/real_time", "BM_Grep_Tbb/eight/threads:{t}/real_time",
+     "BM_Grep_ProcessTally/eight/threads:{t}/manual_time", False),
+    ("index 500 MB in 50 files", "index_bench", "BM_Index_Tally/threads:{t}/manual_time",
+     "BM_Index_Sequential/manual_time", "BM_Index_Tbb/threads:{t}/manual_time",
+     "BM_Process_TallyIndex/threads:{t}/manual_time", False),
+]
+
+
+def job_rows(results_dir):
+    """The jobs suite's rows: per job, in process (engine, sequential, oneTBB) and the tally
+    process end to end, with the issue's targets: 2 threads >= 1.8x 1 thread, histogram and
+    linreg (binary) within 1.1x of the sequential loop at 1 thread, grep faster than GNU grep."""
+    rows = []
+    loaded = {}
+    for label, suite, tally, seq, tbb, proc, near_seq in JOB_SUITES:
+        if suite not in loaded:
+            loaded[suite] = load(results_dir, suite)[1]
+        m = loaded[suite]
+        if not m:
+            continue
+        t1, t2 = time_of(m, tally.format(t=1)), time_of(m, tally.format(t=2))
+        sq = time_of(m, seq)
+        b1, b2 = time_of(m, tbb.format(t=1)), time_of(m, tbb.format(t=2))
+        p1, p2 = time_of(m, proc.format(t=1)), time_of(m, proc.format(t=2))
+        rows.append((f"{label}: engine 2 threads / 1 thread", fmt(ratio(t1, t2), "x"),
+                     f"{fmt(t2)} vs {fmt(t1)} ms; target >= 1.8x"))
+        rows.append((f"{label}: tally process 2 threads / 1 thread", fmt(ratio(p1, p2), "x"),
+                     f"{fmt(p2)} vs {fmt(p1)} ms; target >= 1.8x"))
+        rows.append((f"{label}: engine 1 thread / sequential loop (time)", fmt(ratio(t1, sq), "x"),
+                     f"{fmt(t1)} vs {fmt(sq)} ms" + ("; target <= 1.1x" if near_seq else "")))
+        rows.append((f"{label}: engine 2 threads / oneTBB 2 threads (time)", fmt(ratio(t2, b2), "x"),
+                     f"{fmt(t2)} vs {fmt(b2)} ms; oneTBB 1 thread {fmt(b1)} ms"))
+        if suite == "grep_bench":
+            pattern = "one" if "one" in label else "eight"
+            gnu = time_of(m, f"BM_Grep_ProcessGnuGrep/{pattern}/manual_time")
+            rows.append((f"{label}: GNU grep / tally grep 2 threads (time)", fmt(ratio(gnu, p2), "x"),
+                         f"{fmt(gnu)} vs {fmt(p2)} ms; target > 1x"))
+    return rows
+
+
 def print_context(ctx):
     if ctx:
         print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, {ctx.get('kernel', '?')}, "
@@ -487,6 +556,8 @@ def main():
     _, mp = load(results_dir, "mpi_bench")
     if mp:
         rows.extend(mpi_rows(mp))
+
+    rows.extend(job_rows(results_dir))
 
     print_context(ctx)
     print_table(rows)
