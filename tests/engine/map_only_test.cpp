@@ -294,8 +294,8 @@ TEST(MapOnly, FixedSizeRecordSpans) {
   std::string data = "HDR";
   std::vector<std::string> want;
   for (int r = 0; r < 300; ++r) {
-    char rec[5];
-    std::snprintf(rec, sizeof rec, "%04d", r);
+    std::string rec = std::to_string(r);
+    rec.insert(0, 4 - rec.size(), '0');
     data += rec;
     want.push_back(std::to_string(r + 1) + "=" + rec);
   }
