@@ -49,7 +49,6 @@
 #include "tools/tally/generate_bmp.hpp"
 #include "tools/tally/output.hpp"
 
-
 namespace tally::bench {
 namespace {
 

@@ -48,7 +48,6 @@
 #include "tools/tally/generate_pairs.hpp"
 #include "tools/tally/output.hpp"
 
-
 namespace tally::bench {
 namespace {
 

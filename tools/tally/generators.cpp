@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "tools/tally/generate_pairs.hpp"
 #include "tools/tally/generate_bmp.hpp"
+#include "tools/tally/generate_pairs.hpp"
 #include "tools/tally/generate_points.hpp"
 
 namespace tally::cli {

@@ -16,11 +16,11 @@
 #include "tools/tally/compare/compare_command.hpp"
 #include "tools/tally/corpus_command.hpp"
 #include "tools/tally/exit_status.hpp"
-#include "tools/tally/linreg_command.hpp"
-#include "tools/tally/histogram_command.hpp"
-#include "tools/tally/kmeans_command.hpp"
 #include "tools/tally/grep_command.hpp"
+#include "tools/tally/histogram_command.hpp"
 #include "tools/tally/index_command.hpp"
+#include "tools/tally/kmeans_command.hpp"
+#include "tools/tally/linreg_command.hpp"
 #include "tools/tally/profile_command.hpp"
 #include "tools/tally/supervisor.hpp"
 #include "tools/tally/wordcount_command.hpp"
@@ -92,7 +92,8 @@ int run(int argc, char** argv) {
   CLI::App* grep_cmd = add_grep_command(app, grep);
   app.footer(
       "Exit status: 0 ok, 2 usage error, 3 input error, 4 job failure, 124 timeout, "
-      "130 interrupted, 143 terminated (tally compare: 0 ok, 1 regression, 2 error).");
+      "130 interrupted, 143 terminated (tally grep: 1 no line matched; tally compare: 0 ok, "
+      "1 regression, 2 error).");
 
   if (names_unknown_command(app, argc, argv)) {
     std::cerr << "tally: unknown command '" << argv[1] << "' (see tally --help)\n";
