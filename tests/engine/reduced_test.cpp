@@ -99,7 +99,8 @@ std::string make_text(std::size_t lines, std::size_t vocabulary, std::uint64_t s
   for (std::size_t l = 0; l < lines; ++l) {
     const std::size_t words = next() % 9;
     for (std::size_t w = 0; w < words; ++w) {
-      const std::uint64_t id = next() % (1 + next() % vocabulary);
+      const std::uint64_t range = 1 + next() % vocabulary;  // two statements: a fixed order
+      const std::uint64_t id = next() % range;
       text += (w == 0 ? "" : " ") + ("w" + std::to_string(id));
     }
     text += '\n';
@@ -221,7 +222,8 @@ TEST_P(ReducedTest, PlainResultEqualsOracleInMemoryAndSpilled) {
     for (const auto& [word, span] : result->table.by_key()) got[std::string(word)] = span;
     EXPECT_EQ(got.size(), want.size());
     EXPECT_TRUE(got == want);
-    EXPECT_EQ(result->table.find("w1"), want.at("w1"));
+    const auto& [some_word, its_span] = *want.begin();
+    EXPECT_EQ(result->table.find(some_word), its_span);
   }
 }
 
