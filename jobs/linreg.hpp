@@ -148,15 +148,15 @@ struct Moments {
   friend Moments merge(const Moments& a, const Moments& b) {
     if (a.n == 0) return b;
     if (b.n == 0) return a;
-    const std::uint64_t n = a.n + b.n;
-    const double nd = static_cast<double>(n);
+    const std::uint64_t total = a.n + b.n;
+    const double nd = static_cast<double>(total);
     const double nb = static_cast<double>(b.n);
     const double nab = static_cast<double>(a.n) * nb;
     const double dx = b.mean_x - a.mean_x;
     const double dy = b.mean_y - a.mean_y;
     // Each term is divided by n last, so that it is rounded once there, not twice: for small
     // integer points every step is then exact.
-    return {n,
+    return {total,
             a.mean_x + dx * nb / nd,
             a.mean_y + dy * nb / nd,
             a.sxx + b.sxx + dx * dx * nab / nd,
