@@ -76,39 +76,6 @@ struct InvertedIndex {
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   }
-
-  // Calls fn(word) for every word of `line` in order, lowercased with kLowercase. A
-  // lowercased word is valid only during its call (its buffer is reused).
-  template <bool kLowercase, typename Fn>
-  static void for_each_word(std::string_view line, Fn&& fn) {
-    const auto& tables = detail::kByteTables;
-    const auto* p = reinterpret_cast<const unsigned char*>(line.data());
-    const auto* const end = p + line.size();
-    char lowered[kShortWord + 16];  // scan_word stores whole 16-byte blocks: the slack
-    std::string long_word;
-    while (p < end) {
-      while (p < end && tables.space[*p]) ++p;
-      if (p == end) break;
-      if constexpr (!kLowercase) {  // the word is the input's bytes as they are
-        const auto* const start = p;
-        scan_word<false>(p, end, nullptr, SIZE_MAX);
-        fn(std::string_view(reinterpret_cast<const char*>(start),
-                            static_cast<std::size_t>(p - start)));
-        continue;
-      }
-      const std::size_t n = scan_word<true>(p, end, lowered, kShortWord);
-      if (p < end && !tables.space[*p]) {  // longer than the buffer: finish it on the heap
-        long_word.assign(lowered, n);
-        while (p < end && !tables.space[*p]) long_word.push_back(tables.lower[*p++]);
-        fn(std::string_view(long_word));
-        continue;
-      }
-      fn(std::string_view(lowered, n));
-    }
-  }
-
- private:
-  static constexpr std::size_t kShortWord = 64;  // longer words are built on the heap
 };
 
 }  // namespace tally::jobs

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -96,6 +98,42 @@ inline std::size_t scan_word(const unsigned char*& p, const unsigned char* end, 
     ++n;
   }
   return n;
+}
+
+// Words longer than this are built on the heap by for_each_word (shorter ones in a buffer on
+// the stack).
+inline constexpr std::size_t kShortWord = 64;
+
+// Calls fn(word) for every word of `bytes` in order (maximal runs of non-whitespace bytes),
+// lowercased (A-Z only) with kLowercase. A lowercased word is valid only during its call:
+// its buffer is reused. Forced inline, so that a job's word loop (WordCount, InvertedIndex)
+// compiles into the engine's map task with fn inlined into it.
+template <bool kLowercase, typename Fn>
+[[gnu::always_inline]] inline void for_each_word(std::string_view bytes, Fn&& fn) {
+  const auto& tables = detail::kByteTables;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const auto* const end = p + bytes.size();
+  char lowered[kShortWord + 16];  // scan_word stores whole 16-byte blocks: the slack
+  std::string long_word;
+  while (p < end) {
+    while (p < end && tables.space[*p]) ++p;
+    if (p == end) break;
+    if constexpr (!kLowercase) {  // the word is the input's bytes as they are
+      const auto* const start = p;
+      scan_word<false>(p, end, nullptr, SIZE_MAX);
+      fn(std::string_view(reinterpret_cast<const char*>(start),
+                          static_cast<std::size_t>(p - start)));
+      continue;
+    }
+    const std::size_t n = scan_word<true>(p, end, lowered, kShortWord);
+    if (p < end && !tables.space[*p]) {  // longer than the buffer: finish it on the heap
+      long_word.assign(lowered, n);
+      while (p < end && !tables.space[*p]) long_word.push_back(tables.lower[*p++]);
+      fn(std::string_view(long_word));
+      continue;
+    }
+    fn(std::string_view(lowered, n));
+  }
 }
 
 }  // namespace tally::jobs

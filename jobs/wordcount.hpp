@@ -43,37 +43,10 @@ struct WordCount {
   static Value combine(Value a, Value b) { return a + b; }
 
  private:
-  static constexpr std::size_t kShortWord = 64;  // longer words are built on the heap
-
+  // emit() copies the key before it returns, so the word's buffer may be reused.
   template <bool kLowercase, typename Out>
   [[gnu::always_inline]] static void map_words(Record rec, Out& out) {
-    const auto& tables = detail::kByteTables;
-    const auto* p = reinterpret_cast<const unsigned char*>(rec.bytes.data());
-    const auto* const end = p + rec.bytes.size();
-    // Lowercased words are built here (scan_word stores whole 16-byte blocks, hence the
-    // slack); emit() copies the key before it returns, so the buffer is reused.
-    char lowered[kShortWord + 16];
-    std::string long_word;
-    while (p < end) {
-      while (p < end && tables.space[*p]) ++p;
-      if (p == end) break;
-      if constexpr (!kLowercase) {  // the key is the input's bytes as they are
-        const auto* const start = p;
-        scan_word<false>(p, end, nullptr, SIZE_MAX);
-        out.emit(std::string_view(reinterpret_cast<const char*>(start),
-                                  static_cast<std::size_t>(p - start)),
-                 1);
-        continue;
-      }
-      const std::size_t n = scan_word<true>(p, end, lowered, kShortWord);
-      if (p < end && !tables.space[*p]) {  // longer than the buffer: finish it on the heap
-        long_word.assign(lowered, n);
-        while (p < end && !tables.space[*p]) long_word.push_back(tables.lower[*p++]);
-        out.emit(long_word, 1);
-        continue;
-      }
-      out.emit(std::string_view(lowered, n), 1);
-    }
+    for_each_word<kLowercase>(rec.bytes, [&out](std::string_view w) { out.emit(w, 1); });
   }
 };
 
