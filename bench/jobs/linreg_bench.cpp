@@ -1,6 +1,6 @@
-// Linear regression (jobs/linreg.hpp) side by side with what its targets are set against:
-// the issue asks the engine to stay within 1.1x of a hand-written sequential loop at one
-// thread, and to scale to 1.8x at two.
+// Linear regression (jobs/linreg.hpp) side by side with what its targets are set against
+// (bench/README.md, "The jobs suite"): a hand-written sequential loop at one thread, and its
+// own one-thread run at two.
 //
 // Inputs (written once per process into the scratch directory by the generators of
 // `tally generate-corpus`, tools/tally/generate_pairs.hpp; read through the page cache):
