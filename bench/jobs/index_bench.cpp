@@ -6,7 +6,7 @@
 // `tally generate-corpus --size S --seed i` (Zipf text, 50,000 words, 12 a line) into
 // <scratch>/c/NN.txt. Every contender opens the directory as Inputs::paths (the same mapped
 // files, a directory's files in sorted order) inside its timed loop, and builds the same
-// index: every word of every line by jobs::InvertedIndex::for_each_word (word count's rule),
+// index: every word of every line by jobs::for_each_word (word count's rule),
 // a list of postings {input, line} per word, each line once per word, the words in bytewise
 // order. Bytes processed: the corpus once per iteration.
 //
@@ -252,7 +252,7 @@ void index_lines(std::string_view text, std::uint64_t input, std::uint64_t first
     std::size_t nl = text.find('\n', pos);
     if (nl == std::string_view::npos) nl = text.size();
     const Posting posting{input, line};
-    InvertedIndex::for_each_word<true>(text.substr(pos, nl - pos), [&](std::string_view w) {
+    jobs::for_each_word<true>(text.substr(pos, nl - pos), [&](std::string_view w) {
       auto it = map.find(w);
       if (it == map.end()) it = map.emplace(std::string(w), std::vector<Posting>()).first;
       if (it->second.empty() || it->second.back() != posting) it->second.push_back(posting);
