@@ -239,7 +239,7 @@ TEST_F(WordcountCli, TimeoutReachesOpenAndEndlessReads) {
   }
 }
 
-// Oracle: failures that used to abort are one message and exit 4, leaving no output: memory
+// Oracle: exhausted resources are one message and exit 4, leaving no output: memory
 // running out (address space capped), and worker threads the system refuses. The last two cap the
 // address space, which a sanitizer's runtime cannot start under: release builds only.
 TEST_F(WordcountCli, ExhaustedResourcesAreExit4WithAMessage) {
