@@ -1,8 +1,9 @@
 // Throughput and round-trip latency of tally::lockfree::MpmcQueue next to the queues a user
 // would otherwise reach for: oneTBB's concurrent_bounded_queue, boost::lockfree::queue,
-// moodycamel's ConcurrentQueue and BlockingConcurrentQueue, and a std::mutex + std::deque +
-// condition-variable queue as the floor. Everything is in one binary so that the ratios between
-// queues come from one run on one machine state.
+// moodycamel's ConcurrentQueue and BlockingConcurrentQueue (each without and with producer and
+// consumer tokens), and a std::mutex + std::deque + condition-variable queue as the floor.
+// Everything is in one binary so that the ratios between queues come from one run on one
+// machine state.
 //
 // Names are BM_<Queue>_<Mode>/<Scenario>:
 //  - Mode Try: try_push/try_pop retried in a loop that spins briefly (cpu_relax) and then
@@ -18,6 +19,9 @@
 //  - Scenario PingPong: one message bounces between two threads through two queues. Time is ns
 //    per round trip: two pushes, two pops and two cross-core hand-offs, with no batching to
 //    hide behind.
+//  - MoodycamelQueueTokens and MoodycamelBlockingQueueTokens are moodycamel's queues used
+//    through a ProducerToken and a ConsumerToken per thread and queue, as its documentation
+//    advises for long-lived threads; the variants without "Tokens" use the implicit calls.
 //  - MpmcQueuePadded and MpmcQueuePacked are MpmcQueue with SlotLayout::kPadded and kPacked
 //    (MpmcQueue alone is the default, kRemapped): the cost of false sharing between
 //    neighbouring slots, and what padding or remapping buys back.
@@ -30,8 +34,9 @@
 //
 // Every bounded queue gets kCapacity slots. moodycamel's queues are not bounded: the capacity
 // only preallocates blocks. ConcurrentQueue::try_enqueue never allocates, so in Try mode it is
-// bounded by those blocks; BlockingConcurrentQueue has no waiting enqueue, so its producers call
-// enqueue, never wait, and may run ahead of the consumers (an advantage the others lack).
+// bounded by those blocks (with tokens it is not: see MoodycamelTokensTry); BlockingConcurrentQueue
+// has no waiting enqueue, so its producers call enqueue, never wait, and may run ahead of the
+// consumers (an advantage the others lack).
 //
 // Each throughput run checks that every message arrived exactly once with its payload intact
 // (a per-consumer bitmap of message ids, merged after the run, and the sum of the values), so a
@@ -52,6 +57,7 @@
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -118,7 +124,8 @@ class RetryWait {
 }
 
 // Each adapter gives a queue the same three calls: make() builds one with kCapacity slots,
-// push(q, v) waits until v is in, pop(q) waits for a message.
+// push(q, v) waits until v is in, pop(q) waits for a message. Adapters with a Tokens type take
+// a thread's Tokens instead of the queue (see Endpoint below).
 
 // Adapters with kCountsContention report the contention counters of tally's queues.
 template <SlotLayout kLayout>
@@ -216,6 +223,87 @@ struct MoodycamelBlocking {
     q.wait_dequeue(v);
     return v;
   }
+};
+
+// moodycamel's queues through tokens. A thread makes its tokens for a queue on first use, and
+// only the end it uses: a ProducerToken registers a sub-queue that every consumer then scans,
+// so a consumer that made one would slow the others down for nothing.
+template <typename QueueType>
+class MoodycamelTokens {
+ public:
+  explicit MoodycamelTokens(QueueType& queue) : queue_(queue) {}
+  QueueType& queue() noexcept { return queue_; }
+  moodycamel::ProducerToken& producer() {
+    if (!producer_) producer_.emplace(queue_);
+    return *producer_;
+  }
+  moodycamel::ConsumerToken& consumer() {
+    if (!consumer_) consumer_.emplace(queue_);
+    return *consumer_;
+  }
+
+ private:
+  QueueType& queue_;
+  std::optional<moodycamel::ProducerToken> producer_;
+  std::optional<moodycamel::ConsumerToken> consumer_;
+};
+
+struct MoodycamelTokensTry {
+  using Queue = moodycamel::ConcurrentQueue<std::uint64_t>;
+  using Tokens = MoodycamelTokens<Queue>;
+  static std::unique_ptr<Queue> make() { return MoodycamelTry::make(); }
+  // Not try_enqueue: a producer token's sub-queue keeps every block it takes from the
+  // preallocated pool, and try_enqueue never allocates, so with more than one producer the
+  // first can take the whole pool and the others then never enqueue at all. enqueue allocates
+  // a block when the pool is empty: these producers never wait for a full queue and may run
+  // ahead of the consumers, as BlockingConcurrentQueue's do (an advantage the others lack).
+  static void push(Tokens& t, std::uint64_t v) {
+    if (!t.queue().enqueue(t.producer(), v)) DieOnFailedPush();  // fails only if allocation fails
+  }
+  static std::uint64_t pop(Tokens& t) {
+    std::uint64_t v = kNoMessage;
+    for (RetryWait wait; !t.queue().try_dequeue(t.consumer(), v);) wait.once();
+    return v;
+  }
+};
+
+struct MoodycamelTokensBlocking {
+  using Queue = moodycamel::BlockingConcurrentQueue<std::uint64_t>;
+  using Tokens = MoodycamelTokens<Queue>;
+  static std::unique_ptr<Queue> make() { return MoodycamelBlocking::make(); }
+  static void push(Tokens& t, std::uint64_t v) {
+    if (!t.queue().enqueue(t.producer(), v)) DieOnFailedPush();  // fails only if allocation fails
+  }
+  static std::uint64_t pop(Tokens& t) {
+    std::uint64_t v = kNoMessage;
+    t.queue().wait_dequeue(t.consumer(), v);
+    return v;
+  }
+};
+
+// One thread's access to one queue: the queue itself, or, for adapters that have per-thread
+// state (moodycamel's tokens), that state. Made by the thread that uses it, before it starts.
+template <typename Adapter>
+class Endpoint {
+ public:
+  explicit Endpoint(typename Adapter::Queue& queue) : queue_(queue) {}
+  void push(std::uint64_t v) { Adapter::push(queue_, v); }
+  std::uint64_t pop() { return Adapter::pop(queue_); }
+
+ private:
+  typename Adapter::Queue& queue_;
+};
+
+template <typename Adapter>
+requires requires { typename Adapter::Tokens; }
+class Endpoint<Adapter> {
+ public:
+  explicit Endpoint(typename Adapter::Queue& queue) : tokens_(queue) {}
+  void push(std::uint64_t v) { Adapter::push(tokens_, v); }
+  std::uint64_t pop() { return Adapter::pop(tokens_); }
+
+ private:
+  typename Adapter::Tokens tokens_;
 };
 
 // The floor: what a bounded blocking queue costs with one lock around everything.
@@ -320,11 +408,12 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
         threads.emplace_back([&, p] {
           WorkerReport& r = reports[static_cast<std::size_t>(p)];
           const std::uint64_t first_id = static_cast<std::uint64_t>(p) * per_producer;
+          Endpoint<Adapter> queue_end(*queue);
           start.arrive_and_wait();
           const ContentionCounters before = contention_counters();
           r.start = Clock::now();
           for (std::uint64_t id = first_id; id < first_id + per_producer; ++id) {
-            Adapter::push(*queue, id + 1);
+            queue_end.push(id + 1);
           }
           r.end = Clock::now();
           r.contention = contention_counters() - before;
@@ -334,13 +423,14 @@ void BM_Throughput(benchmark::State& state, int producers, int consumers) {
         threads.emplace_back([&, c] {
           WorkerReport& r = reports[static_cast<std::size_t>(producers + c)];
           r.seen.assign(kMessagesPerRun / 64, 0);
+          Endpoint<Adapter> queue_end(*queue);
           start.arrive_and_wait();
           const ContentionCounters before = contention_counters();
           r.start = Clock::now();
           // Exactly a quota each, rather than "until all are consumed": a consumer blocked
           // in pop could never learn that the others took the last message.
           for (std::uint64_t i = 0; i < per_consumer; ++i) {
-            const std::uint64_t v = Adapter::pop(*queue);
+            const std::uint64_t v = queue_end.pop();
             const std::uint64_t id = v - 1;  // kNoMessage wraps to an id out of range
             const std::uint64_t bit = std::uint64_t{1} << (id % 64);
             if (id >= kMessagesPerRun || (r.seen[id / 64] & bit) != 0) {
@@ -395,23 +485,27 @@ void BM_PingPong(benchmark::State& state) {
   auto there = Adapter::make();
   auto back = Adapter::make();
   std::jthread echo([&] {
+    Endpoint<Adapter> from(*there);
+    Endpoint<Adapter> to(*back);
     for (;;) {
-      const std::uint64_t v = Adapter::pop(*there);
+      const std::uint64_t v = from.pop();
       if (v == kStop) return;
-      Adapter::push(*back, v + 1);
+      to.push(v + 1);
     }
   });
+  Endpoint<Adapter> to(*there);
+  Endpoint<Adapter> from(*back);
   // Starts at 1: kNoMessage (0) must never be a valid reply.
   std::uint64_t next = 1;
   for (auto _ : state) {
-    Adapter::push(*there, next);
-    if (Adapter::pop(*back) != next + 1) {
+    to.push(next);
+    if (from.pop() != next + 1) {
       state.SkipWithError("ping-pong: the reply is not the message sent plus one");
       break;
     }
     next += 2;
   }
-  Adapter::push(*there, kStop);
+  to.push(kStop);
   echo.join();
   state.SetItemsProcessed(state.iterations());
 }
@@ -457,7 +551,10 @@ void RegisterAll() {
   RegisterQueue<TbbBlocking>("BM_TbbBoundedQueue_Blocking", PingPong::kYes);
   RegisterQueue<BoostTry>("BM_BoostLockfreeQueue_Try", PingPong::kYes);
   RegisterQueue<MoodycamelTry>("BM_MoodycamelQueue_Try", PingPong::kYes);
+  RegisterQueue<MoodycamelTokensTry>("BM_MoodycamelQueueTokens_Try", PingPong::kYes);
   RegisterQueue<MoodycamelBlocking>("BM_MoodycamelBlockingQueue_Blocking", PingPong::kYes);
+  RegisterQueue<MoodycamelTokensBlocking>("BM_MoodycamelBlockingQueueTokens_Blocking",
+                                          PingPong::kYes);
   RegisterQueue<MutexDequeBlocking>("BM_MutexDeque_Blocking", PingPong::kYes);
 }
 
