@@ -122,13 +122,13 @@ def harness_rows(results_dir):
             sep = rate(d, f"BM_WorkStealingDeque_OwnerWithThieves/thieves:{th}/manual_time")
             shared = rate(d, f"BM_WorkStealingDequeSharedLine_OwnerWithThieves/thieves:{th}/manual_time")
             rows.append((f"false sharing: deque top/bottom separate / one line, owner + {th} thieves",
-                         fmt(ratio(sep, shared), "x"),
+                         put(f"harness.deque.separate_vs_shared.th{th}", fmt(ratio(sep, shared), "x")),
                          f"throughput ratio; stolen {fmt(counter(d, f'BM_WorkStealingDeque_OwnerWithThieves/thieves:{th}/manual_time', 'stolen'))}"
                          f" vs {fmt(counter(d, f'BM_WorkStealingDequeSharedLine_OwnerWithThieves/thieves:{th}/manual_time', 'stolen'))}"))
         sep = time_of(d, "BM_WorkStealingDeque_PushPop/depth:64")
         shared = time_of(d, "BM_WorkStealingDequeSharedLine_PushPop/depth:64")
         rows.append(("false sharing: deque top/bottom separate / one line, owner push+pop alone",
-                     fmt(ratio(shared, sep), "x"), f"time ratio; {fmt(sep)} vs {fmt(shared)} ns"))
+                     put("harness.deque.separate_vs_shared.alone", fmt(ratio(shared, sep), "x")), f"time ratio; {fmt(sep)} vs {fmt(shared)} ns"))
 
     if sh:
         for t in (1, 2, 4, 8):
@@ -141,8 +141,9 @@ def harness_rows(results_dir):
             worst = min(rates, key=rates.get)
             cont = {n: counter(sh, f"BM_ShardedAggregate_Padded/shards:{n}/real_time/threads:{t}", "contended")
                     for n in (1, best, worst, 256)}
+            put(f"harness.shard.contended_1shard.t{t}", pct(cont[1]))
             rows.append((f"contention: aggregator best / worst shard count, {t} threads",
-                         fmt(ratio(rates[best], rates[worst]), "x"),
+                         put(f"harness.shard.best_vs_worst.t{t}", fmt(ratio(rates[best], rates[worst]), "x")),
                          f"best {best} shards {fmt(rates[best] / 1e6)}, worst {worst} shards {fmt(rates[worst] / 1e6)} M updates/s; "
                          f"contended acquisitions {pct(cont[1])} at 1 shard, {pct(cont[256])} at 256"))
 
@@ -400,6 +401,9 @@ JOB_SUITES = [
      "BM_Process_TallyIndex/threads:{t}/manual_time", False),
 ]
 
+# The keys of JOB_SUITES' rows in the values quoted in prose (jobs.KEY.engine_scaling, ...).
+JOB_KEYS = ("histogram", "linreg_pairs", "linreg_csv", "kmeans", "grep_one", "grep_eight", "index")
+
 
 def job_rows(results_dir):
     """The jobs suite's rows: per job, in process (engine, sequential, oneTBB) and the tally
@@ -407,7 +411,7 @@ def job_rows(results_dir):
     linreg (binary) within 1.1x of the sequential loop at 1 thread, grep faster than GNU grep."""
     rows = []
     loaded = {}
-    for label, suite, tally, seq, tbb, proc, near_seq in JOB_SUITES:
+    for (label, suite, tally, seq, tbb, proc, near_seq), key in zip(JOB_SUITES, JOB_KEYS):
         if suite not in loaded:
             loaded[suite] = load(results_dir, suite)[1]
         m = loaded[suite]
@@ -417,18 +421,18 @@ def job_rows(results_dir):
         sq = time_of(m, seq)
         b1, b2 = time_of(m, tbb.format(t=1)), time_of(m, tbb.format(t=2))
         p1, p2 = time_of(m, proc.format(t=1)), time_of(m, proc.format(t=2))
-        rows.append((f"{label}: engine 2 threads / 1 thread", fmt(ratio(t1, t2), "x"),
+        rows.append((f"{label}: engine 2 threads / 1 thread", put(f"jobs.{key}.engine_scaling", fmt(ratio(t1, t2), "x")),
                      f"{fmt(t2)} vs {fmt(t1)} ms; target >= 1.8x"))
-        rows.append((f"{label}: tally process 2 threads / 1 thread", fmt(ratio(p1, p2), "x"),
+        rows.append((f"{label}: tally process 2 threads / 1 thread", put(f"jobs.{key}.process_scaling", fmt(ratio(p1, p2), "x")),
                      f"{fmt(p2)} vs {fmt(p1)} ms; target >= 1.8x"))
-        rows.append((f"{label}: engine 1 thread / sequential loop (time)", fmt(ratio(t1, sq), "x"),
+        rows.append((f"{label}: engine 1 thread / sequential loop (time)", put(f"jobs.{key}.vs_sequential", fmt(ratio(t1, sq), "x")),
                      f"{fmt(t1)} vs {fmt(sq)} ms" + ("; target <= 1.1x" if near_seq else "")))
-        rows.append((f"{label}: engine 2 threads / oneTBB 2 threads (time)", fmt(ratio(t2, b2), "x"),
+        rows.append((f"{label}: engine 2 threads / oneTBB 2 threads (time)", put(f"jobs.{key}.vs_tbb", fmt(ratio(t2, b2), "x")),
                      f"{fmt(t2)} vs {fmt(b2)} ms; oneTBB 1 thread {fmt(b1)} ms"))
         if suite == "grep_bench":
             pattern = "one" if "one" in label else "eight"
             gnu = time_of(m, f"BM_Grep_ProcessGnuGrep/{pattern}/manual_time")
-            rows.append((f"{label}: GNU grep / tally grep 2 threads (time)", fmt(ratio(gnu, p2), "x"),
+            rows.append((f"{label}: GNU grep / tally grep 2 threads (time)", put(f"jobs.{key}.vs_gnu_grep", fmt(ratio(gnu, p2), "x")),
                          f"{fmt(gnu)} vs {fmt(p2)} ms; target > 1x"))
     return rows
 
@@ -897,8 +901,9 @@ def build(results_dir):
 # In-place markers in markdown: a generated table between
 #   <!-- ratios:begin NAME --> and <!-- ratios:end -->
 # and a generated value as <!-- v:KEY -->1.56x<!-- /v -->.
-BLOCK_RE = re.compile(r"(<!-- ratios:begin ([\w.-]+) -->\n)(.*?)(<!-- ratios:end -->)", re.S)
-INLINE_RE = re.compile(r"(<!-- v:([\w.:-]+) -->)(.*?)(<!-- /v -->)", re.S)
+# Names and keys start with a lowercase letter, so that prose can show the scheme (NAME, KEY).
+BLOCK_RE = re.compile(r"(<!-- ratios:begin ([a-z][\w.-]*) -->\n)(.*?)(<!-- ratios:end -->)", re.S)
+INLINE_RE = re.compile(r"(<!-- v:([a-z][\w.:-]*) -->)(.*?)(<!-- /v -->)", re.S)
 # What looks like a result: a ratio (1.5x) or a time (12 ms, 3 s). Targets are written after a
 # comparison (>= 1.5x), which exempts them.
 RESULT_RE = re.compile(r"(?<![\w.^/])(\d+(?:\.\d+)?)(?:x\b| ?(?:ns|us|µs|ms|s|min)\b)")
