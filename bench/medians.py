@@ -10,6 +10,9 @@ def main(path: str) -> None:
     ctx = report.get("context", {})
     print(f"# {ctx.get('cpu_model', '?')}, {ctx.get('cores', '?')} cores, "
           f"{ctx.get('kernel', '?')}, {ctx.get('compiler', '?')}")
+    quiet = {"true": "quiet", "false": "NOT QUIET"}.get(ctx.get("quiet", ""), "quiet not recorded")
+    print(f"# commit {ctx.get('git_commit', '?')}, load average {ctx.get('load_average', 'not recorded')} "
+          f"at the start ({quiet})")
     rows = [b for b in report["benchmarks"] if b.get("aggregate_name") == "median"]
     if not rows:  # run without repetitions: every entry is a single run
         rows = [b for b in report["benchmarks"] if b.get("run_type") == "iteration"]

@@ -624,8 +624,9 @@ def target_rows(results_dir):
     p1, _, _ = process_time(w, "BM_Process_Tally/kjv10/threads:1")
     p2, _, _ = process_time(w, "BM_Process_Tally/kjv10/threads:2")
     cw, _, _ = process_time(w, "BM_Process_CountwordsOptimizedC/kjv10")
-    rows = [("tally wordcount kjv10 -j 1 process / countwords optimized.c process",
-             fmt(ratio(cw, p1), "x"), ">= 1.3x", f"goal >= 1.5x; {fmt(p1)} vs {fmt(cw)} ms"),
+    vs_countwords = fmt(ratio(cw, p1), "x")
+    rows = [("tally wordcount kjv10 -j 1 process / countwords optimized.c process", vs_countwords, ">= 1.3x",
+             f"goal >= 1.5x: {status(vs_countwords, '>= 1.5x')}; {fmt(p1)} vs {fmt(cw)} ms"),
             ("tally wordcount kjv10 -j 2 process / -j 1 process", fmt(ratio(p1, p2), "x"), ">= 1.8x",
              f"{fmt(p2)} vs {fmt(p1)} ms")]
     for t in (1, 2):
