@@ -549,7 +549,7 @@ def aggregate_rows(a):
         tbb = time_of(a, f"BM_TbbCombinable/distinct:{d}/threads:2/real_time")
         present = [(t, st) for st, t in times.items() if t]
         best = min(present) if present else (None, "n/a")
-        put(f"agg.best_strategy.{d}", best[1].lower())
+        put(f"agg.best_strategy.{d}", f"`{best[1].lower()}`")
         rows.append((f"word count, {d} distinct, 2 threads: best strategy / oneTBB combinable",
                      put(f"agg.best_vs_tbb.{d}", fmt(ratio(tbb, best[0]), "x")),
                      f"best {best[1].lower()} {fmt(best[0])} ms; " +
