@@ -70,9 +70,8 @@ enum class SlotLayout {
 
 // The default is kRemapped: no two neighbouring positions share a line (no false sharing
 // between a producer and a consumer working on adjacent slots), at the memory of a packed
-// ring; padding costs kCacheLine bytes per slot. On the reference machine (a 2-vCPU VM) the
-// three layouts do not separate reliably: across runs each has come out fastest at 1P1C,
-// by up to 2x (bench/README.md), so the choice rests on the argument, not on a measurement.
+// ring; padding costs kCacheLine bytes per slot. The choice rests on that argument: how the
+// three layouts compare on a given machine is in bench/README.md.
 template <typename T, SlotLayout kLayout = SlotLayout::kRemapped>
 class MpmcQueue {
   static_assert(std::is_nothrow_move_constructible_v<T>,
