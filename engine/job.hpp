@@ -73,6 +73,21 @@ struct RecordBlock {
   }
 };
 
+// Consecutive whole delimited records of one input, for a job that can find its way through
+// many records at once (`map(TextBlock, out)`, next to its map(Record, out)): a word count,
+// whose words never straddle a line break, scans a block for words without first cutting it
+// into lines. Each record keeps its delimiter; the last one lacks it only at the end of its
+// input. The engine passes blocks instead of records when the records are delimited (not
+// fixed-size) and the run skips no bad records (a block fails as one record would); it still
+// counts the records for the run report. A block holds at most a few dozen KiB, or one
+// record if that is longer.
+struct TextBlock {
+  std::string_view bytes;
+  char delimiter = '\n';
+  std::size_t input = 0;
+  std::uint64_t offset = 0;  // of the first record
+};
+
 // Where map() sends its output. The engine passes a concrete sink; the job sees only emit().
 template <typename Key, typename Value>
 class Emitter {
@@ -87,6 +102,13 @@ class Emitter {
 template <typename J>
 concept MapsRecordBlocks = requires(const J& job, RecordBlock block,
                                     Emitter<typename J::Key, typename J::Value>& out) {
+  {job.map(block, out)};
+};
+
+// Whether J can map a TextBlock of delimited records as well as single records.
+template <typename J>
+concept MapsTextBlocks = requires(const J& job, TextBlock block,
+                                  Emitter<typename J::Key, typename J::Value>& out) {
   {job.map(block, out)};
 };
 

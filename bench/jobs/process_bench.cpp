@@ -361,6 +361,11 @@ std::string check_output(const fs::path& path, const Corpus& c, OutputFormat for
       if (tab == std::string_view::npos) return "a line without a tab: " + std::string(line);
       word = line.substr(0, tab);
       number = line.substr(tab + 1);
+    } else if (format == OutputFormat::kCountwords) {
+      const std::size_t space = line.rfind(' ');
+      if (space == std::string_view::npos) return "a line without a space: " + std::string(line);
+      word = line.substr(0, space);
+      number = line.substr(space + 1);
     } else {
       const std::size_t digits = line.find_first_not_of(' ');
       const std::size_t space = line.find(' ', digits);
@@ -377,9 +382,18 @@ std::string check_output(const fs::path& path, const Corpus& c, OutputFormat for
       return "a malformed line: " + std::string(line);
     }
     if (rows > 0) {
-      const bool ordered = format == OutputFormat::kTsv
-                               ? count < prev_count || (count == prev_count && prev_word < word)
-                               : prev_word < word;
+      bool ordered = false;
+      switch (format) {
+        case OutputFormat::kTsv:
+          ordered = count < prev_count || (count == prev_count && prev_word < word);
+          break;
+        case OutputFormat::kCountwords:
+          ordered = count <= prev_count;  // a repeated word shows in the digest
+          break;
+        case OutputFormat::kUniqC:
+          ordered = prev_word < word;
+          break;
+      }
       if (!ordered) return "out of order: " + prev_word + " then " + std::string(word);
     }
     ++rows;

@@ -94,6 +94,9 @@ bool skip_without_tally(benchmark::State& state);
 enum class OutputFormat {
   kTsv,    // "word\tcount\n", count descending, then word ascending (bytewise)
   kUniqC,  // uniq -c's "%7d word\n", word ascending (LC_ALL=C sort's bytewise order)
+  // countwords' "word count\n", count descending, words of equal count in any order (its
+  // programs sort by count only)
+  kCountwords,
 };
 
 // Checks a program's output file against the corpus's reference: one row per distinct word,

@@ -17,10 +17,16 @@
 // Contenders in this process:
 //  - BM_Tally/<corpus>/threads:T  Engine::run(jobs::WordCount) on Inputs::paths: opening and
 //    mapping the file, splitting, mapping, merging, and the sorted result are all timed.
-//  - BM_TbbBaseline/<corpus>/threads:T  what a user would write with oneTBB:
-//    tbb::parallel_for over newline-aligned chunks of the mapped file, a
+//  - BM_TbbBaseline/<corpus>/threads:T  what a user would write with oneTBB and the standard
+//    library: tbb::parallel_for over newline-aligned chunks of the mapped file, its own
+//    byte-at-a-time tokenizer, a
 //    tbb::enumerable_thread_specific<std::unordered_map<std::string, uint64_t>> per thread,
-//    merged at the end, then sorted like tally's result.
+//    merged at the end, then sorted like tally's result. Its ratio to BM_Tally measures the
+//    tokenizer and the hash table as much as the engine.
+//  - BM_TbbTallyTable/<corpus>/threads:T  the same oneTBB skeleton with tally's own parts
+//    inside: jobs::for_each_word (WordCount's tokenizer), tally's FlatTable and hash_key per
+//    thread, merged at the end, then sorted by key like tally's result. Only the engine
+//    (scheduling, splitting, merging) differs from BM_Tally, so their ratio isolates it.
 //  - BM_CountwordsOptimizedC/kjv10  a port of the fastest single-threaded program of Ben
 //    Hoyt's countwords benchmark (optimized.c): fread() into a 64 KiB buffer, lowercase and
 //    FNV-1a hash each byte in one pass, a fixed 65536-slot linear-probing table, then qsort.
@@ -34,6 +40,9 @@
 //  - BM_Process_Tally/<corpus>/threads:T  `tally wordcount -j T -f tsv FILE`.
 //  - BM_Process_TallyBaseline/<corpus>/threads:T  the same with the tally program named by
 //    $TALLY_BASELINE_EXE (registered only when it is set): a build of an earlier commit.
+//  - BM_Process_CountwordsOptimizedC/kjv10  bench/jobs/countwords_optimized.c: countwords'
+//    optimized.c itself, reading the file as its stdin with fread; its output ("word count"
+//    lines by count, ties in any order) is checked for every word and count.
 //  - BM_Process_AbslFlatHashMap/<corpus>  bench/jobs/absl_wordcount.cpp: one thread, the same
 //    word rule and output, an absl::flat_hash_map<std::string, uint64_t>.
 //  - BM_Process_SortUniq/distinct1e7  `sh -c 'LC_ALL=C sort --parallel=2 -S 2G FILE |
@@ -59,7 +68,11 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "tally/engine/detail/flat_table.hpp"
 #include "tally/engine/engine.hpp"
+#include "tally/engine/entry_order.hpp"
+#include "tally/engine/key_hash.hpp"
+#include "tally/jobs/word_scan.hpp"
 #include "tally/jobs/wordcount.hpp"
 
 namespace tally::bench {
@@ -203,6 +216,70 @@ void BM_TbbBaseline(benchmark::State& state, const Corpus& (*corpus_fn)()) {
       }
       sorted.assign(std::make_move_iterator(total.begin()), std::make_move_iterator(total.end()));
       std::sort(sorted.begin(), sorted.end());
+    });
+    std::uint64_t words = 0;
+    for (const auto& [w, n] : sorted) words += n;
+    if (!check(state, c, words, sorted.size())) return;
+  }
+  report_corpus(state, c);
+}
+
+// ------------------------------------------------------------------------------------------
+// oneTBB with tally's tokenizer and table
+// ------------------------------------------------------------------------------------------
+
+using TallyTable = tally::detail::FlatTable<std::string_view, std::uint64_t>;
+
+void count_chunk_with_tally_parts(std::string_view text, TallyTable& counts) {
+  tally::jobs::for_each_word<true>(text, [&counts](std::string_view w) {
+    ++*counts.find_or_insert(w, tally::hash_key(w)).first;
+  });
+}
+
+void BM_TbbTallyTable(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+  const Corpus& c = corpus_fn();
+  const int threads = static_cast<int>(state.range(0));
+  tbb::task_arena arena(threads);
+  for (auto _ : state) {
+    tally::Inputs inputs = tally::Inputs::paths({c.path});  // the same mmap tally uses
+    if (!inputs.open().ok()) {
+      state.SkipWithError("cannot open the corpus");
+      return;
+    }
+    const std::string_view text = inputs.data(0);
+    // Chunks of about 1 MiB, each ending just after a newline.
+    std::vector<std::size_t> cuts{0};
+    while (cuts.back() < text.size()) {
+      std::size_t next = std::min(text.size(), cuts.back() + (std::size_t{1} << 20));
+      while (next < text.size() && text[next - 1] != '\n') ++next;
+      cuts.push_back(next);
+    }
+    std::vector<std::pair<std::string_view, std::uint64_t>> sorted;
+    TallyTable total;  // owns the keys `sorted` points to
+    arena.execute([&] {
+      tbb::enumerable_thread_specific<TallyTable> partials;
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, cuts.size() - 1),
+                        [&](const tbb::blocked_range<std::size_t>& r) {
+                          TallyTable& mine = partials.local();
+                          for (std::size_t k = r.begin(); k != r.end(); ++k) {
+                            count_chunk_with_tally_parts(
+                                text.substr(cuts[k], cuts[k + 1] - cuts[k]), mine);
+                          }
+                        });
+      for (TallyTable& p : partials) {
+        if (total.empty()) {
+          total = std::move(p);
+          continue;
+        }
+        p.for_each([&total](std::uint64_t hash, std::string_view w, std::uint64_t n) {
+          *total.find_or_insert(w, hash).first += n;
+        });
+      }
+      sorted.reserve(total.size());
+      total.for_each([&sorted](std::uint64_t, std::string_view w, std::uint64_t n) {
+        sorted.emplace_back(w, n);
+      });
+      std::sort(sorted.begin(), sorted.end(), tally::KeyLess{});
     });
     std::uint64_t words = 0;
     for (const auto& [w, n] : sorted) words += n;
@@ -359,6 +436,12 @@ void BM_Process_TallyBaseline(benchmark::State& state, const Corpus& (*corpus_fn
       OutputFormat::kTsv, "baseline-" + c.name + "-" + threads);
 }
 
+void BM_Process_CountwordsOptimizedC(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+  const Corpus& c = corpus_fn();
+  measure_process(state, c, {COUNTWORDS_OPTIMIZED_EXE, c.path}, OutputFormat::kCountwords,
+                  "countwords-optimized-" + c.name);
+}
+
 void BM_Process_AbslFlatHashMap(benchmark::State& state, const Corpus& (*corpus_fn)()) {
   const Corpus& c = corpus_fn();
   measure_process(state, c, {ABSL_WORDCOUNT_EXE, c.path}, OutputFormat::kTsv, "absl-" + c.name);
@@ -380,6 +463,9 @@ void register_all() {
       benchmark::RegisterBenchmark("BM_Tally/kjv10", BM_Tally, &kjv10)->Arg(1)->Arg(2)->Arg(4));
   real_time(
       benchmark::RegisterBenchmark("BM_TbbBaseline/kjv10", BM_TbbBaseline, &kjv10)->Arg(1)->Arg(2));
+  real_time(benchmark::RegisterBenchmark("BM_TbbTallyTable/kjv10", BM_TbbTallyTable, &kjv10)
+                ->Arg(1)
+                ->Arg(2));
   real_time(
       benchmark::RegisterBenchmark("BM_CountwordsOptimizedC/kjv10", BM_CountwordsOptimizedC, &kjv10)
           ->Arg(1));
@@ -400,6 +486,8 @@ void register_all() {
       ->ArgName("threads")
       ->Arg(1)
       ->Arg(2);
+  process(benchmark::RegisterBenchmark("BM_Process_CountwordsOptimizedC/kjv10",
+                                       BM_Process_CountwordsOptimizedC, &kjv10));
   process(benchmark::RegisterBenchmark("BM_Process_AbslFlatHashMap/kjv10",
                                        BM_Process_AbslFlatHashMap, &kjv10));
   const char* baseline = std::getenv("TALLY_BASELINE_EXE");

@@ -1,6 +1,7 @@
 // map_records: runs a job's map() over every record of one split, into a sink. Shared by
 // the map stages of hash-table and dense jobs (map_stage.hpp, dense_stage.hpp). It picks
-//  - the unit map() takes: a Record, or a RecordBlock for a job that maps blocks;
+//  - the unit map() takes: a Record, a RecordBlock for a job that maps fixed-size records a
+//    block at a time, or a TextBlock of delimited records for a job that maps those;
 //  - the sink map() sees: the sink itself when map() is templated on its output (emit() is
 //    then an inline call), else an Emitter interface over it (a virtual call per pair);
 //  - for a run that skips bad records, a StagedSink between map() and the sink, so that a
@@ -103,6 +104,20 @@ Status map_records(const J& job, const Inputs& inputs, const SplitPlan& plan, co
                    const RecordLayout& layout, BadRecordLimit& bad, const std::stop_token& stop,
                    std::uint64_t* records_out, Sink& sink) {
   using Unit = MapUnit<J>;
+  if constexpr (MapsTextBlocks<J>) {
+    if (!bad.skipping() && layout.fixed_bytes == 0) {
+      return for_each_text_block(inputs, plan, split, layout, stop, records_out,
+                                 [&](const TextBlock& block) {
+                                   if constexpr (requires { job.map(block, sink); }) {
+                                     job.map(block, sink);
+                                   } else {
+                                     EmitterAdapter<Sink, typename J::Key, typename J::Value>
+                                         adapter(sink);
+                                     job.map(block, adapter);
+                                   }
+                                 });
+    }
+  }
   if (!bad.skipping()) {
     return for_each_record(inputs, plan, split, layout, nullptr, stop, records_out,
                            [&](const Unit& unit) { map_one(job, unit, sink); });

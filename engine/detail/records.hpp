@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <concepts>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <stop_token>
 #include <string>
@@ -124,6 +125,61 @@ Status for_each_record(const Inputs& inputs, const SplitPlan& plan, const Split&
     }
     // Also after the segment: a shrink found by its last records (one long run of zeros is a
     // single record) fails this split, not only the run's final check.
+    if (inputs.shrank(seg.input)) return inputs.check_intact();
+  }
+  *records_out = records;
+  return Status::Ok();
+}
+
+// Bytes a TextBlock aims at: enough that the per-block work (finding its last delimiter,
+// counting its records, a stop check) is noise, small enough to stay in the L2 cache while
+// the records are counted and then mapped.
+inline constexpr std::uint64_t kTextBlockBytes = std::uint64_t{32} << 10;
+
+// for_each_record for a job that maps TextBlocks: calls fn(TextBlock) on runs of whole
+// delimited records of about kTextBlockBytes (one longer record makes a block of its own),
+// with the same stop, shrink and error handling, one block standing for one record.
+// *records_out counts the records, as for_each_record does.
+// REQUIRES: delimited records (layout.fixed_bytes == 0); no bad records are skipped.
+template <typename Fn>
+Status for_each_text_block(const Inputs& inputs, const SplitPlan& plan, const Split& split,
+                           const RecordLayout& layout, const std::stop_token& stop,
+                           std::uint64_t* records_out, Fn&& fn) {
+  const char delim = layout.delimiter;
+  std::uint64_t records = 0;
+  for (const Segment& seg : plan.segments_of(split)) {
+    const std::string_view data = inputs.data(seg.input);
+    std::uint64_t pos = seg.begin;
+    std::uint64_t number = seg.first_record;
+    try {
+      while (pos < seg.end) {
+        if (stop.stop_requested()) return Status::Cancelled("map task stopped");
+        if (inputs.shrank(seg.input)) return inputs.check_intact();
+        // The block ends just after the last delimiter in the next kTextBlockBytes, or after
+        // the first delimiter past them when a record is longer.
+        std::uint64_t end = seg.end;
+        if (seg.end - pos > kTextBlockBytes) {
+          const void* last = ::memrchr(data.data() + pos, delim, kTextBlockBytes);
+          if (last != nullptr) {
+            end = static_cast<std::uint64_t>(static_cast<const char*>(last) - data.data()) + 1;
+          } else {
+            const std::size_t d = data.find(delim, pos + kTextBlockBytes);
+            end = d == std::string_view::npos || d >= seg.end ? seg.end : d + 1;
+          }
+        }
+        const std::string_view bytes = data.substr(pos, end - pos);
+        std::uint64_t count =
+            static_cast<std::uint64_t>(std::count(bytes.begin(), bytes.end(), delim));
+        if (bytes.back() != delim) ++count;  // the input's last record, without its delimiter
+        fn(TextBlock{bytes, delim, seg.input, pos});
+        records += count;
+        if (number != 0) number += count;
+        pos = end;
+      }
+    } catch (...) {
+      return Status::FromException(std::current_exception())
+          .with_context(record_context(inputs, layout, seg.input, pos, number));
+    }
     if (inputs.shrank(seg.input)) return inputs.check_intact();
   }
   *records_out = records;
