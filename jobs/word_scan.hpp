@@ -108,31 +108,74 @@ inline constexpr std::size_t kShortWord = 64;
 // lowercased (A-Z only) with kLowercase. A lowercased word is valid only during its call:
 // its buffer is reused. Forced inline, so that a job's word loop (WordCount, InvertedIndex)
 // compiles into the engine's map task with fn inlined into it.
+//
+// With SSE2, the bytes are read 16 at a time: one load, one whitespace mask and one
+// lowercasing serve every word that ends within those 16 bytes, and the whitespace between
+// them is skipped by bit arithmetic rather than byte by byte. A word that runs past them is
+// read again from its first byte; one of 16 bytes or more takes scan_word's path. The last
+// 15 bytes take the byte-at-a-time loop, so no load reaches past `bytes`.
 template <bool kLowercase, typename Fn>
 [[gnu::always_inline]] inline void for_each_word(std::string_view bytes, Fn&& fn) {
   const auto& tables = detail::kByteTables;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto* const end = p + bytes.size();
-  char lowered[kShortWord + 16];  // scan_word stores whole 16-byte blocks: the slack
+  alignas(16) char lowered[kShortWord + 16];  // scan_word stores whole 16-byte blocks: the slack
   std::string long_word;
-  while (p < end) {
-    while (p < end && tables.space[*p]) ++p;
-    if (p == end) break;
+  // A word that starts at p, which is not whitespace.
+  const auto word_at = [&] {
     if constexpr (!kLowercase) {  // the word is the input's bytes as they are
       const auto* const start = p;
       scan_word<false>(p, end, nullptr, SIZE_MAX);
       fn(std::string_view(reinterpret_cast<const char*>(start),
                           static_cast<std::size_t>(p - start)));
-      continue;
+      return;
     }
     const std::size_t n = scan_word<true>(p, end, lowered, kShortWord);
     if (p < end && !tables.space[*p]) {  // longer than the buffer: finish it on the heap
       long_word.assign(lowered, n);
       while (p < end && !tables.space[*p]) long_word.push_back(tables.lower[*p++]);
       fn(std::string_view(long_word));
-      continue;
+      return;
     }
     fn(std::string_view(lowered, n));
+  };
+#if defined(__SSE2__)
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned spaces = detail::space_mask(v);
+    unsigned starts = ~spaces & 0xffffu;  // bit i: byte i is part of a word
+    if (starts == 0) {
+      p += 16;
+      continue;
+    }
+    if constexpr (kLowercase) {
+      _mm_store_si128(reinterpret_cast<__m128i*>(lowered), detail::lowercase(v));
+    }
+    const char* const words = kLowercase ? lowered : reinterpret_cast<const char*>(p);
+    unsigned first = static_cast<unsigned>(__builtin_ctz(starts));
+    // Every word whose whitespace after it is within these 16 bytes.
+    for (;;) {
+      const unsigned after = spaces >> first;  // bit 0 clear: byte `first` is a word's
+      if (after == 0) break;                   // the word runs past the 16 bytes
+      const unsigned stop = first + static_cast<unsigned>(__builtin_ctz(after));
+      fn(std::string_view(words + first, stop - first));
+      starts &= 0xffffu << stop;
+      if (starts == 0) break;
+      first = static_cast<unsigned>(__builtin_ctz(starts));
+    }
+    if (starts == 0) {
+      p += 16;
+    } else if (first != 0) {
+      p += first;  // read the unfinished word again from its first byte
+    } else {
+      word_at();  // a word of 16 bytes or more
+    }
+  }
+#endif
+  while (p < end) {
+    while (p < end && tables.space[*p]) ++p;
+    if (p == end) break;
+    word_at();
   }
 }
 
