@@ -91,6 +91,32 @@ TEST_F(WordcountCli, MatchesIndependentCount) {
   }
 }
 
+// Oracle: a file of 3 MB (mapped, not read: over 1 MiB), with lines of every length up to
+// 50 KB, prints the independent count byte for byte at 1, 2 and 4 threads: the output does
+// not depend on how the input is cut into splits and blocks.
+TEST_F(WordcountCli, MappedFileSameBytesAtEveryThreadCount) {
+  std::string text = random_text(7, 400000);
+  // Longer lines, so that some outgrow a block: a newline is kept only past a length that
+  // varies from line to line.
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n') continue;
+    if (i - line_start < (line_start * 7919) % 50000) {
+      text[i] = ' ';
+    } else {
+      line_start = i + 1;
+    }
+  }
+  ASSERT_GT(text.size(), std::size_t{1} << 21);
+  const std::string path = write("big.txt", text);
+  const std::string want = expected_tsv(oracle(text));
+  for (const char* threads : {"1", "2", "4"}) {
+    const auto r = run_process({TALLY_EXE, "wordcount", "-j", threads, "-f", "tsv", path});
+    ASSERT_EQ(r.exit_status, 0) << r.err;
+    EXPECT_TRUE(r.out == want) << "threads " << threads;
+  }
+}
+
 // Oracle: stdin ("-") gives the same counts as the file; a file without a trailing newline
 // and one with NUL bytes count their last and NUL-holding words too.
 TEST_F(WordcountCli, StdinNoTrailingNewlineAndNulBytes) {

@@ -145,6 +145,15 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
 // in flight keep memory bounded, large enough that the per-piece work (a merge of every
 // run's slice, a task) is noise.
 constexpr std::size_t kRowsPerPiece = std::size_t{1} << 16;
+// Below this many rows a piece is not worth a task of its own; above it, every worker gets
+// at least one piece, so that a result of a few ten thousand rows (a natural-language
+// vocabulary) is not formatted by one thread while the others wait.
+constexpr std::size_t kMinRowsPerPiece = std::size_t{1} << 12;
+
+// How many pieces the rows of a result in memory are formatted in.
+std::size_t piece_count(std::size_t rows, std::size_t workers) {
+  return std::max(rows / kRowsPerPiece + 1, std::min(workers, rows / kMinRowsPerPiece + 1));
+}
 // Bytes of formatted rows of a result on disk written at a time.
 constexpr std::size_t kSpilledPieceBytes = std::size_t{1} << 20;
 
@@ -192,8 +201,8 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
     // A result on disk is one stream (ResultTable::spilled): formatted here, a piece at a
     // time, so that memory stays bounded; one in memory is cut into slices that the workers
     // format in parallel.
-    const auto slices =
-        out.table.by_value_slices(out.table.spilled() ? 1 : out.table.size() / kRowsPerPiece + 1);
+    const auto slices = out.table.by_value_slices(
+        out.table.spilled() ? 1 : piece_count(out.table.size(), scheduler.num_workers()));
     if (out.table.spilled()) {
       std::string rows;
       bool first_row = true;
