@@ -95,7 +95,7 @@ TEST_F(WordcountCli, MatchesIndependentCount) {
 // 50 KB, prints the independent count byte for byte at 1, 2 and 4 threads: the output does
 // not depend on how the input is cut into splits and blocks.
 TEST_F(WordcountCli, MappedFileSameBytesAtEveryThreadCount) {
-  std::string text = random_text(7, 400000);
+  std::string text = random_text(7, 600000);
   // Longer lines, so that some outgrow a block: a newline is kept only past a length that
   // varies from line to line.
   std::size_t line_start = 0;
