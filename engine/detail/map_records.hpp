@@ -106,16 +106,15 @@ Status map_records(const J& job, const Inputs& inputs, const SplitPlan& plan, co
   using Unit = MapUnit<J>;
   if constexpr (MapsTextBlocks<J>) {
     if (!bad.skipping() && layout.fixed_bytes == 0) {
-      return for_each_text_block(inputs, plan, split, layout, stop, records_out,
-                                 [&](const TextBlock& block) {
-                                   if constexpr (requires { job.map(block, sink); }) {
-                                     job.map(block, sink);
-                                   } else {
-                                     EmitterAdapter<Sink, typename J::Key, typename J::Value>
-                                         adapter(sink);
-                                     job.map(block, adapter);
-                                   }
-                                 });
+      return for_each_text_block(
+          inputs, plan, split, layout, stop, records_out, [&](const TextBlock& block) {
+            if constexpr (requires { job.map(block, sink); }) {
+              job.map(block, sink);
+            } else {
+              EmitterAdapter<Sink, typename J::Key, typename J::Value> adapter(sink);
+              job.map(block, adapter);
+            }
+          });
     }
   }
   if (!bad.skipping()) {

@@ -147,8 +147,8 @@ TEST(WordCountJob, EqualsOracleAtEveryThreadCountAndSplitSize) {
     const Counts want = oracle_counts(text, true);
     for (std::size_t threads : {1u, 2u, 4u}) {
       Engine engine({.threads = threads});
-      for (std::uint64_t split : {std::uint64_t{1}, std::uint64_t{1000}, std::uint64_t{100000},
-                                  std::uint64_t{0}}) {
+      for (std::uint64_t split :
+           {std::uint64_t{1}, std::uint64_t{1000}, std::uint64_t{100000}, std::uint64_t{0}}) {
         Inputs inputs = Inputs::buffers({{"text", text}});
         auto result = engine.run(WordCount{}, inputs, {.split_bytes = split});
         ASSERT_TRUE(result.ok()) << result.status().to_string();
@@ -169,7 +169,8 @@ TEST(WordCountJob, NonWhitespaceDelimiterSplitsWords) {
   while (pos <= text.size()) {
     std::size_t comma = text.find(',', pos);
     if (comma == std::string::npos) comma = text.size();
-    for (const auto& [w, n] : oracle_counts(std::string_view(text).substr(pos, comma - pos), true)) {
+    for (const auto& [w, n] :
+         oracle_counts(std::string_view(text).substr(pos, comma - pos), true)) {
       want[w] += n;
     }
     pos = comma + 1;
@@ -177,7 +178,8 @@ TEST(WordCountJob, NonWhitespaceDelimiterSplitsWords) {
   for (std::size_t threads : {1u, 2u}) {
     Engine engine({.threads = threads});
     Inputs inputs = Inputs::buffers({{"text", text}});
-    auto result = engine.run(WordCount{}, inputs, {.split_bytes = 4, .records = {.delimiter = ','}});
+    auto result =
+        engine.run(WordCount{}, inputs, {.split_bytes = 4, .records = {.delimiter = ','}});
     ASSERT_TRUE(result.ok()) << result.status().to_string();
     EXPECT_EQ(counts_of(result->table), want);
     EXPECT_EQ(result->report.records_in, lines_in(text, ','));
