@@ -127,10 +127,12 @@ class MapStage {
         !s.ok()) {
       return s;
     }
-    if (options_.memory_budget != 0) {
-      for (const Segment& seg : plan.segments_of(split)) {
-        inputs_.release_pages(seg.input, seg.begin, seg.end);
-      }
+    // The split's pages are dropped by the worker that mapped them, in parallel with the
+    // other workers' splits, rather than all at once by Inputs::release_pages() on the
+    // calling thread after the map phase, where unmapping a large input holds up the merge;
+    // under a memory budget this also keeps the input's pages out of the resident memory.
+    for (const Segment& seg : plan.segments_of(split)) {
+      inputs_.release_pages(seg.input, seg.begin, seg.end);
     }
     w.bytes += split.bytes;
     w.records += records;
