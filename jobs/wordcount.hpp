@@ -49,11 +49,12 @@ struct WordCount {
       map(Record{block.bytes, block.input, block.offset}, out);
       return;
     }
-    std::string_view rest = block.bytes;
-    while (!rest.empty()) {
-      const std::size_t d = rest.find(block.delimiter);
-      map(Record{rest.substr(0, d), block.input, block.offset}, out);
-      rest.remove_prefix(d == std::string_view::npos ? rest.size() : d + 1);
+    std::size_t pos = 0;
+    while (pos < block.bytes.size()) {
+      std::size_t d = block.bytes.find(block.delimiter, pos);
+      if (d == std::string_view::npos) d = block.bytes.size();
+      map(Record{block.bytes.substr(pos, d - pos), block.input, block.offset + pos}, out);
+      pos = d + 1;
     }
   }
 
