@@ -155,10 +155,11 @@ class Inputs {
   // by then, and the input's pages would otherwise count towards the process's resident
   // memory through the reduce and the output. No effect on buffers and read inputs.
   void release_pages() const noexcept;
-  // The same for the whole pages within bytes [begin, end) of input i only: for a run under a
-  // memory budget, as each split is mapped, so that a large input's pages do not accumulate
-  // in the resident memory the budget is kept against. The split's first and last partial
-  // pages (shared with its neighbours) stay until release_pages().
+  // The same for the whole pages within bytes [begin, end) of input i only: a run calls it
+  // as each split is mapped, on the worker that mapped it, so that a large input's pages do
+  // not accumulate in the resident memory (the one a memory budget is kept against) and the
+  // workers drop them in parallel. The split's first and last partial pages (shared with its
+  // neighbours) stay until release_pages().
   void release_pages(std::size_t i, std::uint64_t begin, std::uint64_t end) const noexcept;
 
  private:

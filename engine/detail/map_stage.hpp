@@ -127,9 +127,9 @@ class MapStage {
         !s.ok()) {
       return s;
     }
-    // The split's pages are dropped by the worker that mapped them, in parallel with the
-    // other workers' splits, rather than all at once by Inputs::release_pages() on the
-    // calling thread after the map phase, where unmapping a large input holds up the merge;
+    // The split's pages are dropped here, by the worker that mapped them and in parallel
+    // with the other workers, so that the release_pages() after the map phase, on the
+    // calling thread and ahead of the merge, has only the splits' shared edge pages left;
     // under a memory budget this also keeps the input's pages out of the resident memory.
     for (const Segment& seg : plan.segments_of(split)) {
       inputs_.release_pages(seg.input, seg.begin, seg.end);
