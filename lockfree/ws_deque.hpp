@@ -94,7 +94,8 @@ class WorkStealingDeque {
     std::size_t cap = 1;
     while (cap < initial_capacity) cap <<= 1;
     buffers_.push_back(std::make_unique<Buffer>(cap));
-    buffer_->store(buffers_.back().get(), std::memory_order_relaxed);  // no concurrency yet
+    owner_->buffer = buffers_.back().get();
+    buffer_->store(owner_->buffer, std::memory_order_relaxed);  // no concurrency yet
   }
 
   WorkStealingDeque(const WorkStealingDeque&) = delete;
@@ -113,28 +114,33 @@ class WorkStealingDeque {
 
   // Owner only. Never fails (grows when full).
   void push(T item) {
-    // Relaxed: bottom_ is written only by this thread (I2).
-    const std::int64_t b = bottom_->load(std::memory_order_relaxed);
-    // Acquire pairs with a thief's successful CAS on top_ (seq_cst includes release): once
-    // we see top moved past an index, that thief has finished reading the slot, so reusing
-    // it below cannot clobber an item still being stolen.
-    const std::int64_t t = top_->load(std::memory_order_acquire);
-    // Relaxed: only this thread stores buffer_.
-    Buffer* buf = buffer_->load(std::memory_order_relaxed);
-    if (b - t > static_cast<std::int64_t>(buf->capacity) - 1) buf = grow(buf, t, b);
+    const std::int64_t b = owner_->bottom;
+    Buffer* buf = owner_->buffer;
+    if (b - owner_->top_seen > static_cast<std::int64_t>(buf->capacity) - 1) {
+      // Looks full by the last top_ we saw; top_ only grows (I2), so look again before
+      // growing. Acquire pairs with a thief's successful CAS on top_ (seq_cst includes
+      // release): once we see top moved past an index, that thief has finished reading the
+      // slot, so reusing it below cannot clobber an item still being stolen. Slots below an
+      // older top_seen were covered by the acquire that read it.
+      owner_->top_seen = top_->load(std::memory_order_acquire);
+      if (b - owner_->top_seen > static_cast<std::int64_t>(buf->capacity) - 1) {
+        buf = grow(buf, owner_->top_seen, b);
+      }
+    }
     buf->put(b, item);
     // Release pairs with the thief's acquire load of bottom_: a thief that counts this
     // item also sees its slot, the buffer that holds it, and everything the owner wrote
     // before push. The paper writes a release fence + relaxed store; a release store is the
     // same instruction on x86-64 and ThreadSanitizer understands it (it ignores fences).
     bottom_->store(b + 1, std::memory_order_release);
+    owner_->bottom = b + 1;
   }
 
   // Owner only. Takes the newest item, or nullopt if the deque is empty.
   std::optional<T> pop() noexcept {
-    // Relaxed: only the owner writes bottom_ and buffer_.
-    const std::int64_t b = bottom_->load(std::memory_order_relaxed) - 1;
-    Buffer* buf = buffer_->load(std::memory_order_relaxed);
+    // The owner's own copies of bottom_ and buffer_ (only the owner writes those).
+    const std::int64_t b = owner_->bottom - 1;
+    Buffer* buf = owner_->buffer;
     // Reserve the bottom item, then look at top_: a Dekker handshake with steal(), which
     // reads top_ then bottom_, so the owner and a thief cannot both miss each other's claim
     // on the last item. The paper writes relaxed accesses around a seq_cst fence; we make the
@@ -143,25 +149,31 @@ class WorkStealingDeque {
     // slower), and ThreadSanitizer, which does not model fences, understands it.
     bottom_->store(b, std::memory_order_seq_cst);
     std::int64_t t = top_->load(std::memory_order_seq_cst);
-    std::optional<T> result;
-    if (t <= b) {
-      result = buf->get(b);
-      if (t == b) {
-        // The last item: race the thieves for it through top_. seq_cst on success orders
-        // it with the thieves' CASes; relaxed on failure: we just give up the item.
-        if (!top_->compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
-                                           std::memory_order_relaxed)) {
-          result.reset();  // a thief won it
-        }
-        // Restore bottom to top's new value (t + 1): the deque is empty. Relaxed: the
-        // next owner push publishes it to thieves with its release store.
-        bottom_->store(b + 1, std::memory_order_relaxed);
-      }
-    } else {
-      // Empty: undo the reservation. Relaxed, as above.
-      bottom_->store(b + 1, std::memory_order_relaxed);
+    owner_->top_seen = t;
+    if (t < b) {
+      // More than one item: the bottom one is ours, no thief can reach it. (Early returns
+      // rather than one optional filled in branches: g++ then returns it in registers
+      // instead of building it in memory and reading it back across the xchg above.)
+      owner_->bottom = b;
+      return buf->get(b);
     }
-    return result;
+    if (t == b) {
+      const T item = buf->get(b);
+      // The last item: race the thieves for it through top_. seq_cst on success orders it
+      // with the thieves' CASes; relaxed on failure: we just give up the item.
+      const bool won = top_->compare_exchange_strong(t, t + 1, std::memory_order_seq_cst,
+                                                     std::memory_order_relaxed);
+      // Restore bottom to top's new value (t + 1): the deque is empty. Relaxed: the next
+      // owner push publishes it to thieves with its release store.
+      bottom_->store(b + 1, std::memory_order_relaxed);
+      owner_->bottom = b + 1;
+      if (won) return item;
+      return std::nullopt;  // a thief won it
+    }
+    // Empty: undo the reservation. Relaxed, as above.
+    bottom_->store(b + 1, std::memory_order_relaxed);
+    owner_->bottom = b + 1;
+    return std::nullopt;
   }
 
   // Any thread. Takes the oldest item, or nullopt if the deque looked empty or another
@@ -198,9 +210,7 @@ class WorkStealingDeque {
   bool empty_approx() const noexcept { return size_approx() == 0; }
 
   // Current buffer capacity (owner thread, or when quiet).
-  std::size_t capacity() const noexcept {
-    return buffer_->load(std::memory_order_relaxed)->capacity;  // the owner's own store
-  }
+  std::size_t capacity() const noexcept { return owner_->buffer->capacity; }
 
  private:
   struct Buffer {
@@ -228,6 +238,7 @@ class WorkStealingDeque {
     // Release pairs with the acquire load in steal(): a thief that reads the new pointer
     // sees the copied slots.
     buffer_->store(raw, std::memory_order_release);
+    owner_->buffer = raw;
     return raw;
   }
 
@@ -243,6 +254,16 @@ class WorkStealingDeque {
   Index<std::atomic<std::int64_t>> bottom_{};
   // Written only by the owner, rarely (grow); read by thieves.
   CachePadded<std::atomic<Buffer*>> buffer_{};
+  // Owner-private, on a line no thief reads: the owner's copies of bottom_ and buffer_ (so
+  // its loads never wait on its own stores to the shared lines), and the last top_ it saw,
+  // which push uses to tell "not full" without reading the line thieves write (top_ only
+  // grows, so a stale value errs towards "full", and push then reads top_ itself).
+  struct OwnerView {
+    std::int64_t bottom = 0;
+    std::int64_t top_seen = 0;
+    Buffer* buffer = nullptr;
+  };
+  CachePadded<OwnerView> owner_{};
   // Owner-private: every buffer ever used, the current one last.
   std::vector<std::unique_ptr<Buffer>> buffers_;
 };
