@@ -4,8 +4,8 @@
 // not call the global allocator once the list is warm (the scheduler issue's requirement).
 // A task freed on another thread than the one that made it joins that thread's list, as in
 // most thread-caching allocators; each list keeps at most kMaxCachedPerThread nodes and
-// passes the rest to a shared lock-free pool, where threads that only submit (and so never
-// free) find them again.
+// passes the rest, in chains of a fixed length, to a shared lock-free pool, where threads
+// that only submit (and so never free) find them again, a chain at a time.
 //
 // A task may carry a WaitCounter (scheduler.hpp) to finish when it is done. It finishes it
 // last: after the callable returned and was destroyed, with everything it captured, and after
