@@ -50,6 +50,17 @@ struct alignas(lockfree::kCacheLine) Scheduler::Worker {
   }
 };
 
+// An external slot: a deque owned by one thread outside the pool while a TaskGroup with
+// caller_runs holds it (task_group.hpp). Its owner pushes and pops; workers steal.
+struct alignas(lockfree::kCacheLine) Scheduler::ExternalSlot {
+  lockfree::WorkStealingDeque<detail::Task*> deque{256};
+  // Claimed by a CAS (acquire) and freed by a release store: the previous owner's last use
+  // of the deque happens-before the next owner's first.
+  lockfree::CachePadded<std::atomic<bool>> claimed{};
+  // Tasks the owner ran; written only by the current owner, read by stats().
+  std::atomic<std::uint64_t> tasks_run{0};
+};
+
 namespace {
 
 // Single-writer counters: a relaxed load and store instead of a locked RMW, since only the
@@ -69,6 +80,10 @@ Scheduler::Scheduler(SchedulerOptions options)
   const std::size_t n = options.threads == 0 ? usable_cores() : options.threads;
   workers_.reserve(n);
   for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>(i));
+  slots_.reserve(options.external_slots);
+  for (std::size_t i = 0; i < options.external_slots; ++i) {
+    slots_.push_back(std::make_unique<ExternalSlot>());
+  }
   // Start the threads only after every Worker exists: a worker steals from all the others.
   for (auto& w : workers_) {
     Worker& self = *w;
@@ -139,6 +154,8 @@ SchedulerStats Scheduler::stats() const noexcept {
     total.steal_failures += w->steal_failures.load(std::memory_order_relaxed);
     total.parks += w->parks.load(std::memory_order_relaxed);
   }
+  // Relaxed: as in worker_stats(). A slot's count is written by a single owner at a time.
+  for (const auto& s : slots_) total.tasks_run += s->tasks_run.load(std::memory_order_relaxed);
   return total;
 }
 
@@ -180,6 +197,21 @@ detail::Task* Scheduler::find_work(Worker& self) noexcept {
 }
 
 detail::Task* Scheduler::steal(Worker& self) noexcept {
+  if (detail::Task* t = steal_from_workers(self)) return t;
+  // Relaxed: a hint (see claimed_slots_); park() looks at every slot regardless.
+  if (claimed_slots_.load(std::memory_order_relaxed) == 0) return nullptr;
+  for (const auto& slot : slots_) {
+    if (slot->deque.empty_approx()) continue;
+    if (auto t = slot->deque.steal()) {
+      bump(self.tasks_stolen);
+      return *t;
+    }
+    bump(self.steal_failures);
+  }
+  return nullptr;
+}
+
+detail::Task* Scheduler::steal_from_workers(Worker& self) noexcept {
   const std::size_t n = workers_.size();
   if (n < 2) return nullptr;
   // One pass over every other worker from a random start: random so that thieves spread
@@ -217,6 +249,10 @@ void Scheduler::park(Worker& self, Predicate wake_anyway) noexcept {
   for (const auto& w : workers_) {
     if (work_visible) break;
     work_visible = !w->deque.empty_approx();
+  }
+  for (const auto& slot : slots_) {
+    if (work_visible) break;
+    work_visible = !slot->deque.empty_approx();
   }
   if (!work_visible && !wake_anyway() && !stopping_.load(std::memory_order_relaxed)) {
     bump(self.parks);
@@ -266,6 +302,10 @@ void Scheduler::wait_for(const detail::WaitCounter& counter) {
     }
     return;
   }
+  sleep_until_done(counter);
+}
+
+void Scheduler::sleep_until_done(const detail::WaitCounter& counter) {
   // Outside the pool: sleep on the done eventcount until the counter reaches zero.
   while (!counter.done()) {
     const std::uint32_t epoch = done_epoch_->load(std::memory_order_relaxed);
@@ -274,6 +314,60 @@ void Scheduler::wait_for(const detail::WaitCounter& counter) {
     if (!counter.done()) done_epoch_->wait(epoch, std::memory_order_relaxed);
     sleeping_external_waiters_->fetch_sub(1, std::memory_order_relaxed);
   }
+}
+
+Scheduler::ExternalSlot* Scheduler::claim_external_slot() noexcept {
+  for (const auto& slot : slots_) {
+    // Relaxed pre-check: skips a taken slot without a locked instruction.
+    if (slot->claimed->load(std::memory_order_relaxed)) continue;
+    bool expected = false;
+    // Acquire pairs with release_external_slot's release store (see ExternalSlot::claimed); relaxed
+    // on failure: the slot is someone else's and we read nothing of it.
+    if (slot->claimed->compare_exchange_strong(expected, true, std::memory_order_acquire,
+                                               std::memory_order_relaxed)) {
+      // Relaxed: a hint for thieves; a task pushed to the slot is found by park()'s look at
+      // every slot even while thieves skip the slots.
+      claimed_slots_.fetch_add(1, std::memory_order_relaxed);
+      return slot.get();
+    }
+  }
+  return nullptr;
+}
+
+void Scheduler::release_external_slot(ExternalSlot& slot) noexcept {
+  claimed_slots_.fetch_sub(1, std::memory_order_relaxed);  // a hint, as in claim_external_slot
+  // Release pairs with the acquire of the next claim_external_slot.
+  slot.claimed->store(false, std::memory_order_release);
+}
+
+void Scheduler::push_to_slot(ExternalSlot& slot, detail::Task* task) {
+  slot.deque.push(task);  // release: publishes the task to thieves
+  // Half a handshake, on purpose: no fence between the push and the look at the sleepers,
+  // so a worker parking right now may miss this task and this look may miss that worker.
+  // That costs parallelism, never progress: the slot's owner runs whatever is left in its
+  // slot when it waits (task_group.hpp: caller_runs), and the full fence here would be paid
+  // on every spawn, most of them with every worker awake. (oneTBB's arena makes the same
+  // trade when a thread spawns into its own slot.) Relaxed: see above.
+  if (sleeping_workers_->load(std::memory_order_relaxed) == 0) return;
+  work_epoch_->fetch_add(1, std::memory_order_relaxed);
+  work_epoch_->notify_one();
+}
+
+void Scheduler::wait_in_slot(ExternalSlot& slot, const detail::WaitCounter& counter) {
+  // Run the slot's tasks, newest first, until it is empty; the rest of the count is with the
+  // workers (stolen tasks, and what they spawned), so then spin briefly and sleep. Nothing
+  // new can reach the slot meanwhile: only this thread pushes to it.
+  lockfree::SpinWait spin;
+  while (!counter.done()) {
+    if (auto t = slot.deque.pop()) {
+      (*t)->run();
+      bump(slot.tasks_run);
+      spin.reset();
+      continue;
+    }
+    if (!spin.spin_once()) break;
+  }
+  sleep_until_done(counter);
 }
 
 }  // namespace tally

@@ -4,7 +4,10 @@
 // deque's bottom and it runs them LIFO (cache-warm, depth-first); an idle worker steals the
 // oldest task from the top of a random victim's deque (the largest piece of work, breadth-
 // first). Tasks submitted from threads outside the pool go through an injection queue
-// (lockfree/mpmc_queue.hpp). A worker with nothing to run spins briefly, then parks on a
+// (lockfree/mpmc_queue.hpp), except those of a TaskGroup with `caller_runs`: such a group
+// takes one of the pool's external slots, a deque of its own that the spawning thread pushes
+// to and pops from in wait() while the workers steal from it (as a thread outside a oneTBB
+// arena takes a slot in it). A worker with nothing to run spins briefly, then parks on a
 // futex (std::atomic::wait): an idle pool uses no CPU, and submitting work wakes one worker.
 //
 //   tally::Scheduler sched{{.threads = 4}};
@@ -46,13 +49,17 @@ struct SchedulerOptions {
   // Capacity of the queue for tasks submitted from outside the pool; a full queue makes
   // such submitters wait (backpressure), workers never do.
   std::size_t injection_capacity = 4096;
+  // External slots: how many TaskGroups with `caller_runs` (task_group.hpp) can hold a deque
+  // of their own at once. A group that finds none free hands its tasks to the workers as a
+  // group without `caller_runs` does.
+  std::size_t external_slots = 8;
 };
 
 // Counters summed over the workers. Each worker writes only its own copy (no shared writes on
 // the hot path); a snapshot taken while the pool runs is approximate.
 struct SchedulerStats {
-  std::uint64_t tasks_run = 0;       // tasks executed
-  std::uint64_t tasks_stolen = 0;    // tasks a worker took from another worker's deque
+  std::uint64_t tasks_run = 0;       // tasks executed (stats(): by external slots' owners too)
+  std::uint64_t tasks_stolen = 0;    // tasks a worker took from another deque (or slot)
   std::uint64_t steal_failures = 0;  // steal attempts that found nothing or lost a race
   std::uint64_t parks = 0;           // times a worker went to sleep for lack of work
 };
@@ -92,6 +99,9 @@ class Scheduler {
   // (and parks if there are none); any other thread sleeps.
   void wait_for(const detail::WaitCounter& counter);
 
+  // The number of external slots (SchedulerOptions::external_slots).
+  std::size_t num_external_slots() const noexcept { return slots_.size(); }
+
   // The index of the calling thread among this pool's workers, or -1 for other threads.
   int current_worker_index() const noexcept;
 
@@ -110,7 +120,22 @@ class Scheduler {
  private:
   friend class detail::WaitCounter;
   friend class TaskGroup;  // submits pre-made tasks it had to hold back (its concurrency limit)
+                           // and uses external slots (caller_runs)
   struct Worker;
+  struct ExternalSlot;
+
+  // External slots (for TaskGroup). claim_external_slot returns a free slot, now owned by the
+  // calling thread (the only one that may push to or pop from it), or null if none is free.
+  // release_external_slot frees it. REQUIRES: its deque is empty and its owner is done with
+  // it.
+  ExternalSlot* claim_external_slot() noexcept;
+  void release_external_slot(ExternalSlot& slot) noexcept;
+  // Owner of `slot` only: publishes `task` in the slot (workers may steal it).
+  void push_to_slot(ExternalSlot& slot, detail::Task* task);
+  // Owner of `slot` only: wait_for(counter), running the slot's tasks meanwhile.
+  void wait_in_slot(ExternalSlot& slot, const detail::WaitCounter& counter);
+  // Sleeps until `counter` reaches zero (threads outside the pool).
+  void sleep_until_done(const detail::WaitCounter& counter);
 
   void push(detail::Task* task);
   void worker_main(Worker& self);
@@ -118,6 +143,7 @@ class Scheduler {
   void stop_workers() noexcept;
   detail::Task* find_work(Worker& self) noexcept;
   detail::Task* steal(Worker& self) noexcept;
+  detail::Task* steal_from_workers(Worker& self) noexcept;
   void run_task(Worker& self, detail::Task* task) noexcept;
   // Parks the calling worker until work may be available or `wake_anyway()` holds.
   template <typename Predicate>
@@ -128,7 +154,11 @@ class Scheduler {
   Worker* current_worker() const noexcept;
 
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<ExternalSlot>> slots_;
   lockfree::MpmcQueue<detail::Task*> injection_;
+  // Slots currently claimed: lets a thief skip the slots when none is in use. A hint only
+  // (parking always looks at every slot).
+  std::atomic<std::uint32_t> claimed_slots_{0};
 
   // Parking (see scheduler.cpp for the handshake). Written only when a thread parks or is
   // woken, read on every submit: each on its own line so the read stays a cache hit.

@@ -29,14 +29,29 @@
 //    and their destructors may too); a worker that calls it keeps running other tasks
 //    meanwhile. The destructor waits too, so a group
 //    never leaves a task running behind it.
+//  - caller_runs: the first thread outside the pool that spawns into the group claims one of
+//    the scheduler's external slots for it (a deque of its own, as a thread takes a slot in a
+//    oneTBB arena). That thread's later spawns into the group go to the slot, workers steal
+//    from it, and when that thread calls wait() it runs the group's tasks left in the slot,
+//    newest first, before it sleeps. Spawns from other threads, and every spawn when no
+//    slot is free, take the usual path (the spawning worker's deque, or the injection
+//    queue). The slot is given back when the group is destroyed. Without caller_runs, or
+//    from a worker, tasks run only on workers.
+//    REQUIRES (caller_runs): the slot's owner (the first thread to spawn from outside the
+//    pool) is the thread that calls wait() or destroys the group. A spawn into the slot
+//    does not fence against parking workers (scheduler.cpp, push_to_slot): a worker may
+//    sleep past a task there, which the owner's wait() then runs. A wait() on another
+//    thread would depend on a worker still being awake to take it.
 //
 // Thread safety: spawn, cancel, stop_token and stop_requested may be called from any thread,
 // including the group's own tasks (nested spawns). wait() from one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -59,6 +74,11 @@ struct TaskGroupOptions {
   std::size_t limit = 0;
   // Stopping this token (e.g. the job's) stops the group with kCancelled.
   std::stop_token parent{};
+  // Lets the thread outside the pool that spawns (and waits) run the group's tasks itself
+  // (see the header). Off by default: a task of such a group may run on a thread that is
+  // not a worker (Scheduler::current_worker_index() == -1), and code that keeps per-worker
+  // state indexed by it (the engine's map stages) must leave it off.
+  bool caller_runs = false;
 };
 
 template <typename F>
@@ -127,6 +147,16 @@ class TaskGroup {
   }
 
   void start_or_hold(detail::Task* task);
+  // Hands a task that may start now to the scheduler: to the group's external slot when the
+  // calling thread owns it, otherwise Scheduler::push.
+  void start(detail::Task* task);
+  // The group's external slot if the calling thread owns it (claiming one first when
+  // caller_runs and none was claimed yet), else null.
+  Scheduler::ExternalSlot* own_slot();
+  // The group's external slot if one was claimed and the calling thread owns it, else null.
+  Scheduler::ExternalSlot* own_slot_if_claimed() const noexcept;
+  // wait_for(counter_), in the group's slot when the calling thread owns it.
+  void wait_for_tasks();
   // Gives the slot of a task that ended (limit only) to the next held task, or back.
   void release_slot() noexcept;
   // Records `cause` as the outcome unless one is recorded already, and stops the group.
@@ -141,6 +171,14 @@ class TaskGroup {
   std::optional<Status> outcome_;   // guarded by mu_: the first failure or stop cause
   std::size_t running_ = 0;         // guarded by mu_: started, unfinished tasks (limit only)
   std::deque<detail::Task*> held_;  // guarded by mu_: tasks waiting for a slot (limit only)
+
+  // caller_runs: the claimed external slot (set once, never changed until the destructor
+  // frees it) and its owner (an id from this_thread_id() in task_group.cpp), published by
+  // the release store of slot_.
+  const bool caller_runs_;
+  std::atomic<Scheduler::ExternalSlot*> slot_{nullptr};
+  std::atomic<std::uint64_t> slot_owner_{0};
+  bool slot_claim_tried_ = false;  // guarded by mu_: claim only once
 
   std::optional<DeadlineTimer::Id> deadline_timer_;
   // Last: destroyed first, so a parent stop can no longer call into a dying group.

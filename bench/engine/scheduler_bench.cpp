@@ -3,18 +3,23 @@
 // ratios come from one run on one machine state. `threads:N` is the size of the pool: a
 // tally::Scheduler with N workers, or a tbb::task_arena with N slots.
 //
-// One difference runs through every pair: the benchmark thread is outside tally's pool (it
-// submits through the injection queue and sleeps in wait), while in TBB it takes one of the
-// arena's slots and runs tasks itself. So at threads:1 TBB does all the work on the calling
-// thread with no hand-off at all, and tally hands everything to its one worker. That is the
-// comparison a caller sees (the same number of threads doing the work), not a like-for-like
-// comparison of queues.
+// Who runs tasks differs between the pairs. In TBB the benchmark thread takes one of the
+// arena's slots and runs tasks itself, so at threads:1 TBB does all the work on the calling
+// thread with no hand-off at all. In tally the benchmark thread is outside the pool: the range
+// benchmarks and BM_TaskGroup_EmptySpawnWorkersOnly hand every task to the workers (through
+// the injection queue) and sleep in wait, while BM_TaskGroup_EmptySpawn uses a TaskGroup with
+// caller_runs, where the benchmark thread keeps its tasks in an external slot of its own and
+// runs them in wait() as TBB's caller does, the workers stealing from that slot. So at
+// threads:N, tally's EmptySpawn has N workers plus the caller taking tasks and TBB's has N
+// threads counting the caller; with tasks this small, more threads mean more contention for
+// the same slot, not more throughput.
 //
 //  - BM_TaskGroup_EmptySpawn / BM_TbbTaskGroup_EmptySpawn: one thread spawns kSpawnTasks empty
 //    tasks into a task group and waits. items_per_second is tasks per second: the fixed cost
 //    of a task (allocation, queueing, a steal or a pop, the wait counter), which bounds how
-//    fine-grained useful work can be. tally's spawner goes through the injection queue (4096
-//    slots) and waits when it outruns the workers, so this also exercises that back-pressure.
+//    fine-grained useful work can be. BM_TaskGroup_EmptySpawnWorkersOnly is the same without
+//    caller_runs: the spawner goes through the injection queue (4096 slots) and waits when it
+//    outruns the workers, so it also exercises that back-pressure.
 //  - BM_ParallelReduce_Sum / BM_TbbParallelReduce_Sum: sum of kRangeElements std::uint32_t
 //    (400 MB, read once per iteration). BM_ParallelFor_Map / BM_TbbParallelFor_Map:
 //    out[i] = in[i] * 3 + k over the same input into a second 400 MB array. Both stream from
@@ -86,7 +91,7 @@ using Clock = std::chrono::steady_clock;
 
 // Tasks per EmptySpawn iteration: enough that the one-off costs (group construction, the final
 // wake-up of the waiter) are noise, and more than tally's injection queue holds, so that a
-// spawner faster than the workers meets its back-pressure.
+// spawner faster than the workers meets its back-pressure (EmptySpawnWorkersOnly).
 constexpr std::size_t kSpawnTasks = 10'000;
 // Elements of the range benchmarks: 10^8 is a multiple of 256, so the input i & 0xff sums to a
 // closed form below.
@@ -146,10 +151,10 @@ bool MapIsComplete(std::uint32_t k) {
 
 // ---- Empty-task spawn + wait -------------------------------------------------------------
 
-void BM_TaskGroup_EmptySpawn(benchmark::State& state) {
+void EmptySpawn(benchmark::State& state, bool caller_runs) {
   tally::Scheduler sched{{.threads = PoolSize(state)}};
   for (auto _ : state) {
-    tally::TaskGroup group(sched);
+    tally::TaskGroup group(sched, {.caller_runs = caller_runs});
     for (std::size_t i = 0; i < kSpawnTasks; ++i) group.spawn([] {});
     const tally::Status s = group.wait();
     if (!s.ok()) {
@@ -159,6 +164,9 @@ void BM_TaskGroup_EmptySpawn(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kSpawnTasks));
 }
+
+void BM_TaskGroup_EmptySpawn(benchmark::State& state) { EmptySpawn(state, true); }
+void BM_TaskGroup_EmptySpawnWorkersOnly(benchmark::State& state) { EmptySpawn(state, false); }
 
 void BM_TbbTaskGroup_EmptySpawn(benchmark::State& state) {
   tbb::task_arena arena(static_cast<int>(PoolSize(state)));
@@ -477,6 +485,10 @@ void RegisterAll() {
     b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
   };
   benchmark::RegisterBenchmark("BM_TaskGroup_EmptySpawn", BM_TaskGroup_EmptySpawn)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_TaskGroup_EmptySpawnWorkersOnly",
+                               BM_TaskGroup_EmptySpawnWorkersOnly)
       ->Apply(pool_sizes)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_TbbTaskGroup_EmptySpawn", BM_TbbTaskGroup_EmptySpawn)
