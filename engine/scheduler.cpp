@@ -241,6 +241,8 @@ void Scheduler::park(Worker& self, Predicate wake_anyway) noexcept {
   // check below changes it and the wait returns at once.
   const std::uint32_t epoch = work_epoch_->load(std::memory_order_relaxed);
   sleeping_workers_->fetch_add(1, std::memory_order_relaxed);
+  // A slot's owner may wake us again (see push_to_slot). Relaxed: a hint.
+  slot_wake_pending_->store(false, std::memory_order_relaxed);
   lockfree::store_load_fence();  // sleeper's half of the handshake
   // A final look: queues (a thief's view of every deque, and the injection queue) and the
   // caller's own reason to wake. Anything found is left in place and taken by the caller's
@@ -257,6 +259,7 @@ void Scheduler::park(Worker& self, Predicate wake_anyway) noexcept {
   if (!work_visible && !wake_anyway() && !stopping_.load(std::memory_order_relaxed)) {
     bump(self.parks);
     work_epoch_->wait(epoch, std::memory_order_relaxed);
+    slot_wake_pending_->store(false, std::memory_order_relaxed);  // the wake-up arrived
   }
   // Relaxed: a stale count only costs a publisher one needless notify.
   sleeping_workers_->fetch_sub(1, std::memory_order_relaxed);
@@ -349,6 +352,11 @@ void Scheduler::push_to_slot(ExternalSlot& slot, detail::Task* task) {
   // on every spawn, most of them with every worker awake. (oneTBB's arena makes the same
   // trade when a thread spawns into its own slot.) Relaxed: see above.
   if (sleeping_workers_->load(std::memory_order_relaxed) == 0) return;
+  // One wake-up in flight at a time: a spawner outpaces a worker's wake-up by thousands of
+  // tasks, and each of them would otherwise pay a futex call while the woken worker is still
+  // on its way. park() clears the flag. Relaxed: a hint, like the look above.
+  if (slot_wake_pending_->load(std::memory_order_relaxed)) return;
+  slot_wake_pending_->store(true, std::memory_order_relaxed);
   work_epoch_->fetch_add(1, std::memory_order_relaxed);
   work_epoch_->notify_one();
 }

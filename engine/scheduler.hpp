@@ -166,6 +166,9 @@ class Scheduler {
   lockfree::CachePadded<std::atomic<std::uint32_t>> work_epoch_{};
   lockfree::CachePadded<std::atomic<std::uint32_t>> sleeping_external_waiters_{};
   lockfree::CachePadded<std::atomic<std::uint32_t>> done_epoch_{};
+  // Set by a slot's owner when it wakes a worker, cleared by parking workers: one slot
+  // wake-up in flight at a time (scheduler.cpp, push_to_slot).
+  lockfree::CachePadded<std::atomic<bool>> slot_wake_pending_{};
   std::atomic<bool> stopping_{false};
   DeadlineTimer timer_;
 };
@@ -194,11 +197,12 @@ class WaitCounter {
     pending_.fetch_add(n, std::memory_order_relaxed);
   }
 
-  void finish() noexcept {
+  // Finishes n counts at once (n == 1: one task done).
+  void finish(std::size_t n = 1) noexcept {
     Scheduler* s = scheduler_;  // read before the decrement: *this may die right after it
     // seq_cst: a release (the task's effects happen-before the waiter's acquire of 0) and
     // the finisher's half of the wake-up handshake with waiters (scheduler.cpp).
-    if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1) s->notify_counter_done();
+    if (pending_.fetch_sub(n, std::memory_order_seq_cst) == n) s->notify_counter_done();
   }
 
   bool done() const noexcept {

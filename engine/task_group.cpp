@@ -51,7 +51,12 @@ TaskGroup::~TaskGroup() {
 
 void TaskGroup::wait_for_tasks() {
   if (Scheduler::ExternalSlot* slot = own_slot_if_claimed()) {
+    owner_waiting_ = true;
+    if (spawn_credits_ != 0) {
+      counter_.finish(std::exchange(spawn_credits_, 0));  // see count_and_start
+    }
     scheduler_.wait_in_slot(*slot, counter_);
+    owner_waiting_ = false;
   } else {
     scheduler_.wait_for(counter_);
   }
@@ -64,6 +69,29 @@ Status TaskGroup::wait() {
 }
 
 void TaskGroup::cancel(Status cause) { stop_with(std::move(cause)); }
+
+void TaskGroup::count_and_start(detail::Task* task) {
+  // own_slot() is non-null only on the slot's owner, the one thread that touches the credits
+  // and owner_waiting_.
+  bool from_credits = false;
+  try {
+    from_credits = caller_runs_ && own_slot() != nullptr && !owner_waiting_;
+  } catch (...) {  // own_slot's mutex
+    counter_.add();
+    task->discard();  // finishes the count just added
+    throw;
+  }
+  if (from_credits) {
+    if (spawn_credits_ == 0) {
+      counter_.add(kSpawnCredits);
+      spawn_credits_ = kSpawnCredits;
+    }
+    --spawn_credits_;  // now the task's count: its finish (or discard) spends it
+  } else {
+    counter_.add();
+  }
+  start_or_hold(task);
+}
 
 void TaskGroup::start_or_hold(detail::Task* task) {
   // Either hand-over may throw (the hold queue's or a worker deque's growth). The task is then

@@ -97,8 +97,7 @@ class TaskGroup {
     // only after every task's captures are gone.
     detail::Task* task = detail::Task::make(
         [this, fn = std::forward<F>(f)]() mutable noexcept { run_one(fn); }, &counter_);
-    counter_.add();  // after make (which may throw), before the task can run and finish
-    start_or_hold(task);
+    count_and_start(task);  // after make (which may throw)
   }
 
   // Waits for every task; returns OK, the first failure, or the cause of a stop.
@@ -116,8 +115,12 @@ class TaskGroup {
   void run_one(Fn& fn) noexcept {
     if (!stop_.stop_requested()) {
       try {
-        Status s = invoke(fn);
-        if (!s.ok()) stop_with(std::move(s));
+        if constexpr (returns_void<Fn>()) {
+          invoke(fn);
+        } else {
+          Status s = invoke(fn);
+          if (!s.ok()) stop_with(std::move(s));
+        }
       } catch (...) {
         stop_with(Status::FromException(std::current_exception()));
       }
@@ -126,26 +129,32 @@ class TaskGroup {
   }
 
   template <typename Fn>
-  Status invoke(Fn& fn) {
+  static constexpr bool returns_void() {
     if constexpr (std::invocable<Fn&, std::stop_token>) {
-      using R = std::invoke_result_t<Fn&, std::stop_token>;
-      if constexpr (std::is_void_v<R>) {
-        fn(stop_.get_token());
-        return Status::Ok();
-      } else {
-        return fn(stop_.get_token());
-      }
+      return std::is_void_v<std::invoke_result_t<Fn&, std::stop_token>>;
     } else {
-      using R = std::invoke_result_t<Fn&>;
-      if constexpr (std::is_void_v<R>) {
-        fn();
-        return Status::Ok();
-      } else {
-        return fn();
-      }
+      return std::is_void_v<std::invoke_result_t<Fn&>>;
     }
   }
 
+  // Calls fn, with the group's stop token if it takes one, and returns what fn returns (void
+  // or Status).
+  template <typename Fn>
+  decltype(auto) invoke(Fn& fn) {
+    if constexpr (std::invocable<Fn&, std::stop_token>) {
+      return fn(stop_.get_token());
+    } else {
+      return fn();
+    }
+  }
+
+  // Counts `task` in counter_, before it can run and finish it, then start_or_hold. The slot's
+  // owner counts from spawn credits: it adds kSpawnCredits to counter_ at once and spends
+  // them one per spawn, instead of a locked add per spawn on the line every finishing task
+  // also writes. The unspent credits keep counter_ above the tasks still to finish, so it
+  // cannot reach zero early; the owner gives them back when it waits (wait_for_tasks), and
+  // spawns while it waits (from the tasks it runs) are counted one by one.
+  void count_and_start(detail::Task* task);
   void start_or_hold(detail::Task* task);
   // Hands a task that may start now to the scheduler: to the group's external slot when the
   // calling thread owns it, otherwise Scheduler::push.
@@ -179,6 +188,10 @@ class TaskGroup {
   std::atomic<Scheduler::ExternalSlot*> slot_{nullptr};
   std::atomic<std::uint64_t> slot_owner_{0};
   bool slot_claim_tried_ = false;  // guarded by mu_: claim only once
+  // Owner of the slot only (see count_and_start).
+  static constexpr std::size_t kSpawnCredits = 64;
+  std::size_t spawn_credits_ = 0;
+  bool owner_waiting_ = false;
 
   std::optional<DeadlineTimer::Id> deadline_timer_;
   // Last: destroyed first, so a parent stop can no longer call into a dying group.
