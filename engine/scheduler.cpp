@@ -361,19 +361,24 @@ void Scheduler::push_to_slot(ExternalSlot& slot, detail::Task* task) {
   work_epoch_->notify_one();
 }
 
-void Scheduler::wait_in_slot(ExternalSlot& slot, const detail::WaitCounter& counter) {
+void Scheduler::wait_in_slot(ExternalSlot& slot, detail::WaitCounter& counter) {
   // Run the slot's tasks, newest first, until it is empty; the rest of the count is with the
   // workers (stolen tasks, and what they spawned), so then spin briefly and sleep. Nothing
-  // new can reach the slot meanwhile: only this thread pushes to it.
-  lockfree::SpinWait spin;
-  while (!counter.done()) {
-    if (auto t = slot.deque.pop()) {
-      (*t)->run();
-      bump(slot.tasks_run);
-      spin.reset();
-      continue;
+  // new can reach the slot meanwhile: only this thread pushes to it. The tasks run here
+  // finish the counter in one batch, flushed before each look at the count (only this
+  // thread waits on it: task_group.hpp, caller_runs).
+  {
+    detail::FinishBatch batch(counter);
+    lockfree::SpinWait spin;
+    for (;;) {
+      if (auto t = slot.deque.pop()) {
+        (*t)->run();
+        bump(slot.tasks_run);
+        continue;
+      }
+      batch.flush();
+      if (counter.done() || !spin.spin_once()) break;
     }
-    if (!spin.spin_once()) break;
   }
   sleep_until_done(counter);
 }

@@ -133,7 +133,7 @@ class Scheduler {
   // Owner of `slot` only: publishes `task` in the slot (workers may steal it).
   void push_to_slot(ExternalSlot& slot, detail::Task* task);
   // Owner of `slot` only: wait_for(counter), running the slot's tasks meanwhile.
-  void wait_in_slot(ExternalSlot& slot, const detail::WaitCounter& counter);
+  void wait_in_slot(ExternalSlot& slot, detail::WaitCounter& counter);
   // Sleeps until `counter` reaches zero (threads outside the pool).
   void sleep_until_done(const detail::WaitCounter& counter);
 

@@ -38,10 +38,11 @@
 //    queue). The slot is given back when the group is destroyed. Without caller_runs, or
 //    from a worker, tasks run only on workers.
 //    REQUIRES (caller_runs): the slot's owner (the first thread to spawn from outside the
-//    pool) is the thread that calls wait() or destroys the group. A spawn into the slot
-//    does not fence against parking workers (scheduler.cpp, push_to_slot): a worker may
-//    sleep past a task there, which the owner's wait() then runs. A wait() on another
-//    thread would depend on a worker still being awake to take it.
+//    pool) is the thread that calls wait() or destroys the group, and it does so. Its
+//    wait() runs what workers did not take (a spawn into the slot does not fence against
+//    parking workers: scheduler.cpp, push_to_slot) and gives back the counts it reserved
+//    for its spawns (count_and_start), so a wait() on any other thread cannot return before
+//    the owner's has begun.
 //
 // Thread safety: spawn, cancel, stop_token and stop_requested may be called from any thread,
 // including the group's own tasks (nested spawns). wait() from one thread at a time.

@@ -1,6 +1,7 @@
 #include "tally/engine/detail/task.hpp"
 
 #include <cstddef>
+#include <utility>
 
 #include "tally/engine/scheduler.hpp"
 #include "tally/lockfree/mpmc_queue.hpp"
@@ -82,11 +83,34 @@ void Task::release(Task* t) noexcept {
   }
 }
 
+namespace {
+thread_local FinishBatch* current_batch = nullptr;  // the innermost FinishBatch of this thread
+}  // namespace
+
+FinishBatch::FinishBatch(WaitCounter& counter) noexcept
+    : counter_(&counter), outer_(current_batch) {
+  current_batch = this;
+}
+
+FinishBatch::~FinishBatch() {
+  flush();
+  current_batch = outer_;
+}
+
+void FinishBatch::flush() noexcept {
+  if (pending_ != 0) counter_->finish(std::exchange(pending_, 0));
+}
+
 void Task::retire(Task* t) noexcept {
   WaitCounter* done = t->done_;  // read before release reuses the word as next_free_
   release(t);
   // Last: once the count reaches zero the waiter may return and free the counter.
-  if (done != nullptr) done->finish();
+  if (done == nullptr) return;
+  if (FinishBatch* batch = current_batch; batch != nullptr && batch->counter_ == done) {
+    ++batch->pending_;  // finished by the batch's flush, on this thread
+    return;
+  }
+  done->finish();
 }
 
 }  // namespace tally::detail

@@ -108,4 +108,25 @@ class Task {
   alignas(std::max_align_t) std::byte storage_[kInlineBytes];
 };
 
+// While a FinishBatch lives on a thread, the tasks retired on that thread whose counter is
+// the batch's do not finish it one at a time: the batch counts them, and flush() (or its
+// destructor) finishes them with one subtraction. For the owner of an external slot running
+// its own group's tasks, the one thread that waits on that counter (Scheduler::wait_in_slot):
+// it flushes before it looks at the count. Batches nest; the innermost one is in effect.
+class FinishBatch {
+ public:
+  explicit FinishBatch(WaitCounter& counter) noexcept;
+  ~FinishBatch();
+  FinishBatch(const FinishBatch&) = delete;
+  FinishBatch& operator=(const FinishBatch&) = delete;
+
+  void flush() noexcept;
+
+ private:
+  friend class Task;
+  WaitCounter* counter_;
+  std::size_t pending_ = 0;
+  FinishBatch* outer_;
+};
+
 }  // namespace tally::detail
