@@ -480,7 +480,8 @@ void RegisterAll() {
       ->Unit(benchmark::kMillisecond);
 
   // Real time everywhere: the work runs on pool threads while the benchmark thread sleeps in
-  // wait() (tally) or runs only part of it (TBB), so its CPU time says nothing.
+  // wait() or runs only part of it (TBB, and tally's caller_runs), so its CPU time says
+  // nothing.
   auto pool_sizes = [](benchmark::internal::Benchmark* b) {
     b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
   };
