@@ -11,8 +11,8 @@
 // caller_runs, where the benchmark thread keeps its tasks in an external slot of its own and
 // runs them in wait() as TBB's caller does, the workers stealing from that slot. So at
 // threads:N, tally's EmptySpawn has N workers plus the caller taking tasks and TBB's has N
-// threads counting the caller; with tasks this small, more threads mean more contention for
-// the same slot, not more throughput.
+// threads counting the caller; BM_TbbTaskGroup_EmptySpawnPlusCaller gives TBB an arena of
+// N + 1 slots, the same threads as tally's, and is the like-for-like pair (bench/ratios.py).
 //
 //  - BM_TaskGroup_EmptySpawn / BM_TbbTaskGroup_EmptySpawn: one thread spawns kSpawnTasks empty
 //    tasks into a task group and waits. items_per_second is tasks per second: the fixed cost
@@ -168,8 +168,8 @@ void EmptySpawn(benchmark::State& state, bool caller_runs) {
 void BM_TaskGroup_EmptySpawn(benchmark::State& state) { EmptySpawn(state, true); }
 void BM_TaskGroup_EmptySpawnWorkersOnly(benchmark::State& state) { EmptySpawn(state, false); }
 
-void BM_TbbTaskGroup_EmptySpawn(benchmark::State& state) {
-  tbb::task_arena arena(static_cast<int>(PoolSize(state)));
+void TbbEmptySpawn(benchmark::State& state, int arena_slots) {
+  tbb::task_arena arena(arena_slots);
   arena.initialize();  // so that the first timed iteration does not create the arena
   // The whole loop runs inside the arena: a task_group spawns into the arena of the thread
   // that calls run().
@@ -181,6 +181,14 @@ void BM_TbbTaskGroup_EmptySpawn(benchmark::State& state) {
     }
   });
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(kSpawnTasks));
+}
+
+void BM_TbbTaskGroup_EmptySpawn(benchmark::State& state) {
+  TbbEmptySpawn(state, static_cast<int>(PoolSize(state)));
+}
+// As many threads as tally's EmptySpawn at the same threads:N: N besides the caller.
+void BM_TbbTaskGroup_EmptySpawnPlusCaller(benchmark::State& state) {
+  TbbEmptySpawn(state, static_cast<int>(PoolSize(state)) + 1);
 }
 
 // ---- parallel_reduce and parallel_for ------------------------------------------------------
@@ -493,6 +501,10 @@ void RegisterAll() {
       ->Apply(pool_sizes)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_TbbTaskGroup_EmptySpawn", BM_TbbTaskGroup_EmptySpawn)
+      ->Apply(pool_sizes)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_TbbTaskGroup_EmptySpawnPlusCaller",
+                               BM_TbbTaskGroup_EmptySpawnPlusCaller)
       ->Apply(pool_sizes)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_ParallelReduce_Sum", BM_ParallelReduce_Sum)
