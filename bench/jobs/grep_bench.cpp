@@ -245,14 +245,7 @@ void BM_Grep_Tbb(benchmark::State& state, const Scenario* scenario) {
     if (!open_corpus(state, inputs)) return;
     const jobs::Grep grep(strings, jobs::input_labels(inputs, true));
     const std::string_view text = inputs.data(0);
-    // Chunks of about 1 MiB, each ending just after a newline.
-    std::vector<std::size_t> cuts{0};
-    while (cuts.back() < text.size()) {
-      std::size_t next = std::min(text.size(), cuts.back() + (std::size_t{1} << 20));
-      const std::size_t nl = text.find('\n', next - 1);
-      next = nl == std::string_view::npos ? text.size() : nl + 1;
-      cuts.push_back(next);
-    }
+    const std::vector<std::size_t> cuts = line_chunk_cuts(text, std::size_t{1} << 20);
     const std::size_t chunks = cuts.size() - 1;
     std::vector<std::uint64_t> first_line(chunks + 1, 0);
     std::vector<std::string> outputs(chunks);

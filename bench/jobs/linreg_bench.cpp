@@ -283,13 +283,7 @@ void BM_Linreg_Tbb(benchmark::State& state, const Dataset& (*dataset)()) {
       });
       wrong = check_sums(d, sums);
     } else {
-      // Chunks of about 1 MiB, each ending just after a newline.
-      std::vector<std::size_t> cuts{0};
-      while (cuts.back() < data.size()) {
-        std::size_t next = std::min(data.size(), cuts.back() + kTbbChunkBytes);
-        while (next < data.size() && data[next - 1] != '\n') ++next;
-        cuts.push_back(next);
-      }
+      const std::vector<std::size_t> cuts = line_chunk_cuts(data, kTbbChunkBytes);
       const Moments m = arena.execute([&] {
         return tbb::parallel_reduce(
             tbb::blocked_range<std::size_t>(0, cuts.size() - 1), Moments{},

@@ -251,6 +251,16 @@ Corpus count_corpus(std::string name, std::string path) {
   return c;
 }
 
+std::vector<std::size_t> line_chunk_cuts(std::string_view text, std::size_t chunk_bytes) {
+  std::vector<std::size_t> cuts{0};
+  while (cuts.back() < text.size()) {
+    const std::size_t next = std::min(text.size(), cuts.back() + chunk_bytes);
+    const std::size_t nl = text.find('\n', next - 1);
+    cuts.push_back(nl == std::string_view::npos ? text.size() : nl + 1);
+  }
+  return cuts;
+}
+
 std::string synthetic_word(std::uint64_t i) {
   static const char* const kSyllables[] = {"ta", "le", "ri", "mo", "nu", "sa", "ke", "di",
                                            "po", "ga", "ve", "li", "ro", "ma", "ne", "th"};

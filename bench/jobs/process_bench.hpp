@@ -26,6 +26,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -65,6 +66,11 @@ Corpus count_corpus(std::string name, std::string path);
 
 // Word i of a synthetic vocabulary: distinct, lowercase, 2-14 letters.
 std::string synthetic_word(std::uint64_t i);
+
+// Where the oneTBB baselines cut `text` into chunks: 0, then each cut the first position at
+// least `chunk_bytes` past the previous one that follows a newline (or the end), so every
+// chunk holds whole lines.
+std::vector<std::size_t> line_chunk_cuts(std::string_view text, std::size_t chunk_bytes);
 
 // The King James Bible ten times over (43 MB, 32,187 distinct words), the countwords
 // benchmark's input: from $TALLY_KJV, else ../shared/corpus/kjvbible.txt next to the source

@@ -189,13 +189,7 @@ void BM_TbbBaseline(benchmark::State& state, const Corpus& (*corpus_fn)()) {
       return;
     }
     const std::string_view text = inputs.data(0);
-    // Chunks of about 1 MiB, each ending just after a newline.
-    std::vector<std::size_t> cuts{0};
-    while (cuts.back() < text.size()) {
-      std::size_t next = std::min(text.size(), cuts.back() + (std::size_t{1} << 20));
-      while (next < text.size() && text[next - 1] != '\n') ++next;
-      cuts.push_back(next);
-    }
+    const std::vector<std::size_t> cuts = line_chunk_cuts(text, std::size_t{1} << 20);
     std::vector<std::pair<std::string, std::uint64_t>> sorted;
     arena.execute([&] {
       tbb::enumerable_thread_specific<Counts> partials;
@@ -247,13 +241,7 @@ void BM_TbbTallyTable(benchmark::State& state, const Corpus& (*corpus_fn)()) {
       return;
     }
     const std::string_view text = inputs.data(0);
-    // Chunks of about 1 MiB, each ending just after a newline.
-    std::vector<std::size_t> cuts{0};
-    while (cuts.back() < text.size()) {
-      std::size_t next = std::min(text.size(), cuts.back() + (std::size_t{1} << 20));
-      while (next < text.size() && text[next - 1] != '\n') ++next;
-      cuts.push_back(next);
-    }
+    const std::vector<std::size_t> cuts = line_chunk_cuts(text, std::size_t{1} << 20);
     std::vector<std::pair<std::string_view, std::uint64_t>> sorted;
     TallyTable total;  // owns the keys `sorted` points to
     arena.execute([&] {
