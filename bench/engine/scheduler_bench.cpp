@@ -28,7 +28,9 @@
 //    and its default auto_partitioner; tally with its default grain. bytes_per_second counts
 //    bytes read plus bytes written. The reduce is checked against the closed-form sum and the
 //    map against in[i] * 3 + k, where k is unique to each iteration in the process, so a range
-//    that skipped or duplicated pieces reports an error instead of a fast number.
+//    that skipped or duplicated pieces reports an error instead of a fast number. At
+//    threads:1 both run on the same CPU (bench/one_cpu.hpp): tally's one worker, and the
+//    thread that calls TBB.
 //  - BM_TaskGroup_CancelLatency: 2 x threads tasks that each spin kWorkSlice of work and then
 //    check their stop token. Once every worker runs one (the other half are queued: a task
 //    never yields its worker), the benchmark thread calls cancel() and then wait(); the time
@@ -75,11 +77,13 @@
 #include <vector>
 
 #include <tbb/blocked_range.h>
+#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
+#include "bench/one_cpu.hpp"
 #include "tally/engine/parallel.hpp"
 #include "tally/engine/scheduler.hpp"
 #include "tally/engine/status.hpp"
@@ -509,15 +513,19 @@ void RegisterAll() {
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_ParallelReduce_Sum", BM_ParallelReduce_Sum)
       ->Apply(pool_sizes)
+      ->Apply(tally::bench::one_thread_on_one_cpu)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_TbbParallelReduce_Sum", BM_TbbParallelReduce_Sum)
       ->Apply(pool_sizes)
+      ->Apply(tally::bench::one_thread_on_one_cpu)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_ParallelFor_Map", BM_ParallelFor_Map)
       ->Apply(pool_sizes)
+      ->Apply(tally::bench::one_thread_on_one_cpu)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_TbbParallelFor_Map", BM_TbbParallelFor_Map)
       ->Apply(pool_sizes)
+      ->Apply(tally::bench::one_thread_on_one_cpu)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_TaskGroup_CancelLatency", BM_TaskGroup_CancelLatency)
       ->ArgName("threads")
@@ -540,6 +548,7 @@ void RegisterAll() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
   RegisterAll();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -29,6 +29,7 @@
 // digest of its bytes, in order): a contender that loses, reorders or misnumbers a line
 // reports an error, not a time.
 #include <benchmark/benchmark.h>
+#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -43,6 +44,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "bench/one_cpu.hpp"
 #include "tally/engine/count_byte.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/engine/map_only.hpp"
@@ -320,13 +322,16 @@ void register_all() {
     real_time(benchmark::RegisterBenchmark(("BM_Grep_Engine/" + name).c_str(), BM_Grep_Engine, &s))
         ->ArgName("threads")
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
     real_time(benchmark::RegisterBenchmark(("BM_Grep_Sequential/" + name).c_str(),
-                                           BM_Grep_Sequential, &s));
+                                           BM_Grep_Sequential, &s))
+        ->Apply(on_one_cpu);
     real_time(benchmark::RegisterBenchmark(("BM_Grep_Tbb/" + name).c_str(), BM_Grep_Tbb, &s))
         ->ArgName("threads")
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
     const auto process = [](benchmark::internal::Benchmark* b) {
       return b->UseManualTime()->Unit(benchmark::kMillisecond);
     };
@@ -334,10 +339,12 @@ void register_all() {
                                          BM_Grep_ProcessTally, &s))
         ->ArgName("threads")
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
     if (fs::exists(kGnuGrep)) {
       process(benchmark::RegisterBenchmark(("BM_Grep_ProcessGnuGrep/" + name).c_str(),
-                                           BM_Grep_ProcessGnuGrep, &s));
+                                           BM_Grep_ProcessGnuGrep, &s))
+          ->Apply(on_one_cpu);
     }
   }
 }
@@ -346,6 +353,7 @@ void register_all() {
 }  // namespace tally::bench
 
 int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
   tally::bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

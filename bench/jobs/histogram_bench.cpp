@@ -25,6 +25,7 @@
 // first run), so one that loses or invents a pixel reports an error, not a time.
 #include <benchmark/benchmark.h>
 #include <tbb/blocked_range.h>
+#include <tbb/info.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
 
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "bench/one_cpu.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/jobs/bmp.hpp"
@@ -287,25 +289,30 @@ void register_all() {
       benchmark::RegisterBenchmark(("BM_Histogram_Tally/" + name).c_str(), BM_Histogram_Tally))
       ->ArgName("threads")
       ->Arg(1)
-      ->Arg(2);
+      ->Arg(2)
+      ->Apply(one_thread_on_one_cpu);
   in_process(benchmark::RegisterBenchmark(("BM_Histogram_Sequential/" + name).c_str(),
-                                          BM_Histogram_Sequential));
+                                          BM_Histogram_Sequential))
+      ->Apply(on_one_cpu);
   in_process(benchmark::RegisterBenchmark(("BM_Histogram_Tbb/" + name).c_str(), BM_Histogram_Tbb))
       ->ArgName("threads")
       ->Arg(1)
-      ->Arg(2);
+      ->Arg(2)
+      ->Apply(one_thread_on_one_cpu);
   benchmark::RegisterBenchmark(("BM_Process_Histogram/" + name).c_str(), BM_Process_Histogram)
       ->UseManualTime()
       ->Unit(benchmark::kMillisecond)
       ->ArgName("threads")
       ->Arg(1)
-      ->Arg(2);
+      ->Arg(2)
+      ->Apply(one_thread_on_one_cpu);
 }
 
 }  // namespace
 }  // namespace tally::bench
 
 int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   tally::bench::register_all();

@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_sort.h>
 #include <tbb/task_arena.h>
@@ -59,6 +60,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "bench/one_cpu.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/jobs/inverted_index.hpp"
 
@@ -292,7 +294,7 @@ void BM_Index_Sequential(benchmark::State& state) {
   }
   report(state, *c);
 }
-BENCHMARK(BM_Index_Sequential)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_Index_Sequential)->Apply(on_one_cpu)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 // A newline-aligned piece of one input, with the number of its first line.
 struct Chunk {
@@ -382,6 +384,7 @@ BENCHMARK(BM_Index_Tbb)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
+    ->Apply(one_thread_on_one_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
 
@@ -421,6 +424,7 @@ BENCHMARK(BM_Index_Tally)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
+    ->Apply(one_thread_on_one_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
 
@@ -500,10 +504,18 @@ BENCHMARK(BM_Process_TallyIndex)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
+    ->Apply(one_thread_on_one_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
 
 }  // namespace
 }  // namespace tally::bench
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -26,6 +26,7 @@
 // on the first run.
 #include <benchmark/benchmark.h>
 #include <tbb/blocked_range.h>
+#include <tbb/info.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
 
@@ -44,6 +45,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "bench/one_cpu.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/jobs/compensated_sum.hpp"
 #include "tally/jobs/kmeans.hpp"
@@ -265,6 +267,7 @@ BENCHMARK(BM_KMeans_Tally)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
+    ->Apply(one_thread_on_one_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -280,7 +283,7 @@ void BM_KMeans_Sequential(benchmark::State& state) {
   }
   report(state, w);
 }
-BENCHMARK(BM_KMeans_Sequential)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_KMeans_Sequential)->Apply(on_one_cpu)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_KMeans_Tbb(benchmark::State& state) {
   const Workload& w = workload();
@@ -298,6 +301,7 @@ BENCHMARK(BM_KMeans_Tbb)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
+    ->Apply(one_thread_on_one_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -353,10 +357,18 @@ BENCHMARK(BM_Process_TallyKMeans)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)
+    ->Apply(one_thread_on_one_cpu)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
 
 }  // namespace
 }  // namespace tally::bench
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

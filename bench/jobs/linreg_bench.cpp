@@ -25,6 +25,7 @@
 // order round differently) with n exact; the process's printed fit likewise.
 #include <benchmark/benchmark.h>
 #include <tbb/blocked_range.h>
+#include <tbb/info.h>
 #include <tbb/parallel_reduce.h>
 #include <tbb/task_arena.h>
 
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "bench/one_cpu.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/jobs/linreg.hpp"
 #include "tally/jobs/numeric_fields.hpp"
@@ -349,20 +351,24 @@ void register_all() {
     real_time(benchmark::RegisterBenchmark(("BM_Linreg_Tally" + suffix).c_str(), BM_Linreg_Tally,
                                            dataset))
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
     real_time(benchmark::RegisterBenchmark(("BM_Linreg_Sequential" + suffix).c_str(),
                                            BM_Linreg_Sequential, dataset))
-        ->Arg(1);
+        ->Arg(1)
+        ->Apply(on_one_cpu);
     real_time(
         benchmark::RegisterBenchmark(("BM_Linreg_Tbb" + suffix).c_str(), BM_Linreg_Tbb, dataset))
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
     benchmark::RegisterBenchmark(("BM_Linreg_Process" + suffix).c_str(), BM_Linreg_Process, dataset)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond)
         ->ArgName("threads")
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
   }
 }
 
@@ -370,6 +376,7 @@ void register_all() {
 }  // namespace tally::bench
 
 int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
   tally::bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -31,6 +31,7 @@
 //    Hoyt's countwords benchmark (optimized.c): fread() into a 64 KiB buffer, lowercase and
 //    FNV-1a hash each byte in one pass, a fixed 65536-slot linear-probing table, then qsort.
 //    Its table does not grow, so it runs on kjv10 only (as in countwords).
+// Every one-thread run, in-process or a program, runs on the same CPU (bench/one_cpu.hpp).
 // Every run checks the total word count and the number of distinct words against a plain
 // sequential count, so a contender that loses words reports an error, not a fast number.
 //
@@ -54,6 +55,7 @@
 #include <benchmark/benchmark.h>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -68,6 +70,7 @@
 #include <vector>
 
 #include "bench/jobs/process_bench.hpp"
+#include "bench/one_cpu.hpp"
 #include "tally/engine/detail/flat_table.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/engine/entry_order.hpp"
@@ -446,6 +449,7 @@ void BM_Process_SortUniq(benchmark::State& state, const Corpus& (*corpus_fn)()) 
 void register_all() {
   const auto real_time = [](benchmark::internal::Benchmark* b) {
     b->UseRealTime()->Unit(benchmark::kMillisecond)->ArgName("threads");
+    one_thread_on_one_cpu(b);
   };
   real_time(
       benchmark::RegisterBenchmark("BM_Tally/kjv10", BM_Tally, &kjv10)->Arg(1)->Arg(2)->Arg(4));
@@ -473,11 +477,14 @@ void register_all() {
   process(benchmark::RegisterBenchmark("BM_Process_Tally/kjv10", BM_Process_Tally, &kjv10))
       ->ArgName("threads")
       ->Arg(1)
-      ->Arg(2);
+      ->Arg(2)
+      ->Apply(one_thread_on_one_cpu);
   process(benchmark::RegisterBenchmark("BM_Process_CountwordsOptimizedC/kjv10",
-                                       BM_Process_CountwordsOptimizedC, &kjv10));
+                                       BM_Process_CountwordsOptimizedC, &kjv10))
+      ->Apply(on_one_cpu);
   process(benchmark::RegisterBenchmark("BM_Process_AbslFlatHashMap/kjv10",
-                                       BM_Process_AbslFlatHashMap, &kjv10));
+                                       BM_Process_AbslFlatHashMap, &kjv10))
+      ->Apply(on_one_cpu);
   const char* baseline = std::getenv("TALLY_BASELINE_EXE");
   const bool with_baseline = baseline != nullptr && *baseline != '\0';
   if (with_baseline) {
@@ -485,7 +492,8 @@ void register_all() {
                                          &kjv10))
         ->ArgName("threads")
         ->Arg(1)
-        ->Arg(2);
+        ->Arg(2)
+        ->Apply(one_thread_on_one_cpu);
   }
   // Seconds per iteration: one iteration per repetition.
   const std::string distinct_corpus = distinct_name();
@@ -494,6 +502,7 @@ void register_all() {
       ->ArgName("threads")
       ->Arg(1)
       ->Arg(2)
+      ->Apply(one_thread_on_one_cpu)
       ->Iterations(1);
   if (with_baseline) {
     process(benchmark::RegisterBenchmark(("BM_Process_TallyBaseline/" + distinct_corpus).c_str(),
@@ -507,6 +516,7 @@ void register_all() {
       ->Iterations(1);
   process(benchmark::RegisterBenchmark(("BM_Process_AbslFlatHashMap/" + distinct_corpus).c_str(),
                                        BM_Process_AbslFlatHashMap, &distinct))
+      ->Apply(on_one_cpu)
       ->Iterations(1);
 }
 
@@ -515,6 +525,7 @@ void register_all() {
 }  // namespace tally::bench
 
 int main(int argc, char** argv) {
+  tbb::info::default_concurrency();  // before any pinned run: bench/one_cpu.hpp says why
   tally::bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
