@@ -1,7 +1,8 @@
 // count_byte: how many times a byte occurs in a buffer, 16 bytes at a step where the target
-// has SSE2. For counting lines (record numbers: detail/record_numbers.hpp; grep's line
-// numbers between matches), where a byte-at-a-time loop costs more than the work it serves
-// (bench/jobs/grep_bench.cpp).
+// has SSE2. For counting lines (record numbers: detail/record_numbers.hpp; the records of a
+// text block: detail/records.hpp; grep's line numbers between matches), where a
+// byte-at-a-time loop, which is what std::count compiles to here, costs more than the work
+// it serves (bench/jobs/grep_bench.cpp, bench/jobs/wordcount_bench.cpp).
 #pragma once
 
 #include <algorithm>

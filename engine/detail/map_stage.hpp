@@ -71,7 +71,7 @@ class CombiningSink {
     }
     auto [acc, fresh] = table_.find_or_insert(key, hash_key(key));
     Accumulation<J>::add(*acc, std::move(value), fresh);
-    if (table_.size() >= limit_) [[unlikely]] {
+    if (fresh && table_.size() >= limit_) [[unlikely]] {  // only an insertion grows it
       hand_on();
     }
   }

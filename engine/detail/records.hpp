@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "tally/engine/bad_records.hpp"
+#include "tally/engine/count_byte.hpp"
 #include "tally/engine/input.hpp"
 #include "tally/engine/job.hpp"
 #include "tally/engine/status.hpp"
@@ -168,8 +169,7 @@ Status for_each_text_block(const Inputs& inputs, const SplitPlan& plan, const Sp
           }
         }
         const std::string_view bytes = data.substr(pos, end - pos);
-        std::uint64_t count =
-            static_cast<std::uint64_t>(std::count(bytes.begin(), bytes.end(), delim));
+        std::uint64_t count = count_byte(bytes, delim);
         if (bytes.back() != delim) ++count;  // the input's last record, without its delimiter
         fn(TextBlock{bytes, delim, seg.input, pos});
         records += count;
