@@ -5,7 +5,8 @@
 // whole run. Left to the kernel, a one-thread contender lands on either, and the ratio of two
 // of them then measures where each landed as much as the programs. Pinned, every one-thread
 // run (in-process, or a child process, which inherits the mask) uses the same CPU: the
-// highest-numbered one the suite may use, since Linux sends most device interrupts to CPU 0.
+// highest-numbered one the suite may use, since CPU 0 is where Linux routes interrupts by
+// default.
 // Runs with more threads are left to the kernel.
 //
 //   RegisterBenchmark(...)->ArgName("threads")->Arg(1)->Arg(2)->Apply(one_thread_on_one_cpu);
