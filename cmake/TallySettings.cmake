@@ -32,7 +32,7 @@ target_compile_options(tally_warnings INTERFACE
 # Sanitizers apply to every target, tests included, so that instrumented and uninstrumented
 # code never share a data structure.
 if(TALLY_SANITIZER)
-  set(_tally_san_flags -fsanitize=${TALLY_SANITIZER} -fno-omit-frame-pointer -g)
+  set(_tally_san_flags -fsanitize=${TALLY_SANITIZER} -fno-omit-frame-pointer -g1)
   if(TALLY_SANITIZER MATCHES "undefined")
     # Make every UBSan finding fatal ("halt on error"), not a printed warning.
     list(APPEND _tally_san_flags -fno-sanitize-recover=all)

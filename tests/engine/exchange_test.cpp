@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tally/engine/engine.hpp"
+#include "tests/support/sanitized.hpp"
 #include "tests/support/strategy_printer.hpp"
 
 namespace {
@@ -35,14 +36,8 @@ using tally::Strategy;
 
 // Under a sanitizer every memory access costs several times more: a tenth of the keys still
 // spills the 64-key combiner tables tens of thousands of times, so every path still runs.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef TALLY_TEST_SANITIZED
 constexpr std::size_t kDistinctKeys = 100'000;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr std::size_t kDistinctKeys = 100'000;
-#else
-constexpr std::size_t kDistinctKeys = 1'000'000;
-#endif
 #else
 constexpr std::size_t kDistinctKeys = 1'000'000;
 #endif

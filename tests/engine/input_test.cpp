@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/sanitized.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -569,7 +571,7 @@ TEST(InputStreamTest, FifoIsReadToItsWritersEnd) {
 // Oracle: open() failing with a transient error (EMFILE: no descriptor left) is retried with
 // backoff (retry.hpp) and counted; when it does not clear, the error names the file.
 TEST(InputFileTest, TransientOpenFailureIsRetriedThenReported) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef TALLY_TEST_SANITIZED
   GTEST_SKIP() << "a sanitizer's runtime needs descriptors of its own (UBSan reads its maps)";
 #endif
   TempDir dir;

@@ -42,8 +42,9 @@ TEST_P(ParallelSweep, ForVisitsEveryIndexOnce) {
 // Oracle: parallel_for_each_index calls fn(i) exactly once for every i in [0, n), and for
 // no other i.
 TEST_P(ParallelSweep, ForEachIndexVisitsEveryIndexOnce) {
-  const auto [threads, n, grain] = GetParam();
+  const auto [threads, count, grain] = GetParam();
   (void)grain;  // one task per index, whatever the sweep's grain
+  const std::size_t n = count;  // a lambda captures a variable, not a structured binding
   Scheduler sched({.threads = threads});
   std::vector<std::atomic<int>> visits(n + 1);
   tally::parallel_for_each_index(sched, n, [&](std::size_t i) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/sanitized.hpp"
 #include "tests/support/scratch_dir.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -438,7 +439,7 @@ TEST_F(CompareCli, ThreeRepetitionsAreGatedByTheThreshold) {
 ProcessResult tally_compare_bounded(const std::vector<std::string>& args) {
   std::string command = std::string("exec /usr/bin/timeout 60 '") + TALLY_EXE + "' compare";
   for (const std::string& arg : args) command += " '" + arg + "'";
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifndef TALLY_TEST_SANITIZED
   command = "ulimit -v 4194304 && " + command;
 #endif
   return run_process({"/bin/sh", "-c", command});

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/sanitized.hpp"
 #include "tests/support/scratch_dir.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -271,7 +272,7 @@ TEST_F(WordcountCli, TimeoutReachesOpenAndEndlessReads) {
 TEST_F(WordcountCli, ExhaustedResourcesAreExit4WithAMessage) {
   const std::string in = write("words.txt", random_text(3, 200000));
   const std::string out = (dir_ / "out.txt").string();
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef TALLY_TEST_SANITIZED
   GTEST_SKIP() << "address-space limits: release builds only";
 #else
   std::string many;
