@@ -33,6 +33,10 @@ namespace {
 // would cost one of the process's vm.max_map_count mappings (65,530 by default) per file, and
 // a small file is read about as fast as it is mapped and faulted in.
 constexpr std::uint64_t kMapMinBytes = std::uint64_t{1} << 20;
+// Mapped files that also keep a descriptor for read_at(): the first few. One per file of a
+// large directory could use up the process's descriptors, and the files past these are read
+// through their mappings just the same.
+constexpr std::size_t kMaxKeptDescriptors = 64;
 
 // One input's bytes: a read-only mapping, bytes owned in memory, or the caller's bytes
 // (views). Never moved once built (held by unique_ptr): `view` may point into `owned` or
@@ -44,6 +48,10 @@ struct Source {
   void* map = nullptr;
   std::size_t map_len = 0;
   int guard_slot = -1;
+  // A mapped file's own descriptor, for Inputs::read_at (-1: none), and the file offset of
+  // view's first byte.
+  int fd = -1;
+  std::uint64_t fd_offset = 0;
   std::string_view view;
 
   Source() = default;
@@ -53,11 +61,17 @@ struct Source {
     // Unregister before unmapping (invariant 3): the range may be reused by the next mmap.
     detail::unregister_mapping(guard_slot);
     if (map != nullptr) ::munmap(map, map_len);
+    if (fd >= 0) ::close(fd);
   }
 };
 
 using detail::errno_status;
 using detail::quoted;
+
+Status shrank_error(const std::string& name) {
+  return Status::IoError("input '" + name +
+                         "' shrank while it was being read (truncated by another process?)");
+}
 
 Status wrong_kind(std::string_view path) {
   return Status::InvalidArgument(quoted(path) + " is not a regular file, directory or pipe");
@@ -95,9 +109,10 @@ Status read_small_file(int fd, const std::string& path, std::uint64_t size, std:
   return Status::Ok();
 }
 
-// Maps `size` bytes of a regular file from `offset` (stdin may be a file read partway).
+// Maps `size` bytes of a regular file from `offset` (stdin may be a file read partway), and
+// keeps a descriptor of it for read_at() while the control allows one more.
 Status map_file(int fd, const std::string& path, std::uint64_t size, std::uint64_t offset,
-                Source& src) {
+                detail::ReadControl& control, Source& src) {
   if (size > std::numeric_limits<std::size_t>::max()) return errno_status("map", path, EFBIG);
   const auto len = static_cast<std::size_t>(size);
   void* p = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -114,6 +129,12 @@ Status map_file(int fd, const std::string& path, std::uint64_t size, std::uint64
   src.guard_slot = detail::register_mapping(p, covered, src.name.c_str());
   src.view = std::string_view(static_cast<const char*>(p), len)
                  .substr(static_cast<std::size_t>(std::min(offset, size)));
+  if (control.kept_descriptors < kMaxKeptDescriptors) {
+    // Without a copy of the descriptor the input is read through its mapping only.
+    src.fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (src.fd >= 0) ++control.kept_descriptors;
+    src.fd_offset = std::min(offset, size);
+  }
   return Status::Ok();
 }
 
@@ -151,7 +172,7 @@ Status open_stdin(detail::ReadControl& control, std::vector<std::unique_ptr<Sour
   if (S_ISREG(st.st_mode) && offset >= 0 &&
       st.st_size - offset >= static_cast<off_t>(kMapMinBytes)) {
     if (Status s = map_file(STDIN_FILENO, src->name, static_cast<std::uint64_t>(st.st_size),
-                            static_cast<std::uint64_t>(offset), *src);
+                            static_cast<std::uint64_t>(offset), control, *src);
         !s.ok()) {
       return s;
     }
@@ -188,7 +209,7 @@ Status open_file(const std::string& path, detail::ReadControl& control,
   if (const Compression format = compression_for_name(path); format != Compression::kNone) {
     if (Status s = read_compressed(fd, format, control, *src); !s.ok()) return s;
   } else if (S_ISREG(st.st_mode) && size >= kMapMinBytes) {
-    if (Status s = map_file(fd, path, size, 0, *src); !s.ok()) return s;
+    if (Status s = map_file(fd, path, size, 0, control, *src); !s.ok()) return s;
   } else if (S_ISREG(st.st_mode) && size > 0) {
     if (Status s = control.check_cap(path, size); !s.ok()) return s;
     if (Status s = read_small_file(fd, path, size, src->owned); !s.ok()) return s;
@@ -370,12 +391,27 @@ void Inputs::release_pages(std::size_t i, std::uint64_t begin, std::uint64_t end
   if (first < last) ::madvise(static_cast<char*>(source->map) + first, last - first, MADV_DONTNEED);
 }
 
+bool Inputs::readable_at(std::size_t i) const noexcept { return impl_->sources[i]->fd >= 0; }
+
+Status Inputs::read_at(std::size_t i, std::uint64_t offset, std::span<char> out) const {
+  const Source& src = *impl_->sources.at(i);
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(src.fd, out.data() + done, out.size() - done,
+                              static_cast<off_t>(src.fd_offset + offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_status("read", src.name, errno);
+    }
+    if (n == 0) return shrank_error(src.name);
+    done += static_cast<std::size_t>(n);
+  }
+  return Status::Ok();
+}
+
 Status Inputs::check_intact() const {
   for (std::size_t i = 0; i < size(); ++i) {
-    if (shrank(i)) {
-      return Status::IoError("input '" + name(i) +
-                             "' shrank while it was being read (truncated by another process?)");
-    }
+    if (shrank(i)) return shrank_error(name(i));
   }
   return Status::Ok();
 }

@@ -149,6 +149,15 @@ class Inputs {
   // that a result computed from zeros is never returned as a success.
   Status check_intact() const;
 
+  // Whether input i can be read with read_at(): a mapped file (the first 64 of them) whose
+  // descriptor the Inputs keeps. Map tasks read such an input through a small buffer rather
+  // than through its mapping (detail/records.hpp).
+  bool readable_at(std::size_t i) const noexcept;
+  // Copies bytes [offset, offset + out.size()) of data(i) into `out`, read from the file.
+  // kIoError naming the input if the file shrank below them (as check_intact() reports it)
+  // or the read fails. Thread-safe. REQUIRES: readable_at(i).
+  Status read_at(std::size_t i, std::uint64_t offset, std::span<char> out) const;
+
   // Hints that the mapped inputs' pages will not be read for a while, so the kernel may drop
   // them from this process (they stay in the page cache; data() stays valid, and reading it
   // again faults the pages back in). A run calls it after its map phase: its keys are copies

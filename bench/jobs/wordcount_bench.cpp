@@ -16,7 +16,7 @@
 //
 // Contenders in this process:
 //  - BM_Tally/<corpus>/threads:T  Engine::run(jobs::WordCount) on Inputs::paths: opening and
-//    mapping the file, splitting, mapping, merging, and the sorted result are all timed.
+//    splitting the file, reading and mapping it, merging, and the sorted result are all timed.
 //  - BM_TbbBaseline/<corpus>/threads:T  what a user would write with oneTBB and the standard
 //    library: tbb::parallel_for over newline-aligned chunks of the mapped file, its own
 //    byte-at-a-time tokenizer, a
@@ -25,8 +25,10 @@
 //    tokenizer and the hash table as much as the engine.
 //  - BM_TbbTallyTable/<corpus>/threads:T  the same oneTBB skeleton with tally's own parts
 //    inside: jobs::for_each_word (WordCount's tokenizer), tally's FlatTable and hash_key per
-//    thread, merged at the end, then sorted by key like tally's result. Only the engine
-//    (scheduling, splitting, merging) differs from BM_Tally, so their ratio isolates it.
+//    thread, merged at the end, then sorted by key like tally's result; and tally's way of
+//    reading the file: chunks of kTextReadBytes read (Inputs::read_at) into a buffer per
+//    thread. Only the engine (scheduling, splitting, merging) differs from BM_Tally, so their
+//    ratio isolates it.
 //  - BM_CountwordsOptimizedC/kjv10  a port of the fastest single-threaded program of Ben
 //    Hoyt's countwords benchmark (optimized.c): fread() into a 64 KiB buffer, lowercase and
 //    FNV-1a hash each byte in one pass, a fixed 65536-slot linear-probing table, then qsort.
@@ -60,6 +62,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -72,6 +75,7 @@
 #include "bench/jobs/process_bench.hpp"
 #include "bench/one_cpu.hpp"
 #include "tally/engine/detail/flat_table.hpp"
+#include "tally/engine/detail/records.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/engine/entry_order.hpp"
 #include "tally/engine/key_hash.hpp"
@@ -186,7 +190,7 @@ void BM_TbbBaseline(benchmark::State& state, const Corpus& (*corpus_fn)()) {
   const int threads = static_cast<int>(state.range(0));
   tbb::task_arena arena(threads);
   for (auto _ : state) {
-    tally::Inputs inputs = tally::Inputs::paths({c.path});  // the same mmap tally uses
+    tally::Inputs inputs = tally::Inputs::paths({c.path});  // read through its mapping
     if (!inputs.open().ok()) {
       state.SkipWithError("cannot open the corpus");
       return;
@@ -238,23 +242,35 @@ void BM_TbbTallyTable(benchmark::State& state, const Corpus& (*corpus_fn)()) {
   const int threads = static_cast<int>(state.range(0));
   tbb::task_arena arena(threads);
   for (auto _ : state) {
-    tally::Inputs inputs = tally::Inputs::paths({c.path});  // the same mmap tally uses
+    tally::Inputs inputs = tally::Inputs::paths({c.path});  // read as tally reads it
     if (!inputs.open().ok()) {
       state.SkipWithError("cannot open the corpus");
       return;
     }
     const std::string_view text = inputs.data(0);
-    const std::vector<std::size_t> cuts = line_chunk_cuts(text, std::size_t{1} << 20);
+    const std::vector<std::size_t> cuts = line_chunk_cuts(text, tally::detail::kTextReadBytes);
     std::vector<std::pair<std::string_view, std::uint64_t>> sorted;
     TallyTable total;  // owns the keys `sorted` points to
+    std::atomic<bool> read_failed{false};
     arena.execute([&] {
       tbb::enumerable_thread_specific<TallyTable> partials;
+      tbb::enumerable_thread_specific<std::vector<char>> buffers;
       tbb::parallel_for(tbb::blocked_range<std::size_t>(0, cuts.size() - 1),
                         [&](const tbb::blocked_range<std::size_t>& r) {
                           TallyTable& mine = partials.local();
+                          std::vector<char>& buffer = buffers.local();
                           for (std::size_t k = r.begin(); k != r.end(); ++k) {
-                            count_chunk_with_tally_parts(
-                                text.substr(cuts[k], cuts[k + 1] - cuts[k]), mine);
+                            const std::size_t n = cuts[k + 1] - cuts[k];
+                            if (!inputs.readable_at(0)) {  // a small file, held in memory
+                              count_chunk_with_tally_parts(text.substr(cuts[k], n), mine);
+                              continue;
+                            }
+                            if (buffer.size() < n) buffer.resize(n);
+                            if (!inputs.read_at(0, cuts[k], {buffer.data(), n}).ok()) {
+                              read_failed.store(true, std::memory_order_relaxed);
+                              return;
+                            }
+                            count_chunk_with_tally_parts(std::string_view(buffer.data(), n), mine);
                           }
                         });
       for (TallyTable& p : partials) {
@@ -272,6 +288,10 @@ void BM_TbbTallyTable(benchmark::State& state, const Corpus& (*corpus_fn)()) {
       });
       std::sort(sorted.begin(), sorted.end(), tally::KeyLess{});
     });
+    if (read_failed.load()) {
+      state.SkipWithError("cannot read the corpus");
+      return;
+    }
     std::uint64_t words = 0;
     for (const auto& [w, n] : sorted) words += n;
     if (!check(state, c, words, sorted.size())) return;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -137,10 +138,57 @@ Status for_each_record(const Inputs& inputs, const SplitPlan& plan, const Split&
 // the records are counted and then mapped.
 inline constexpr std::uint64_t kTextBlockBytes = std::uint64_t{32} << 10;
 
+// How much of a file a map task reads at once when it reads rather than maps
+// (Inputs::readable_at): a few text blocks, in the L2 cache with the worker's table.
+inline constexpr std::size_t kTextReadBytes = std::size_t{256} << 10;
+
+// Calls fn(TextBlock) on runs of whole records of `bytes`, bytes [pos, pos + bytes.size()) of
+// input `input`, of about kTextBlockBytes each (one longer record makes a block of its own).
+// `bytes` holds whole records: it ends just after a delimiter, or at the end of the input.
+// Advances pos past each block mapped and `records` and `number` (0: not numbered) by its
+// records, so that on a throw they name the block that threw.
+template <typename Fn>
+Status map_text_blocks(const Inputs& inputs, std::size_t input, std::string_view bytes, char delim,
+                       const std::stop_token& stop, std::uint64_t& pos, std::uint64_t& records,
+                       std::uint64_t& number, Fn& fn) {
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    if (stop.stop_requested()) return Status::Cancelled("map task stopped");
+    if (inputs.shrank(input)) return inputs.check_intact();
+    // The block ends just after the last delimiter in the next kTextBlockBytes, or after the
+    // first delimiter past them when a record is longer.
+    std::size_t end = bytes.size();
+    if (bytes.size() - at > kTextBlockBytes) {
+      const void* last = ::memrchr(bytes.data() + at, delim, kTextBlockBytes);
+      if (last != nullptr) {
+        end = static_cast<std::size_t>(static_cast<const char*>(last) - bytes.data()) + 1;
+      } else {
+        const std::size_t d = bytes.find(delim, at + kTextBlockBytes);
+        end = d == std::string_view::npos ? bytes.size() : d + 1;
+      }
+    }
+    const std::string_view block = bytes.substr(at, end - at);
+    std::uint64_t count = count_byte(block, delim);
+    if (block.back() != delim) ++count;  // the input's last record, without its delimiter
+    fn(TextBlock{block, delim, input, pos});
+    records += count;
+    if (number != 0) number += count;
+    pos += block.size();
+    at = end;
+  }
+  return Status::Ok();
+}
+
 // for_each_record for a job that maps TextBlocks: calls fn(TextBlock) on runs of whole
-// delimited records of about kTextBlockBytes (one longer record makes a block of its own),
-// with the same stop, shrink and error handling, one block standing for one record.
-// *records_out counts the records, as for_each_record does.
+// delimited records of about kTextBlockBytes (map_text_blocks), with the same stop, shrink
+// and error handling, one block standing for one record. *records_out counts the records, as
+// for_each_record does.
+//
+// An input that Inputs::readable_at is read kTextReadBytes at a time into one buffer
+// rather than through its mapping: touching a mapping sets up a page-table entry for every
+// page it reads and tears them down again, where the buffer's pages are set up once; the
+// end-to-end rows of bench/jobs/wordcount_bench.cpp measure the `tally` process that does
+// this. A record longer than the buffer is mapped from data() instead.
 // REQUIRES: delimited records (layout.fixed_bytes == 0); no bad records are skipped.
 template <typename Fn>
 Status for_each_text_block(const Inputs& inputs, const SplitPlan& plan, const Split& split,
@@ -148,33 +196,58 @@ Status for_each_text_block(const Inputs& inputs, const SplitPlan& plan, const Sp
                            std::uint64_t* records_out, Fn&& fn) {
   const char delim = layout.delimiter;
   std::uint64_t records = 0;
+  std::unique_ptr<char[]> buffer;
   for (const Segment& seg : plan.segments_of(split)) {
     const std::string_view data = inputs.data(seg.input);
-    std::uint64_t pos = seg.begin;
+    std::uint64_t pos = seg.begin;  // the first byte not yet mapped: a record's first
     std::uint64_t number = seg.first_record;
     try {
-      while (pos < seg.end) {
-        if (stop.stop_requested()) return Status::Cancelled("map task stopped");
-        if (inputs.shrank(seg.input)) return inputs.check_intact();
-        // The block ends just after the last delimiter in the next kTextBlockBytes, or after
-        // the first delimiter past them when a record is longer.
-        std::uint64_t end = seg.end;
-        if (seg.end - pos > kTextBlockBytes) {
-          const void* last = ::memrchr(data.data() + pos, delim, kTextBlockBytes);
-          if (last != nullptr) {
-            end = static_cast<std::uint64_t>(static_cast<const char*>(last) - data.data()) + 1;
-          } else {
-            const std::size_t d = data.find(delim, pos + kTextBlockBytes);
-            end = d == std::string_view::npos || d >= seg.end ? seg.end : d + 1;
-          }
+      if (!inputs.readable_at(seg.input)) {
+        const std::string_view bytes = data.substr(pos, seg.end - pos);
+        if (Status s =
+                map_text_blocks(inputs, seg.input, bytes, delim, stop, pos, records, number, fn);
+            !s.ok()) {
+          return s;
         }
-        const std::string_view bytes = data.substr(pos, end - pos);
-        std::uint64_t count = count_byte(bytes, delim);
-        if (bytes.back() != delim) ++count;  // the input's last record, without its delimiter
-        fn(TextBlock{bytes, delim, seg.input, pos});
-        records += count;
-        if (number != 0) number += count;
-        pos = end;
+      } else {
+        if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(kTextReadBytes);
+        std::size_t held = 0;  // bytes [pos, pos + held) are in the buffer already
+        while (pos < seg.end) {
+          if (stop.stop_requested()) return Status::Cancelled("map task stopped");
+          const auto more = static_cast<std::size_t>(
+              std::min<std::uint64_t>(kTextReadBytes - held, seg.end - pos - held));
+          if (Status s = inputs.read_at(seg.input, pos + held, {buffer.get() + held, more});
+              !s.ok()) {
+            return s;
+          }
+          const std::size_t filled = held + more;
+          std::size_t whole = filled;  // the buffer's whole records end here
+          if (pos + filled < seg.end) {
+            const void* last = ::memrchr(buffer.get(), delim, filled);
+            if (last == nullptr) {
+              // One record fills the buffer: map it from the mapping.
+              const std::size_t d = data.find(delim, pos + filled);
+              const std::uint64_t end =
+                  d == std::string_view::npos || d >= seg.end ? seg.end : d + 1;
+              const std::string_view record = data.substr(pos, end - pos);
+              if (Status s = map_text_blocks(inputs, seg.input, record, delim, stop, pos, records,
+                                             number, fn);
+                  !s.ok()) {
+                return s;
+              }
+              held = 0;
+              continue;
+            }
+            whole = static_cast<std::size_t>(static_cast<const char*>(last) - buffer.get()) + 1;
+          }
+          if (Status s = map_text_blocks(inputs, seg.input, std::string_view(buffer.get(), whole),
+                                         delim, stop, pos, records, number, fn);
+              !s.ok()) {
+            return s;
+          }
+          held = filled - whole;
+          std::memmove(buffer.get(), buffer.get() + whole, held);
+        }
       }
     } catch (...) {
       return Status::FromException(std::current_exception())

@@ -33,6 +33,8 @@ struct ReadControl {
   std::uint64_t held_bytes = 0;
   // EINTR and EAGAIN seen (and waited out), and open() attempts retried.
   std::uint64_t transient_retries = 0;
+  // Mapped files that kept a descriptor for Inputs::read_at (input.cpp caps them).
+  std::size_t kept_descriptors = 0;
 
   // kCancelled or kDeadlineExceeded naming `path` when the read must end now; else OK.
   Status interrupted(std::string_view path) const;

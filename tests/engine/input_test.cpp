@@ -487,11 +487,12 @@ TEST(InputFileTest, SmallFilesAreReadNotMapped) {
 }
 
 // Oracle: stdin redirected from a file of 1 MiB or more (`tally - < file`) is mapped, from
-// where the descriptor's offset stands, not read into memory.
+// where the descriptor's offset stands, not read into memory; read_at reads from that offset
+// too (its offsets are data()'s, not the file's).
 TEST(InputStreamTest, StdinFromALargeFileIsMappedFromItsOffset) {
   TempDir dir;
   const std::string path = dir.file("stdin.txt");
-  const std::string content = "skip\n" + std::string((1u << 20) + 10, 'x') + "\n";
+  const std::string content = "skip\n" + std::string((1u << 20) + 10, 'x') + "\nend\n";
   write_file(path, content);
   const int saved = ::dup(STDIN_FILENO);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -507,6 +508,13 @@ TEST(InputStreamTest, StdinFromALargeFileIsMappedFromItsOffset) {
   ASSERT_TRUE(s.ok()) << s.to_string();
   EXPECT_TRUE(inputs.data(0) == std::string_view(content).substr(5));
   EXPECT_TRUE(mapped);
+  ASSERT_TRUE(inputs.readable_at(0));
+  std::string head(3, '\0');
+  ASSERT_TRUE(inputs.read_at(0, 0, head).ok());
+  EXPECT_EQ(head, "xxx");
+  std::string tail(4, '\0');
+  ASSERT_TRUE(inputs.read_at(0, inputs.data(0).size() - 4, tail).ok());
+  EXPECT_EQ(tail, "end\n");
 }
 
 // Oracle: a stream that does not fit the cap on read inputs fails open() with
@@ -819,6 +827,73 @@ TEST(InputFileTest, MoreMappingsThanGuardSlots) {
   const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 1u << 20});
   EXPECT_EQ(plan.splits.size(), 1u);  // all batched together
   EXPECT_EQ(plan.segments.size(), kMappings);
+}
+
+// Oracle: a mapped file can also be read with read_at, which gives data()'s bytes at any
+// offset; the descriptor it keeps is closed with the Inputs. Buffers and small (read) files
+// are not readable_at.
+TEST(InputFileTest, MappedFileIsReadableAtAnyOffset) {
+  TempDir dir;
+  const std::string path = dir.file("big.txt");
+  std::string content;
+  for (int i = 0; content.size() < (3u << 19); ++i) content += "row " + std::to_string(i) + "\n";
+  write_file(path, content);
+  write_file(dir.file("small.txt"), "tiny\n");
+  const std::size_t fds_before = open_fd_count();
+  {
+    Inputs inputs = Inputs::paths({path, dir.file("small.txt")});
+    ASSERT_TRUE(inputs.open().ok());
+    ASSERT_TRUE(inputs.readable_at(0));
+    EXPECT_FALSE(inputs.readable_at(1));
+    EXPECT_EQ(open_fd_count(), fds_before + 1);
+    for (const std::uint64_t offset :
+         {std::uint64_t{0}, std::uint64_t{4095}, std::uint64_t{1} << 20, content.size() - 7}) {
+      std::string got(std::min<std::uint64_t>(70000, content.size() - offset), '\0');
+      ASSERT_TRUE(inputs.read_at(0, offset, got).ok()) << offset;
+      EXPECT_TRUE(got == inputs.data(0).substr(offset, got.size())) << offset;
+    }
+  }
+  EXPECT_EQ(open_fd_count(), fds_before);
+  Inputs buffers = Inputs::buffers({{"b", content}});
+  ASSERT_TRUE(buffers.open().ok());
+  EXPECT_FALSE(buffers.readable_at(0));
+}
+
+// Oracle: reading past where a file now ends (it shrank after open) is kIoError naming the
+// file, the error check_intact() gives for a shrunken mapping; nothing is read as zeros.
+TEST(InputFileTest, ReadAtReportsAFileThatShrank) {
+  TempDir dir;
+  const std::string path = dir.file("shrinks.txt");
+  write_file(path, std::string(2u << 20, 'a'));
+  Inputs inputs = Inputs::paths({path});
+  ASSERT_TRUE(inputs.open().ok());
+  ASSERT_TRUE(inputs.readable_at(0));
+  ASSERT_EQ(::truncate(path.c_str(), 1u << 20), 0);
+  std::string got(100, '\0');
+  const Status s = inputs.read_at(0, (3u << 19), got);
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_NE(s.message().find("'" + path + "' shrank"), std::string::npos) << s.to_string();
+  EXPECT_TRUE(inputs.read_at(0, 10, got).ok());  // what is still there reads as before
+  EXPECT_EQ(got, std::string(100, 'a'));
+}
+
+// Oracle: past the first 64 mapped files, a file keeps no descriptor (a directory of many
+// large files must not use up the process's descriptors) and is read through its mapping.
+TEST(InputFileTest, OnlyTheFirstMappedFilesKeepADescriptor) {
+  TempDir dir;
+  const std::string path = dir.file("big.txt");
+  write_file(path, std::string((1u << 20) + 1, 'z'));
+  std::vector<std::string> paths(70, path);  // mapped once per listing
+  const std::size_t fds_before = open_fd_count();
+  Inputs inputs = Inputs::paths(paths);
+  ASSERT_TRUE(inputs.open().ok());
+  std::size_t readable = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) readable += inputs.readable_at(i) ? 1 : 0;
+  EXPECT_EQ(readable, 64u);
+  EXPECT_TRUE(inputs.readable_at(0));
+  EXPECT_FALSE(inputs.readable_at(69));
+  EXPECT_EQ(open_fd_count(), fds_before + 64);
+  EXPECT_EQ(inputs.data(69), std::string((1u << 20) + 1, 'z'));
 }
 
 }  // namespace

@@ -13,8 +13,10 @@
 #include <utility>
 #include <vector>
 
+#include "tally/engine/detail/records.hpp"
 #include "tally/engine/engine.hpp"
 #include "tally/jobs/word_scan.hpp"
+#include "tests/support/scratch_dir.hpp"
 
 namespace {
 
@@ -150,6 +152,40 @@ TEST(WordCountJob, EqualsOracleAtEveryThreadCountAndSplitSize) {
       for (std::uint64_t split :
            {std::uint64_t{1}, std::uint64_t{1000}, std::uint64_t{100000}, std::uint64_t{0}}) {
         Inputs inputs = Inputs::buffers({{"text", text}});
+        auto result = engine.run(WordCount{}, inputs, {.split_bytes = split});
+        ASSERT_TRUE(result.ok()) << result.status().to_string();
+        EXPECT_EQ(counts_of(result->table), want) << threads << " threads, split " << split;
+        EXPECT_EQ(result->report.records_in, lines_in(text, '\n'))
+            << threads << " threads, split " << split;
+      }
+    }
+  }
+}
+
+// A file of 1 MiB or more, which map tasks read through a buffer rather than its mapping
+// (Inputs::readable_at, records.hpp): lines cross the buffer's edges, and one is longer than
+// the buffer (mapped instead). Oracle: the counts equal the sequential count of the text, at
+// 1, 2 and 4 threads and split sizes from tiny to whole, with and without a last newline.
+class WordCountFileTest : public tally::testing::ScratchDirTest {};
+
+TEST_F(WordCountFileTest, ReadThroughABufferEqualsOracle) {
+  for (bool trailing_newline : {true, false}) {
+    std::string text = lines_text(9, 2000);
+    std::string longest;
+    for (int i = 0; longest.size() < tally::detail::kTextReadBytes + 1000; ++i) {
+      longest += "Long" + std::to_string(i % 5000) + " ";
+    }
+    text += longest + "\n" + lines_text(10, 200);
+    if (!trailing_newline) text += "Last words";
+    ASSERT_GE(text.size(), std::size_t{1} << 20);  // mapped, so read through the buffer
+    const std::string path = write("text.txt", text);
+    const Counts want = oracle_counts(text, true);
+    for (std::size_t threads : {1u, 2u, 4u}) {
+      Engine engine({.threads = threads});
+      for (std::uint64_t split : {std::uint64_t{1000}, std::uint64_t{300000}, std::uint64_t{0}}) {
+        Inputs inputs = Inputs::paths({path});
+        ASSERT_TRUE(inputs.open().ok());
+        ASSERT_TRUE(inputs.readable_at(0));
         auto result = engine.run(WordCount{}, inputs, {.split_bytes = split});
         ASSERT_TRUE(result.ok()) << result.status().to_string();
         EXPECT_EQ(counts_of(result->table), want) << threads << " threads, split " << split;
