@@ -43,7 +43,7 @@ TEST_P(ParallelSweep, ForVisitsEveryIndexOnce) {
 // no other i.
 TEST_P(ParallelSweep, ForEachIndexVisitsEveryIndexOnce) {
   const auto [threads, count, grain] = GetParam();
-  (void)grain;  // one task per index, whatever the sweep's grain
+  (void)grain;                  // one task per index, whatever the sweep's grain
   const std::size_t n = count;  // a lambda captures a variable, not a structured binding
   Scheduler sched({.threads = threads});
   std::vector<std::atomic<int>> visits(n + 1);
