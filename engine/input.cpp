@@ -127,13 +127,14 @@ Status map_file(int fd, const std::string& path, std::uint64_t size, std::uint64
   const auto page_bytes = page > 0 ? static_cast<std::size_t>(page) : std::size_t{1};
   const std::size_t covered = (len + page_bytes - 1) / page_bytes * page_bytes;
   src.guard_slot = detail::register_mapping(p, covered, src.name.c_str());
-  src.view = std::string_view(static_cast<const char*>(p), len)
-                 .substr(static_cast<std::size_t>(std::min(offset, size)));
+  const std::uint64_t start = std::min(offset, size);
+  src.view =
+      std::string_view(static_cast<const char*>(p), len).substr(static_cast<std::size_t>(start));
   if (control.kept_descriptors < kMaxKeptDescriptors) {
     // Without a copy of the descriptor the input is read through its mapping only.
     src.fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (src.fd >= 0) ++control.kept_descriptors;
-    src.fd_offset = std::min(offset, size);
+    src.fd_offset = start;
   }
   return Status::Ok();
 }

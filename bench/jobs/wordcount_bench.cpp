@@ -251,6 +251,7 @@ void BM_TbbTallyTable(benchmark::State& state, const Corpus& (*corpus_fn)()) {
     const std::vector<std::size_t> cuts = line_chunk_cuts(text, tally::detail::kTextReadBytes);
     std::vector<std::pair<std::string_view, std::uint64_t>> sorted;
     TallyTable total;  // owns the keys `sorted` points to
+    const bool readable = inputs.readable_at(0);
     std::atomic<bool> read_failed{false};
     arena.execute([&] {
       tbb::enumerable_thread_specific<TallyTable> partials;
@@ -261,7 +262,7 @@ void BM_TbbTallyTable(benchmark::State& state, const Corpus& (*corpus_fn)()) {
                           std::vector<char>& buffer = buffers.local();
                           for (std::size_t k = r.begin(); k != r.end(); ++k) {
                             const std::size_t n = cuts[k + 1] - cuts[k];
-                            if (!inputs.readable_at(0)) {  // a small file, held in memory
+                            if (!readable) {  // a small file, held in memory
                               count_chunk_with_tally_parts(text.substr(cuts[k], n), mine);
                               continue;
                             }

@@ -179,16 +179,59 @@ Status map_text_blocks(const Inputs& inputs, std::size_t input, std::string_view
   return Status::Ok();
 }
 
+// map_text_blocks over segment `seg` of an input that Inputs::readable_at, read
+// kTextReadBytes at a time into `buffer` (kTextReadBytes long): the buffer's whole records are
+// mapped, the partial last one is carried over to the next read. A record longer than the
+// buffer is mapped from data() instead. pos, records and number as for map_text_blocks.
+template <typename Fn>
+Status map_text_blocks_read(const Inputs& inputs, const Segment& seg, char delim,
+                            const std::stop_token& stop, char* buffer, std::uint64_t& pos,
+                            std::uint64_t& records, std::uint64_t& number, Fn& fn) {
+  std::size_t held = 0;  // bytes [pos, pos + held) are in the buffer already
+  while (pos < seg.end) {
+    if (stop.stop_requested()) return Status::Cancelled("map task stopped");
+    const auto more = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kTextReadBytes - held, seg.end - pos - held));
+    if (Status s = inputs.read_at(seg.input, pos + held, {buffer + held, more}); !s.ok()) return s;
+    const std::size_t filled = held + more;
+    std::size_t whole = filled;  // the buffer's whole records end here
+    if (pos + filled < seg.end) {
+      const void* last = ::memrchr(buffer, delim, filled);
+      if (last == nullptr) {
+        // One record fills the buffer: map it from the mapping.
+        const std::string_view data = inputs.data(seg.input);
+        const std::size_t d = data.find(delim, pos + filled);
+        const std::uint64_t end = d == std::string_view::npos || d >= seg.end ? seg.end : d + 1;
+        if (Status s = map_text_blocks(inputs, seg.input, data.substr(pos, end - pos), delim, stop,
+                                       pos, records, number, fn);
+            !s.ok()) {
+          return s;
+        }
+        held = 0;
+        continue;
+      }
+      whole = static_cast<std::size_t>(static_cast<const char*>(last) - buffer) + 1;
+    }
+    if (Status s = map_text_blocks(inputs, seg.input, std::string_view(buffer, whole), delim, stop,
+                                   pos, records, number, fn);
+        !s.ok()) {
+      return s;
+    }
+    held = filled - whole;
+    std::memmove(buffer, buffer + whole, held);
+  }
+  return Status::Ok();
+}
+
 // for_each_record for a job that maps TextBlocks: calls fn(TextBlock) on runs of whole
 // delimited records of about kTextBlockBytes (map_text_blocks), with the same stop, shrink
 // and error handling, one block standing for one record. *records_out counts the records, as
 // for_each_record does.
 //
-// An input that Inputs::readable_at is read kTextReadBytes at a time into one buffer
-// rather than through its mapping: touching a mapping sets up a page-table entry for every
-// page it reads and tears them down again, where the buffer's pages are set up once; the
-// end-to-end rows of bench/jobs/wordcount_bench.cpp measure the `tally` process that does
-// this. A record longer than the buffer is mapped from data() instead.
+// An input that Inputs::readable_at is read through one buffer rather than through its
+// mapping (map_text_blocks_read): touching a mapping sets up a page-table entry for every page
+// (or large folio) it reads and tears them down again, where the buffer's pages are set up
+// once.
 // REQUIRES: delimited records (layout.fixed_bytes == 0); no bad records are skipped.
 template <typename Fn>
 Status for_each_text_block(const Inputs& inputs, const SplitPlan& plan, const Split& split,
@@ -211,42 +254,10 @@ Status for_each_text_block(const Inputs& inputs, const SplitPlan& plan, const Sp
         }
       } else {
         if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(kTextReadBytes);
-        std::size_t held = 0;  // bytes [pos, pos + held) are in the buffer already
-        while (pos < seg.end) {
-          if (stop.stop_requested()) return Status::Cancelled("map task stopped");
-          const auto more = static_cast<std::size_t>(
-              std::min<std::uint64_t>(kTextReadBytes - held, seg.end - pos - held));
-          if (Status s = inputs.read_at(seg.input, pos + held, {buffer.get() + held, more});
-              !s.ok()) {
-            return s;
-          }
-          const std::size_t filled = held + more;
-          std::size_t whole = filled;  // the buffer's whole records end here
-          if (pos + filled < seg.end) {
-            const void* last = ::memrchr(buffer.get(), delim, filled);
-            if (last == nullptr) {
-              // One record fills the buffer: map it from the mapping.
-              const std::size_t d = data.find(delim, pos + filled);
-              const std::uint64_t end =
-                  d == std::string_view::npos || d >= seg.end ? seg.end : d + 1;
-              const std::string_view record = data.substr(pos, end - pos);
-              if (Status s = map_text_blocks(inputs, seg.input, record, delim, stop, pos, records,
-                                             number, fn);
-                  !s.ok()) {
-                return s;
-              }
-              held = 0;
-              continue;
-            }
-            whole = static_cast<std::size_t>(static_cast<const char*>(last) - buffer.get()) + 1;
-          }
-          if (Status s = map_text_blocks(inputs, seg.input, std::string_view(buffer.get(), whole),
-                                         delim, stop, pos, records, number, fn);
-              !s.ok()) {
-            return s;
-          }
-          held = filled - whole;
-          std::memmove(buffer.get(), buffer.get() + whole, held);
+        if (Status s = map_text_blocks_read(inputs, seg, delim, stop, buffer.get(), pos, records,
+                                            number, fn);
+            !s.ok()) {
+          return s;
         }
       }
     } catch (...) {
