@@ -1,8 +1,9 @@
 // kLocal: nothing is shared while mapping. Each worker combines into its own table; when the
 // table fills (RunOptions::combiner_keys), its entries are appended to the worker's runs, one
-// run per partition, and the table starts again empty. After the map phase each partition
-// gathers its runs from every worker, sorts them by key and combines equal keys, one task per
-// partition (Hadoop's map-side spill and sort, kept in memory).
+// run per partition, and the table starts again empty. After the map phase each worker groups
+// what its table still holds by partition, then each partition gathers its runs and groups
+// from every worker, sorts them by key and combines equal keys, one task per partition
+// (Hadoop's map-side spill and sort, kept in memory).
 //
 // Few distinct keys (natural text) never fill the table, so the runs hold each worker's
 // vocabulary once and the sort is small. Many distinct keys (10^7 ids) never meet twice in a
@@ -62,9 +63,9 @@ class Local {
 
   Exchanged<J> finish(std::vector<Table> worker_tables, RunReport& /*report*/) {
     const std::size_t partitions = ctx_.partitions;
-    // What the tables still hold joins each worker's runs (one task per worker).
+    // What the tables still hold, grouped by partition (one task per worker).
     parallel_for_each_index(ctx_.scheduler, worker_tables.size(), [&](std::size_t w) {
-      append_to_runs(*workers_[w], worker_tables[w]);
+      group_leftovers(*workers_[w], worker_tables[w]);
       worker_tables[w] = Table();
     });
     Exchanged<J> out;
@@ -73,6 +74,7 @@ class Local {
                             [&](std::size_t p) { out.partitions[p] = gather(p); });
     for (auto& w : workers_) {
       for (detail::Arena& keys : w->keys) out.keys.push_back(std::move(keys));
+      w->leftovers = Leftovers();
       w->charge = detail::BudgetCharge(&ctx_.budget);  // the runs were freed by gather
       w->sort_scratch = {};
     }
@@ -86,13 +88,28 @@ class Local {
   using Block = detail::RunBlock<KeyAcc<J>>;
   using Run = std::vector<Block>;
 
+  // What a worker's table still holds when the map phase ends, grouped by partition:
+  // partition p's entries are entries[starts[p], starts[p + 1]). One array per worker rather
+  // than blocks per partition: those blocks, each its own mapping, would be unmapped one by
+  // one while the other workers run, and every unmapping interrupts them all (a TLB
+  // shootdown), where natural text hands on nothing else (bench/jobs/wordcount_bench.cpp).
+  struct Leftovers {
+    std::vector<KeyAcc<J>> entries;
+    std::vector<std::size_t> starts;
+    std::span<KeyAcc<J>> of(std::size_t p) {
+      if (starts.empty()) return {};
+      return std::span<KeyAcc<J>>(entries).subspan(starts[p], starts[p + 1] - starts[p]);
+    }
+  };
+
   // One worker's runs, written only by that worker while mapping; alone on its cache lines.
-  // In finish(), the sort scratch of the partitions that worker gathers.
+  // In finish(), its leftovers and the sort scratch of the partitions that worker gathers.
   struct alignas(lockfree::kCacheLine) Worker {
     Worker(std::size_t partitions, MemoryBudget* budget) : runs(partitions), charge(budget) {}
     std::vector<Run> runs;            // by partition
+    Leftovers leftovers;              // empty until finish()
     std::vector<detail::Arena> keys;  // the key storage of every table appended here
-    detail::BudgetCharge charge;      // for the runs' blocks
+    detail::BudgetCharge charge;      // for the runs' blocks and the leftovers
     // Kept from one partition to the next, so that each sort reuses its pages.
     detail::SortScratch<KeyAcc<J>> sort_scratch;
   };
@@ -123,6 +140,27 @@ class Local {
     table.clear();
   }
 
+  // Moves the entries of w's table into w.leftovers, grouped by partition (a counting sort),
+  // and its keys into w.keys.
+  void group_leftovers(Worker& w, Table& table) {
+    if (table.empty()) return;
+    const std::size_t partitions = ctx_.partitions;
+    std::vector<std::size_t> next(partitions + 1, 0);
+    table.for_each_slot(
+        [&](typename Table::Slot& s) { ++next[detail::partition_of(s.hash, partitions) + 1]; });
+    for (std::size_t p = 0; p < partitions; ++p) next[p + 1] += next[p];
+    w.charge.add(table.size() * sizeof(KeyAcc<J>), "the map output runs");
+    Leftovers& out = w.leftovers;
+    out.starts = next;
+    out.entries.resize(table.size());
+    table.for_each_slot([&](typename Table::Slot& s) {
+      KeyAcc<J>& e = out.entries[next[detail::partition_of(s.hash, partitions)]++];
+      e.first = s.key;
+      e.second = std::move(s.acc);
+    });
+    w.keys.push_back(table.take_arena());
+  }
+
   // Writes each of w's runs to disk as one sorted, combined run of its partition, and frees
   // the runs and their keys.
   void spill(Worker& w) {
@@ -143,14 +181,15 @@ class Local {
     w.charge = detail::BudgetCharge(&ctx_.budget);  // the blocks were freed
   }
 
-  // Partition p: every worker's run of it, sorted by key, equal keys combined. The runs are
-  // freed as they are taken.
+  // Partition p: every worker's run and leftovers of it, sorted by key, equal keys combined.
+  // The runs are freed as they are taken (the leftovers by finish()).
   Partition<J> gather(std::size_t p) {
     Partition<J> part;
     part.sorted_by_key = true;
     std::vector<std::span<KeyAcc<J>>> pieces;
     for (auto& w : workers_) {
       for (Block& block : w->runs[p]) pieces.push_back(block.elements());
+      if (const auto left = w->leftovers.of(p); !left.empty()) pieces.push_back(left);
     }
     if (pieces.empty()) return part;
     // The sort's working memory is the calling worker's.
