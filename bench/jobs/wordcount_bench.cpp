@@ -41,6 +41,8 @@
 // bench/jobs/process_meter, wall time and peak RSS, the output written to a file and checked
 // against the reference on the first iteration (process_bench.hpp says how):
 //  - BM_Process_Tally/<corpus>/threads:T  `tally wordcount -j T -f tsv FILE`.
+//  - BM_Process_TallyTwoAtOnce/kjv10  two `tally wordcount -j 1` at once: the machine's
+//    ceiling for -j 2 (what two CPUs give two independent runs).
 //  - BM_Process_TallyBaseline/<corpus>/threads:T  the same with the tally program named by
 //    $TALLY_BASELINE_EXE (registered only when it is set): a build of an earlier commit.
 //  - BM_Process_CountwordsOptimizedC/kjv10  bench/jobs/countwords_optimized.c: countwords'
@@ -437,6 +439,23 @@ void BM_Process_Tally(benchmark::State& state, const Corpus& (*corpus_fn)()) {
                   OutputFormat::kTsv, "tally-" + c.name + "-" + threads);
 }
 
+// Two `tally wordcount -j 1` processes at once on the same file, each free to run on its own
+// CPU: the wall time until both have exited. Nothing is shared between them but the machine
+// (caches, memory bandwidth, the hypervisor's share of the host), so 2 x the -j 1 time over
+// this one is the most any -j 2 run can gain here: the ceiling the -j 2 row is read against.
+// The second process's output is checked; the first's goes to /dev/null.
+void BM_Process_TallyTwoAtOnce(benchmark::State& state, const Corpus& (*corpus_fn)()) {
+  if (skip_without_tally(state)) return;
+  const Corpus& c = corpus_fn();
+  measure_process(state, c,
+                  {"/bin/sh", "-c",
+                   "\"$0\" wordcount -j 1 -f tsv -- \"$1\" > /dev/null & first=$!; "
+                   "\"$0\" wordcount -j 1 -f tsv -- \"$1\" || exit 1; wait \"$first\"",
+                   tally_program(), c.path},
+                  OutputFormat::kTsv, "tally-two-at-once-" + c.name);
+  state.SetBytesProcessed(state.iterations() * 2 * static_cast<std::int64_t>(c.bytes));
+}
+
 // The same command with another build of tally (TALLY_BASELINE_EXE, e.g. the commit before a
 // change): a before/after comparison within one session, on one machine state.
 void BM_Process_TallyBaseline(benchmark::State& state, const Corpus& (*corpus_fn)()) {
@@ -500,6 +519,8 @@ void register_all() {
       ->Arg(1)
       ->Arg(2)
       ->Apply(one_thread_on_one_cpu);
+  process(benchmark::RegisterBenchmark("BM_Process_TallyTwoAtOnce/kjv10", BM_Process_TallyTwoAtOnce,
+                                       &kjv10));
   process(benchmark::RegisterBenchmark("BM_Process_CountwordsOptimizedC/kjv10",
                                        BM_Process_CountwordsOptimizedC, &kjv10))
       ->Apply(on_one_cpu);
