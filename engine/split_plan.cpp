@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,7 +24,83 @@ namespace tally {
 // Cost: the plan is built from cut points, not by scanning records. Each cut looks backward
 // from the target offset for the last delimiter that fits (memrchr, typically one record's
 // length), and only a record longer than the room left is scanned forward to its end (memchr).
+//
+// An input that read_at() can read is searched through a small buffer, never through its
+// mapping: the map tasks read such an input with read_at() too, so planning is then the only
+// thing that would touch the mapping, and each touch maps a whole page-cache folio (up to
+// megabytes of a freshly written file) into the process's resident memory.
 // ---------------------------------------------------------------------------------------------
+
+namespace {
+
+// Finds delimiters in one input, through read_at() where the input allows it and through
+// data() otherwise (or if a read fails: the file shrank, which check_intact() reports after
+// the map phase, as for a mapped input).
+class DelimiterFinder {
+ public:
+  DelimiterFinder(const Inputs& inputs, std::size_t input, unsigned char delim)
+      : inputs_(inputs), input_(input), data_(inputs.data(input)), delim_(delim) {
+    if (inputs.readable_at(input)) window_.resize(kWindowBytes);
+  }
+
+  // The offset of the last delimiter in [begin, end), if any.
+  std::optional<std::uint64_t> last_in(std::uint64_t begin, std::uint64_t end) {
+    while (!window_.empty() && end > begin) {
+      const std::uint64_t from = end - std::min<std::uint64_t>(end - begin, window_.size());
+      const std::optional<std::string_view> bytes = read(from, end);
+      if (!bytes) break;
+      if (const void* hit = ::memrchr(bytes->data(), delim_, bytes->size())) {
+        return from + static_cast<std::uint64_t>(static_cast<const char*>(hit) - bytes->data());
+      }
+      end = from;
+    }
+    if (end <= begin) return std::nullopt;
+    const void* hit =
+        ::memrchr(data_.data() + begin, delim_, static_cast<std::size_t>(end - begin));
+    if (hit == nullptr) return std::nullopt;
+    return static_cast<std::uint64_t>(static_cast<const char*>(hit) - data_.data());
+  }
+
+  // The offset of the first delimiter in [begin, end), if any.
+  std::optional<std::uint64_t> first_in(std::uint64_t begin, std::uint64_t end) {
+    while (!window_.empty() && begin < end) {
+      const std::uint64_t to = begin + std::min<std::uint64_t>(end - begin, window_.size());
+      const std::optional<std::string_view> bytes = read(begin, to);
+      if (!bytes) break;
+      if (const void* hit = ::memchr(bytes->data(), delim_, bytes->size())) {
+        return begin + static_cast<std::uint64_t>(static_cast<const char*>(hit) - bytes->data());
+      }
+      begin = to;
+    }
+    if (begin >= end) return std::nullopt;
+    const void* hit = ::memchr(data_.data() + begin, delim_, static_cast<std::size_t>(end - begin));
+    if (hit == nullptr) return std::nullopt;
+    return static_cast<std::uint64_t>(static_cast<const char*>(hit) - data_.data());
+  }
+
+ private:
+  // Large enough to hold a typical record many times over, small enough to stay in L1/L2.
+  static constexpr std::size_t kWindowBytes = 16 << 10;
+
+  // Bytes [from, to) read into the window (to - from <= its size); nullopt, and the window
+  // given up for data(), if the read fails.
+  std::optional<std::string_view> read(std::uint64_t from, std::uint64_t to) {
+    const std::span<char> out(window_.data(), static_cast<std::size_t>(to - from));
+    if (!inputs_.read_at(input_, from, out).ok()) {
+      window_.clear();
+      return std::nullopt;
+    }
+    return std::string_view(out.data(), out.size());
+  }
+
+  const Inputs& inputs_;
+  const std::size_t input_;
+  const std::string_view data_;
+  const unsigned char delim_;
+  std::vector<char> window_;  // empty: search data()
+};
+
+}  // namespace
 
 SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
   const std::uint64_t target = std::max<std::uint64_t>(options.target_bytes, 1);
@@ -69,6 +147,7 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
       }
       continue;
     }
+    DelimiterFinder find(inputs, i, delim);
     std::uint64_t pos = 0;
     while (pos < n) {
       if (current.bytes >= target) close_split();
@@ -79,11 +158,9 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
         break;
       }
       // The last delimiter in [pos, pos + room) ends the longest run of whole records that fits.
-      const void* last = ::memrchr(data.data() + pos, delim, static_cast<std::size_t>(room));
-      if (last != nullptr) {
-        const auto end = static_cast<std::uint64_t>(static_cast<const char*>(last) - data.data());
-        add_segment(i, pos, end + 1);
-        pos = end + 1;
+      if (const auto last = find.last_in(pos, pos + room)) {
+        add_segment(i, pos, *last + 1);
+        pos = *last + 1;
         continue;
       }
       // The record at pos is longer than the room left.
@@ -93,12 +170,8 @@ SplitPlan plan_splits(const Inputs& inputs, SplitOptions options) {
       }
       // Longer than a whole split: it gets one of its own, cut after its delimiter. The bytes
       // before pos + room were just searched and hold no delimiter.
-      const std::uint64_t from = pos + room;
-      const void* next = ::memchr(data.data() + from, delim, static_cast<std::size_t>(n - from));
-      const std::uint64_t end =
-          next == nullptr
-              ? n
-              : static_cast<std::uint64_t>(static_cast<const char*>(next) - data.data()) + 1;
+      const auto next = find.first_in(pos + room, n);
+      const std::uint64_t end = next ? *next + 1 : n;
       add_segment(i, pos, end);
       pos = end;
       close_split();

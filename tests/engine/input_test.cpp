@@ -415,6 +415,88 @@ TEST(SplitPlanTest, BigInputIsCutIntoManySplits) {
   EXPECT_EQ(tally::plan_splits(small, {.target_bytes = 0}).splits.size(), 2u);
 }
 
+// A mapped file is planned through read_at, in windows (split_plan.cpp): the plan must be the
+// one the same bytes give as a buffer, searched through data(). Records up to 40 KB cross the
+// windows' edges; the targets range from every record alone to whole megabytes.
+TEST(SplitPlanTest, PlanOfAFileEqualsPlanOfTheSameBytes) {
+  TempDir dir;
+  std::mt19937_64 rng(17);
+  for (const bool last_newline : {true, false}) {
+    std::string bytes;
+    while (bytes.size() < (3u << 20)) {
+      const std::uint64_t kind = rng() % 100;
+      const std::size_t len = kind < 90 ? rng() % 80 : kind < 99 ? rng() % 3000 : rng() % 40000;
+      bytes += std::string(len, static_cast<char>('a' + rng() % 26));
+      bytes += '\n';
+    }
+    if (!last_newline) bytes += "tail";
+    const std::string path = dir.file(last_newline ? "lines.txt" : "tail.txt");
+    write_file(path, bytes);
+    Inputs file = Inputs::paths({path});
+    ASSERT_TRUE(file.open().ok());
+    ASSERT_TRUE(file.readable_at(0)) << "the file must be planned through read_at";
+    Inputs buffer = Inputs::buffers({{"b", bytes}});
+    ASSERT_TRUE(buffer.open().ok());
+    for (const std::uint64_t target : {1ull, 100ull, 5000ull, 20000ull, 70000ull, 1ull << 20}) {
+      SCOPED_TRACE("target " + std::to_string(target) + (last_newline ? "" : ", no last newline"));
+      const SplitPlan want = tally::plan_splits(buffer, {.target_bytes = target});
+      const SplitPlan got = tally::plan_splits(file, {.target_bytes = target});
+      ASSERT_EQ(got.segments.size(), want.segments.size());
+      for (std::size_t k = 0; k < want.segments.size(); ++k) {
+        ASSERT_EQ(got.segments[k].begin, want.segments[k].begin) << "segment " << k;
+        ASSERT_EQ(got.segments[k].end, want.segments[k].end) << "segment " << k;
+      }
+      ASSERT_EQ(got.splits.size(), want.splits.size());
+      for (std::size_t k = 0; k < want.splits.size(); ++k) {
+        ASSERT_EQ(got.splits[k].last, want.splits[k].last) << "split " << k;
+        ASSERT_EQ(got.splits[k].bytes, want.splits[k].bytes) << "split " << k;
+      }
+    }
+  }
+}
+
+// The resident size of the mapping that holds `address`, from /proc/self/smaps; -1 if none
+// holds it.
+long resident_kib_of_mapping(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    std::uintptr_t begin = 0;
+    std::uintptr_t end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2 && line.find(' ') > 8) {
+      inside = begin <= at && at < end;
+      continue;
+    }
+    long kib = 0;
+    if (inside && std::sscanf(line.c_str(), "Rss: %ld kB", &kib) == 1) return kib;
+  }
+  return -1;
+}
+
+// Planning a mapped file reads its bytes with read_at and leaves its mapping untouched, so
+// none of the input's pages count towards the process's resident memory (a touched byte of a
+// large page-cache folio would map the whole folio).
+TEST(SplitPlanTest, PlanningAFileLeavesItsMappingUntouched) {
+  TempDir dir;
+  std::string bytes;
+  for (std::size_t i = 0; bytes.size() < (8u << 20); ++i)
+    bytes += "line " + std::to_string(i) + "\n";
+  const std::string path = dir.file("lines.txt");
+  write_file(path, bytes);
+  Inputs inputs = Inputs::paths({path});
+  ASSERT_TRUE(inputs.open().ok());
+  ASSERT_TRUE(inputs.readable_at(0));
+  const SplitPlan plan = tally::plan_splits(inputs, {.target_bytes = 64u << 10});
+  ASSERT_GE(plan.splits.size(), 128u);
+  EXPECT_EQ(resident_kib_of_mapping(inputs.data(0).data()), 0);
+  // The check can fail: reading the mapping makes its pages resident.
+  volatile char sink = 0;
+  for (std::size_t i = 0; i < bytes.size(); i += 4096) sink = sink + inputs.data(0)[i];
+  EXPECT_GT(resident_kib_of_mapping(inputs.data(0).data()), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Inputs: buffers and files
 // ---------------------------------------------------------------------------------------------
