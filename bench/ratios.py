@@ -703,7 +703,11 @@ def spill_values(sp):
     value_range("spill.vs_sort", faster)
     value_range("spill.cost.distinct1e7", cost["distinct1e7"])
     value_range("spill.cost.distinct1e8", cost["distinct1e8"])
-    put("spill.rss_over_budget.max", f"{max(over):.0f} MiB" if over else "n/a")
+    # A phrase, since the peak can also stay under the budget.
+    worst = max(over) if over else None
+    put("spill.rss_over_budget.max",
+        "n/a" if worst is None else f"at most the budget plus {worst:.0f} MiB" if worst >= 0.5
+        else f"within the budget ({-worst:.0f} MiB under it at the closest)")
 
 
 def mpi_values(m):
