@@ -34,7 +34,7 @@ namespace tally {
 namespace {
 
 // Finds delimiters in one input, through read_at() where the input allows it and through
-// data() otherwise (or if a read fails: the file shrank, which check_intact() reports after
+// data() otherwise (or once a read fails: the file shrank, which check_intact() reports after
 // the map phase, as for a mapped input).
 class DelimiterFinder {
  public:
@@ -43,61 +43,64 @@ class DelimiterFinder {
     if (inputs.readable_at(input)) window_.resize(kWindowBytes);
   }
 
-  // The offset of the last delimiter in [begin, end), if any.
+  // The offset of the last delimiter in [begin, end), if any, searched a window at a time
+  // from the end.
   std::optional<std::uint64_t> last_in(std::uint64_t begin, std::uint64_t end) {
-    while (!window_.empty() && end > begin) {
-      const std::uint64_t from = end - std::min<std::uint64_t>(end - begin, window_.size());
-      const std::optional<std::string_view> bytes = read(from, end);
-      if (!bytes) break;
-      if (const void* hit = ::memrchr(bytes->data(), delim_, bytes->size())) {
-        return from + static_cast<std::uint64_t>(static_cast<const char*>(hit) - bytes->data());
+    while (end > begin) {
+      const std::uint64_t from = end - std::min(end - begin, window_bytes());
+      const std::string_view bytes = read(from, end);
+      if (const void* hit = ::memrchr(bytes.data(), delim_, bytes.size())) {
+        return from + offset_in(bytes, hit);
       }
       end = from;
     }
-    if (end <= begin) return std::nullopt;
-    const void* hit =
-        ::memrchr(data_.data() + begin, delim_, static_cast<std::size_t>(end - begin));
-    if (hit == nullptr) return std::nullopt;
-    return static_cast<std::uint64_t>(static_cast<const char*>(hit) - data_.data());
+    return std::nullopt;
   }
 
-  // The offset of the first delimiter in [begin, end), if any.
+  // The offset of the first delimiter in [begin, end), if any, searched a window at a time.
   std::optional<std::uint64_t> first_in(std::uint64_t begin, std::uint64_t end) {
-    while (!window_.empty() && begin < end) {
-      const std::uint64_t to = begin + std::min<std::uint64_t>(end - begin, window_.size());
-      const std::optional<std::string_view> bytes = read(begin, to);
-      if (!bytes) break;
-      if (const void* hit = ::memchr(bytes->data(), delim_, bytes->size())) {
-        return begin + static_cast<std::uint64_t>(static_cast<const char*>(hit) - bytes->data());
+    while (begin < end) {
+      const std::uint64_t to = begin + std::min(end - begin, window_bytes());
+      const std::string_view bytes = read(begin, to);
+      if (const void* hit = ::memchr(bytes.data(), delim_, bytes.size())) {
+        return begin + offset_in(bytes, hit);
       }
       begin = to;
     }
-    if (begin >= end) return std::nullopt;
-    const void* hit = ::memchr(data_.data() + begin, delim_, static_cast<std::size_t>(end - begin));
-    if (hit == nullptr) return std::nullopt;
-    return static_cast<std::uint64_t>(static_cast<const char*>(hit) - data_.data());
+    return std::nullopt;
   }
 
  private:
   // Large enough to hold a typical record many times over, small enough to stay in L1/L2.
   static constexpr std::size_t kWindowBytes = 16 << 10;
 
-  // Bytes [from, to) read into the window (to - from <= its size); nullopt, and the window
-  // given up for data(), if the read fails.
-  std::optional<std::string_view> read(std::uint64_t from, std::uint64_t to) {
-    const std::span<char> out(window_.data(), static_cast<std::size_t>(to - from));
-    if (!inputs_.read_at(input_, from, out).ok()) {
+  // How many bytes one read() may cover: the window, or any number from data().
+  std::uint64_t window_bytes() const {
+    return window_.empty() ? UINT64_MAX : std::uint64_t{window_.size()};
+  }
+
+  // Bytes [from, to) of the input: read into the window, or seen in data() when there is no
+  // window (the window is given up for good if a read fails).
+  std::string_view read(std::uint64_t from, std::uint64_t to) {
+    const auto n = static_cast<std::size_t>(to - from);
+    if (!window_.empty()) {
+      if (inputs_.read_at(input_, from, std::span<char>(window_.data(), n)).ok()) {
+        return std::string_view(window_.data(), n);
+      }
       window_.clear();
-      return std::nullopt;
     }
-    return std::string_view(out.data(), out.size());
+    return data_.substr(static_cast<std::size_t>(from), n);
+  }
+
+  static std::uint64_t offset_in(std::string_view bytes, const void* hit) {
+    return static_cast<std::uint64_t>(static_cast<const char*>(hit) - bytes.data());
   }
 
   const Inputs& inputs_;
   const std::size_t input_;
   const std::string_view data_;
   const unsigned char delim_;
-  std::vector<char> window_;  // empty: search data()
+  std::vector<char> window_;  // empty: read data()
 };
 
 }  // namespace
