@@ -19,6 +19,7 @@
 
 #include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/bulk_array.hpp"
 #include "tally/engine/key_hash.hpp"
 
 namespace tally::detail {
@@ -140,12 +141,13 @@ class FlatTable {
 
   void rehash(std::size_t new_capacity) {
     // Charged and allocated before anything changes, so a throw leaves the table intact.
-    charge_.add(new_capacity * sizeof(Slot), "a hash table");
-    std::unique_ptr<Slot[]> fresh;
+    const std::size_t new_footprint = BulkArray<Slot>::footprint(new_capacity);
+    charge_.add(new_footprint, "a hash table");
+    BulkArray<Slot> fresh;
     try {
-      fresh = std::make_unique<Slot[]>(new_capacity);
+      fresh = BulkArray<Slot>(new_capacity);
     } catch (...) {
-      charge_.remove(new_capacity * sizeof(Slot));
+      charge_.remove(new_footprint);
       throw;
     }
     auto old = std::exchange(slots_, std::move(fresh));
@@ -161,10 +163,10 @@ class FlatTable {
       slots_[j] = std::move(s);
     }
     old.reset();
-    charge_.remove(old_capacity * sizeof(Slot));
+    charge_.remove(BulkArray<Slot>::footprint(old_capacity));
   }
 
-  std::unique_ptr<Slot[]> slots_;
+  BulkArray<Slot> slots_;
   std::size_t capacity_ = 0;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;

@@ -27,6 +27,7 @@
 
 #include "tally/engine/detail/arena.hpp"
 #include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/detail/bulk_array.hpp"
 #include "tally/engine/detail/make_each.hpp"
 #include "tally/engine/detail/run_block.hpp"
 #include "tally/engine/detail/sort_by_key.hpp"
@@ -94,11 +95,11 @@ class Local {
   // one while the other workers run, and every unmapping interrupts them all (a TLB
   // shootdown), where natural text hands on nothing else (bench/jobs/wordcount_bench.cpp).
   struct Leftovers {
-    std::vector<KeyAcc<J>> entries;
+    detail::BulkArray<KeyAcc<J>> entries;
     std::vector<std::size_t> starts;
     std::span<KeyAcc<J>> of(std::size_t p) {
       if (starts.empty()) return {};
-      return std::span<KeyAcc<J>>(entries).subspan(starts[p], starts[p + 1] - starts[p]);
+      return std::span<KeyAcc<J>>(entries.data() + starts[p], starts[p + 1] - starts[p]);
     }
   };
 
@@ -149,10 +150,10 @@ class Local {
     table.for_each_slot(
         [&](typename Table::Slot& s) { ++next[detail::partition_of(s.hash, partitions) + 1]; });
     for (std::size_t p = 0; p < partitions; ++p) next[p + 1] += next[p];
-    w.charge.add(table.size() * sizeof(KeyAcc<J>), "the map output runs");
+    w.charge.add(detail::BulkArray<KeyAcc<J>>::footprint(table.size()), "the map output runs");
     Leftovers& out = w.leftovers;
     out.starts = next;
-    out.entries.resize(table.size());
+    out.entries = detail::BulkArray<KeyAcc<J>>(table.size());
     table.for_each_slot([&](typename Table::Slot& s) {
       KeyAcc<J>& e = out.entries[next[detail::partition_of(s.hash, partitions)]++];
       e.first = s.key;
