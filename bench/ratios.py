@@ -101,10 +101,11 @@ def harness_rows(results_dir):
     if q:
         for sc in ("1P1C", "2P2C", "4P4C"):
             padded = rate(q, f"BM_MpmcQueuePadded_Try/{sc}/manual_time")
-            packed = rate(q, f"BM_MpmcQueuePacked_Try/{sc}/manual_time")
-            remapped = rate(q, f"BM_MpmcQueue_Try/{sc}/manual_time")
-            rows.append((f"false sharing: MpmcQueue slots padded / packed, try {sc}", fmt(ratio(padded, packed), "x"),
-                         f"throughput ratio; remapped (default) / packed {fmt(ratio(remapped, packed), 'x')}"))
+            packed = rate(q, f"BM_MpmcQueue_Try/{sc}/manual_time")
+            remapped = rate(q, f"BM_MpmcQueueRemapped_Try/{sc}/manual_time")
+            rows.append((f"false sharing: MpmcQueue slots padded / packed (default), try {sc}",
+                         fmt(ratio(padded, packed), "x"),
+                         f"throughput ratio; remapped / packed {fmt(ratio(remapped, packed), 'x')}"))
 
     _, sh = load(results_dir, "shard_bench")
     if sh:
@@ -486,11 +487,11 @@ def queue_rows(q):
     ours = time_of(q, "BM_MpmcQueue_Blocking/PingPong/real_time")
     rows.append(("MpmcQueue ping-pong, blocking mode: round trips per second / std::mutex + std::deque",
                  fmt(ratio(mutex, ours), "x"), f"{fmt(ours)} vs {fmt(mutex)} ns per round trip"))
-    for layout in ("Padded", "Packed"):
+    for layout in ("Padded", "Remapped"):
         for s in ("1P1C", "2P2C"):
             other = rate(q, f"BM_MpmcQueue{layout}_Try/{s}/manual_time")
             ours = rate(q, f"BM_MpmcQueue_Try/{s}/manual_time")
-            rows.append((f"slots {layout.lower()} / remapped (default), try {s}",
+            rows.append((f"slots {layout.lower()} / packed (default), try {s}",
                          put(f"mpmc.layout.{layout.lower()}.{s}", fmt(ratio(other, ours), "x")), "throughput ratio"))
     return rows
 

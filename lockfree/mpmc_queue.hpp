@@ -58,21 +58,23 @@
 
 namespace tally::lockfree {
 
-// How slots are laid out in memory. Neighbouring positions are written by different threads
-// at nearly the same time, so two of them on one cache line is false sharing.
+// How slots are laid out in memory. Neighbouring positions may be written by different
+// threads at nearly the same time, and two of them on one cache line is then false sharing;
+// but neighbours on one line also travel together, one line transfer for several items.
 // bench/lockfree/mpmc_queue_bench.cpp measures the three side by side
 // (bench/results/mpmc_queue_bench.json, bench/README.md).
 enum class SlotLayout {
   kPadded,    // each slot on its own cache line: no sharing, but every item moves a line
   kRemapped,  // slots packed, consecutive positions spread over different lines
-  kPacked,    // slots packed in position order: the baseline that false-shares
+  kPacked,    // slots packed in position order: neighbours share a line
 };
 
-// The default is kRemapped: no two neighbouring positions share a line (no false sharing
-// between a producer and a consumer working on adjacent slots), at the memory of a packed
-// ring; padding costs kCacheLine bytes per slot. The choice rests on that argument: how the
-// three layouts compare on a given machine is in bench/README.md.
-template <typename T, SlotLayout kLayout = SlotLayout::kRemapped>
+// The default is kPacked, chosen on measurement rather than argument: kPadded and kRemapped
+// keep a producer and a consumer on adjacent positions off each other's line, but then every
+// item costs a line transfer of its own, while in kPacked a consumer that trails its
+// producer by more than a line takes several items per transfer. The benchmark has packed
+// ahead of both at every producer and consumer count it runs (bench/README.md).
+template <typename T, SlotLayout kLayout = SlotLayout::kPacked>
 class MpmcQueue {
   static_assert(std::is_nothrow_move_constructible_v<T>,
                 "MpmcQueue<T>: T's move constructor must be noexcept");

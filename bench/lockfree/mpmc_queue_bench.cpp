@@ -22,9 +22,9 @@
 //  - MoodycamelQueueTokens and MoodycamelBlockingQueueTokens are moodycamel's queues used
 //    through a ProducerToken and a ConsumerToken per thread and queue, as its documentation
 //    advises for long-lived threads; the variants without "Tokens" use the implicit calls.
-//  - MpmcQueuePadded and MpmcQueuePacked are MpmcQueue with SlotLayout::kPadded and kPacked
-//    (MpmcQueue alone is the default, kRemapped): the cost of false sharing between
-//    neighbouring slots, and what padding or remapping buys back.
+//  - MpmcQueuePadded and MpmcQueueRemapped are MpmcQueue with SlotLayout::kPadded and
+//    kRemapped (MpmcQueue alone is the default, kPacked): what keeping neighbouring slots off
+//    one cache line costs or buys back.
 //  - Contention (tally's queues only): the counters of lockfree/instrument.hpp, summed over the
 //    run's threads, per operation (a push or a pop): `push_retries_per_op` and
 //    `pop_retries_per_op` count every extra trip round the claim loop (a lost CAS on tail_ or
@@ -539,14 +539,14 @@ void RegisterQueue(const std::string& prefix, PingPong ping_pong,
 }
 
 void RegisterAll() {
-  // BM_MpmcQueue_* is the default layout (kRemapped); the others are the alternatives.
-  RegisterQueue<TallyTry<SlotLayout::kRemapped>>("BM_MpmcQueue_Try", PingPong::kYes,
-                                                 Scenarios::kSweep);
+  // BM_MpmcQueue_* is the default layout (kPacked); the others are the alternatives.
+  RegisterQueue<TallyTry<SlotLayout::kPacked>>("BM_MpmcQueue_Try", PingPong::kYes,
+                                               Scenarios::kSweep);
   RegisterQueue<TallyBlocking>("BM_MpmcQueue_Blocking", PingPong::kYes);
   // With one message in flight there are no neighbouring slots to share a line, so the layout
   // variants skip ping-pong.
   RegisterQueue<TallyTry<SlotLayout::kPadded>>("BM_MpmcQueuePadded_Try", PingPong::kNo);
-  RegisterQueue<TallyTry<SlotLayout::kPacked>>("BM_MpmcQueuePacked_Try", PingPong::kNo);
+  RegisterQueue<TallyTry<SlotLayout::kRemapped>>("BM_MpmcQueueRemapped_Try", PingPong::kNo);
   RegisterQueue<TbbTry>("BM_TbbBoundedQueue_Try", PingPong::kYes);
   RegisterQueue<TbbBlocking>("BM_TbbBoundedQueue_Blocking", PingPong::kYes);
   RegisterQueue<BoostTry>("BM_BoostLockfreeQueue_Try", PingPong::kYes);
