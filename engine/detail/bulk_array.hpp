@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <new>
 #include <utility>
@@ -56,12 +57,16 @@ class BulkArray {
   // n value-initialized elements. Throws std::bad_alloc when the memory cannot be had.
   explicit BulkArray(std::size_t n) : size_(n) {
     if (n == 0) return;
-    if (owns_mapping()) {
-      data_ = static_cast<T*>(HugeMapping::map(n * sizeof(T)));
-    } else {
-      data_ = static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{alignof(T)}));
+    if (n > std::numeric_limits<std::size_t>::max() / 2 / sizeof(T)) throw std::bad_alloc();
+    data_ = owns_mapping()
+                ? static_cast<T*>(HugeMapping::map(n * sizeof(T)))
+                : static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{alignof(T)}));
+    try {
+      std::uninitialized_value_construct_n(data_, n);
+    } catch (...) {
+      free_memory();  // the elements built before the throw were destroyed by the call
+      throw;
     }
-    std::uninitialized_value_construct_n(data_, n);
   }
   BulkArray(BulkArray&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
@@ -92,6 +97,10 @@ class BulkArray {
   void release() noexcept {
     if (data_ == nullptr) return;
     std::destroy_n(data_, size_);
+    free_memory();
+  }
+
+  void free_memory() noexcept {
     if (owns_mapping()) {
       HugeMapping::unmap(data_, size_ * sizeof(T));
     } else {

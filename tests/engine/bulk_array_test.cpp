@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,7 +58,28 @@ TEST_P(BulkArrayTest, ConstructsEveryElementOnceAndDestroysItOnce) {
   EXPECT_EQ(Counted::live, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(SmallAndLarge, BulkArrayTest, ::testing::Values(kSmall, kLarge));
+// Throws from the constructor of its kThrowAt-th instance.
+struct ThrowsPartWay {
+  static constexpr int kThrowAt = 500;
+  static inline int built = 0;
+  static inline int live = 0;
+  ThrowsPartWay() {
+    if (++built == kThrowAt) throw std::runtime_error("element constructor");
+    ++live;
+  }
+  ~ThrowsPartWay() { --live; }
+};
+
+// A throwing element constructor leaves nothing behind: the elements built are destroyed and
+// the memory is freed (AddressSanitizer's leak check sees the latter).
+TEST_P(BulkArrayTest, AThrowingElementLeavesNothingBehind) {
+  const std::size_t n = GetParam() * sizeof(Counted) / sizeof(ThrowsPartWay);
+  ThrowsPartWay::built = 0;
+  ThrowsPartWay::live = 0;
+  EXPECT_THROW(BulkArray<ThrowsPartWay>{n}, std::runtime_error);
+  EXPECT_EQ(ThrowsPartWay::built, ThrowsPartWay::kThrowAt);
+  EXPECT_EQ(ThrowsPartWay::live, 0);
+}
 
 TEST(BulkArray, SmallArraysHoldTheirSizeLargeOnesWholeHugePages) {
   EXPECT_EQ(BulkArray<Counted>::footprint(kSmall), kSmall * sizeof(Counted));
@@ -70,6 +92,8 @@ TEST(BulkArray, ALargeArrayStartsOnAHugePageBoundary) {
   BulkArray<Counted> a(kLarge);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a.data()) % HugeMapping::kHugePage, 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(SmallAndLarge, BulkArrayTest, ::testing::Values(kSmall, kLarge));
 
 // A table whose slots pass the threshold charges the whole mapping while it lives, and
 // nothing once it is gone.
