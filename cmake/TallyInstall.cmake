@@ -36,11 +36,6 @@ install(DIRECTORY "${PROJECT_BINARY_DIR}/generated/tally/"
 
 if(TARGET tally)
   install(TARGETS tally RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-  # The program in the build tree carries the RPATH it is installed with (none: Debian's
-  # libmpi is on the loader's default path). Otherwise CMake pads the build-tree RPATH with an
-  # empty entry, room for rewriting it at install, and an empty entry is the current
-  # directory: `tally` would look for its shared libraries wherever it is run from.
-  set_target_properties(tally PROPERTIES BUILD_WITH_INSTALL_RPATH ON)
 endif()
 
 install(EXPORT tallyTargets

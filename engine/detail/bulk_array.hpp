@@ -71,8 +71,11 @@ class BulkArray {
   BulkArray(BulkArray&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
   BulkArray& operator=(BulkArray&& other) noexcept {
-    std::swap(data_, other.data_);
-    std::swap(size_, other.size_);
+    if (this != &other) {
+      release();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
     return *this;
   }
   BulkArray(const BulkArray&) = delete;

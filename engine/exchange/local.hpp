@@ -150,10 +150,18 @@ class Local {
     table.for_each_slot(
         [&](typename Table::Slot& s) { ++next[detail::partition_of(s.hash, partitions) + 1]; });
     for (std::size_t p = 0; p < partitions; ++p) next[p + 1] += next[p];
-    w.charge.add(detail::BulkArray<KeyAcc<J>>::footprint(table.size()), "the map output runs");
+    const std::size_t footprint = detail::BulkArray<KeyAcc<J>>::footprint(table.size());
+    w.charge.add(footprint, "the map output runs");
+    detail::BulkArray<KeyAcc<J>> entries;
+    try {
+      entries = detail::BulkArray<KeyAcc<J>>(table.size());
+    } catch (...) {
+      w.charge.remove(footprint);
+      throw;
+    }
     Leftovers& out = w.leftovers;
+    out.entries = std::move(entries);
     out.starts = next;
-    out.entries = detail::BulkArray<KeyAcc<J>>(table.size());
     table.for_each_slot([&](typename Table::Slot& s) {
       KeyAcc<J>& e = out.entries[next[detail::partition_of(s.hash, partitions)]++];
       e.first = s.key;
