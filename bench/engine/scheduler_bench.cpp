@@ -46,8 +46,9 @@
 //  - BM_Scheduler_IdleCpu: a 2-worker scheduler runs one task per worker and then has nothing
 //    to do for one second. `idle_cpu_ms` is the CPU time the whole process used during that
 //    second (the benchmark thread itself only sleeps), `worker_cpu_ms` that of the pool's
-//    workers alone. Both should be ~0: an idle pool must park, not poll. Registered first, so
-//    that no TBB thread exists yet to blur the process-wide figure.
+//    workers alone. Both should be ~0: an idle pool must park, not poll. The process-wide
+//    figure also holds what the sleeping benchmark thread is charged (its cpu_time), which
+//    varies from run to run; the workers' figure is the pool's own.
 //  - BM_Scheduler_ForkJoinSteals / BM_Scheduler_ParallelForSteals, threads:1, 2, 4, 8: how
 //    much stealing a workload needs, from the pool's own counters (Scheduler::worker_stats,
 //    summed over workers, before and after). ForkJoin: a binary tree of nested TaskGroups,
