@@ -2,10 +2,17 @@
 // table (low bits), so both must come from a well-mixed 64-bit value.
 //
 // Byte strings of up to 16 bytes (nearly every word of natural text) are hashed inline here,
-// with wyhash's construction: two overlapping loads that cover the key, then two 64x64->128
-// multiply-folds. Longer keys go to XXH3 (Debian's libxxhash), compiled in key_hash.cpp so
-// that xxhash.h stays out of tally's public headers. Inlining the short path matters: an
-// out-of-line call per word was a fifth of the word-count profile.
+// with wyhash's construction: the key's bytes, zero-padded to 16, as two words, then two
+// 64x64->128 multiply-folds. Longer keys go to XXH3 (Debian's libxxhash), compiled in
+// key_hash.cpp so that xxhash.h stays out of tally's public headers. Inlining the short path
+// matters: an out-of-line call per word was a fifth of the word-count profile.
+//
+// A padded key is one longer than 16 bytes, or one with kKeyPadding (16) readable bytes from
+// its first on, whatever its length (a word in a scratch buffer, a key in a table's Arena).
+// A short padded key is hashed and compared with one 16-byte load and a mask, where an
+// unpadded one takes a branch on its length: in the word-count loop, whose word lengths the
+// branch predictor cannot guess, that branch was a large share of the time per word
+// (bench/jobs/wordcount_bench.cpp). Both ways give the same hash.
 #pragma once
 
 #include <bit>
@@ -15,6 +22,10 @@
 #include <cstring>
 #include <string_view>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace tally {
 
@@ -45,6 +56,39 @@ inline std::uint64_t load_u32(const char* p) noexcept {
   return v;
 }
 
+// The first min(n, 8) bytes at p as a little-endian word, zero above them. Reads only the
+// bytes p[0, n), with at most two loads.
+inline std::uint64_t low_bytes(const char* p, std::size_t n) noexcept {
+  if (n >= 8) return load_u64(p);
+  if (n >= 4) return load_u32(p) | (load_u32(p + n - 4) << ((n - 4) * 8));  // overlapping
+  if (n == 0) return 0;
+  const auto byte = [p](std::size_t i) {
+    return std::uint64_t{static_cast<unsigned char>(p[i])} << (i * 8);
+  };
+  return byte(0) | byte(n / 2) | byte(n - 1);  // every byte of a key of 1 to 3 bytes
+}
+
+// wyhash's mix of a short key: its bytes zero-padded to 16 as words lo and hi, and its
+// length n (so that keys that differ only in trailing zero bytes differ).
+inline std::uint64_t mix_short_key(std::uint64_t lo, std::uint64_t hi, std::size_t n) noexcept {
+  // wyhash's default secret words: odd, with balanced bits.
+  constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642full;
+  constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbull;
+  return multiply_fold(kSecret1 ^ n, multiply_fold(lo ^ kSecret1, hi ^ kSecret0));
+}
+
+#if defined(__SSE2__)
+// Loaded from kShortKeyMask + 16 - n: n bytes of 0xff, then zeros.
+alignas(32) inline constexpr unsigned char kShortKeyMask[32] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+// The first n (<= 16) bytes of a padded key, zero-padded to 16.
+inline __m128i load_padded_key(const char* p, std::size_t n) noexcept {
+  const __m128i mask = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kShortKeyMask + 16 - n));
+  return _mm_and_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), mask);
+}
+#endif
+
 // The partition (of `partitions`) a key with this hash_key belongs to. From the high bits
 // (multiply-shift, no division): a table's slot index uses the low bits, so the keys of one
 // partition still spread over all of its table's slots.
@@ -57,30 +101,30 @@ std::uint64_t hash_long_key(std::string_view key) noexcept;
 
 }  // namespace detail
 
+// Bytes that must be readable from a padded key's first byte on (see the top of this file).
+inline constexpr std::size_t kKeyPadding = 16;
+
 [[gnu::always_inline]] inline std::uint64_t hash_key(std::string_view key) noexcept {
-  // wyhash's default secret words: odd, with balanced bits.
-  constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642full;
-  constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbull;
   const char* p = key.data();
   const std::size_t n = key.size();
   if (n > 16) return detail::hash_long_key(key);
-  // a and b cover every byte of the key (overlapping in the middle); n is mixed in too, so
-  // keys that are prefixes of each other differ.
-  std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  if (n >= 8) {
-    a = detail::load_u64(p);
-    b = detail::load_u64(p + n - 8);
-  } else if (n >= 4) {
-    a = detail::load_u32(p);
-    b = detail::load_u32(p + n - 4);
-  } else if (n > 0) {
-    const auto byte = [p](std::size_t i) {
-      return std::uint64_t{static_cast<unsigned char>(p[i])};
-    };
-    a = (byte(0) << 16) | (byte(n / 2) << 8) | byte(n - 1);
-  }
-  return detail::multiply_fold(kSecret1 ^ n, detail::multiply_fold(a ^ kSecret1, b ^ kSecret0));
+  const std::uint64_t lo = detail::low_bytes(p, n);
+  const std::uint64_t hi = n > 8 ? detail::low_bytes(p + 8, n - 8) : 0;
+  return detail::mix_short_key(lo, hi, n);
+}
+
+// hash_key(key) for a padded key, without a branch on its length up to 16.
+[[gnu::always_inline]] inline std::uint64_t hash_padded_key(std::string_view key) noexcept {
+#if defined(__SSE2__)
+  const std::size_t n = key.size();
+  if (n > 16) return detail::hash_long_key(key);
+  const __m128i v = detail::load_padded_key(key.data(), n);
+  const auto lo = static_cast<std::uint64_t>(_mm_cvtsi128_si64(v));
+  const auto hi = static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)));
+  return detail::mix_short_key(lo, hi, n);
+#else
+  return hash_key(key);
+#endif
 }
 
 // Byte-string equality, inline for short keys: a libc memcmp call per table probe was a
@@ -104,25 +148,27 @@ std::uint64_t hash_long_key(std::string_view key) noexcept;
   return p[0] == q[0] && p[n / 2] == q[n / 2] && p[n - 1] == q[n - 1];
 }
 
+// keys_equal(x, y) for two padded keys, without a branch on their length up to 16.
+[[gnu::always_inline]] inline bool padded_keys_equal(std::string_view x,
+                                                     std::string_view y) noexcept {
+#if defined(__SSE2__)
+  const std::size_t n = x.size();
+  if (n != y.size()) return false;
+  if (n > 16) return std::memcmp(x.data(), y.data(), n) == 0;
+  const __m128i same =
+      _mm_cmpeq_epi8(detail::load_padded_key(x.data(), n), detail::load_padded_key(y.data(), n));
+  return _mm_movemask_epi8(same) == 0xffff;
+#else
+  return keys_equal(x, y);
+#endif
+}
+
 // The first 8 bytes of `key` as a big-endian number, zero-padded: where two prefixes
 // differ, they order the keys as a bytewise comparison does. Inline, with loads that stay
 // within the key, as for hash_key.
 [[gnu::always_inline]] inline std::uint64_t key_prefix(std::string_view key) noexcept {
-  const char* p = key.data();
-  const std::size_t n = key.size();
-  std::uint64_t v = 0;
-  if (n >= 8) {
-    v = detail::load_u64(p);
-  } else if (n >= 4) {  // two overlapping loads: the shared bytes are the same
-    v = detail::load_u32(p) | (detail::load_u32(p + n - 4) << ((n - 4) * 8));
-  } else if (n > 0) {
-    const auto byte = [p](std::size_t i) {
-      return std::uint64_t{static_cast<unsigned char>(p[i])} << (i * 8);
-    };
-    v = byte(0) | byte(n / 2) | byte(n - 1);
-  }
   static_assert(std::endian::native == std::endian::little, "prefix loads assume x86-64");
-  return __builtin_bswap64(v);
+  return __builtin_bswap64(detail::low_bytes(key.data(), key.size()));
 }
 
 // Bytewise key order (as std::string_view's operator<), deciding on the 8-byte prefixes

@@ -105,8 +105,10 @@ inline constexpr std::size_t kShortWord = 64;
 
 // Calls fn(word) for every word of `bytes` in order (maximal runs of non-whitespace bytes),
 // lowercased (A-Z only) with kLowercase. A lowercased word is valid only during its call:
-// its buffer is reused. Forced inline, so that a job's word loop (WordCount, InvertedIndex)
-// compiles into the engine's map task with fn inlined into it.
+// its buffer is reused. A lowercased word is also padded (engine/key_hash.hpp): if it has
+// 16 bytes or fewer, 16 bytes of its buffer are readable from its first. Forced inline, so that a
+// job's word loop (WordCount, InvertedIndex) compiles into the engine's map task with fn inlined
+// into it.
 //
 // With SSE2, the bytes are read 16 at a time: one load, one whitespace mask and one
 // lowercasing serve every word that ends within those 16 bytes, and the whitespace between
@@ -118,7 +120,10 @@ template <bool kLowercase, typename Fn>
   const auto& tables = detail::kByteTables;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto* const end = p + bytes.size();
-  alignas(16) char lowered[kShortWord + 16];  // scan_word stores whole 16-byte blocks: the slack
+  // scan_word stores whole 16-byte blocks, and a word starts within the first 16 bytes or at
+  // 0: the slack keeps both inside, and pads every word of kShortWord bytes or fewer. Zeroed
+  // so that padding is never uninitialized memory.
+  alignas(16) char lowered[kShortWord + 16] = {};
   std::string long_word;
   // A word that starts at p, which is not whitespace.
   const auto word_at = [&] {

@@ -61,11 +61,18 @@ struct WordCount {
   static Value combine(Value a, Value b) { return a + b; }
 
  private:
-  // emit() copies the key before it returns, so the word's buffer may be reused.
+  // emit() copies the key before it returns, so the word's buffer may be reused. Lowercased
+  // words are padded (word_scan.hpp), and go to emit_padded() where the sink has one.
   template <bool kLowercase, typename Out>
   [[gnu::always_inline]] static void map_words(Record rec, Out& out) {
     for_each_word<kLowercase>(
-        rec.bytes, [&out](std::string_view w) __attribute__((always_inline)) { out.emit(w, 1); });
+        rec.bytes, [&out](std::string_view w) __attribute__((always_inline)) {
+          if constexpr (kLowercase && requires { out.emit_padded(w, Value{1}); }) {
+            out.emit_padded(w, 1);
+          } else {
+            out.emit(w, 1);
+          }
+        });
   }
 };
 

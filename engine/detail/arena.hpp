@@ -1,5 +1,7 @@
 // Arena: a bump allocator for key bytes. Keys copied from the input live here, so results
-// stay valid after the input is unmapped; the arena frees everything at once.
+// stay valid after the input is unmapped; the arena frees everything at once. Every key it
+// holds is padded (key_hash.hpp): each block has kKeyPadding bytes beyond what it hands out,
+// and the empty key points at zeros.
 //
 // Thread safety: none; each table owns its arena and is used by one thread at a time.
 #pragma once
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "tally/engine/detail/budget_charge.hpp"
+#include "tally/engine/key_hash.hpp"
 
 namespace tally::detail {
 
@@ -51,7 +54,7 @@ class Arena {
 
   // Copies `s` into the arena and returns a view of the copy.
   std::string_view copy(std::string_view s) {
-    if (s.empty()) return {};
+    if (s.empty()) return {kEmptyKey, 0};
     if (s.size() > left_) grow(s.size());
     char* out = next_;
     std::memcpy(out, s.data(), s.size());
@@ -69,11 +72,12 @@ class Arena {
  private:
   void grow(std::size_t at_least) {
     const std::size_t block = std::min(kMaxBlock, next_block_ * 2);
-    const std::size_t size = std::max(at_least, block);
+    // The padding comes out of the block, whose size stays one the allocator serves exactly.
+    const std::size_t size = std::max(at_least + kKeyPadding, block);
     blocks_.reserve(blocks_.size() + 1);  // so that push_back cannot throw after the charge
     charge_.add(size, "the key storage");
     try {
-      blocks_.push_back(std::make_unique<char[]>(size));
+      blocks_.push_back(std::make_unique<char[]>(size));  // zeroed, padding included
     } catch (...) {
       charge_.remove(size);
       throw;
@@ -81,8 +85,10 @@ class Arena {
     next_block_ = block;
     bytes_ += size;
     next_ = blocks_.back().get();
-    left_ = size;
+    left_ = size - kKeyPadding;
   }
+
+  static constexpr char kEmptyKey[kKeyPadding] = {};
 
   std::vector<std::unique_ptr<char[]>> blocks_;
   char* next_ = nullptr;

@@ -70,15 +70,14 @@ class FlatTable {
   // word-count inner loop, and as a call it spent more instructions saving and restoring
   // registers than probing.
   [[gnu::always_inline]] std::pair<Acc*, bool> find_or_insert(Key key, std::uint64_t hash) {
-    if (size_ + 1 > grow_at_) [[unlikely]] {
-      grow();
-    }
-    hash = nonzero(hash);
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      Slot& s = slots_[i];
-      if (s.hash == hash && keys_equal(s.key, key)) return {&s.acc, false};
-      if (s.hash == 0) return {insert_into(s, key, hash), true};
-    }
+    return probe<false>(key, hash);
+  }
+
+  // find_or_insert for a padded string key (key_hash.hpp), compared with the table's keys
+  // (padded too: they live in its Arena) without a branch on the length.
+  [[gnu::always_inline]] std::pair<Acc*, bool> find_or_insert_padded(
+      std::string_view key, std::uint64_t hash) requires std::is_same_v<Key, std::string_view> {
+    return probe<true>(key, hash);
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -113,6 +112,25 @@ class FlatTable {
   Arena take_arena() { return std::exchange(arena_, Arena(charge_.budget())); }
 
  private:
+  template <bool kPadded>
+  [[gnu::always_inline]] std::pair<Acc*, bool> probe(Key key, std::uint64_t hash) {
+    if (size_ + 1 > grow_at_) [[unlikely]] {
+      grow();
+    }
+    hash = nonzero(hash);
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.hash == hash) {
+        if constexpr (kPadded) {
+          if (padded_keys_equal(s.key, key)) return {&s.acc, false};
+        } else {
+          if (keys_equal(s.key, key)) return {&s.acc, false};
+        }
+      }
+      if (s.hash == 0) return {insert_into(s, key, hash), true};
+    }
+  }
+
   // Load factor 3/4: short probe sequences with linear probing, and 25% empty slots.
   static std::size_t grow_threshold(std::size_t capacity) { return capacity / 4 * 3; }
   static std::uint64_t nonzero(std::uint64_t h) noexcept { return h == 0 ? 1 : h; }

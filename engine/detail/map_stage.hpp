@@ -62,18 +62,18 @@ class CombiningSink {
 
   // Inlined into map(): the per-pair call cost more than the table probe it wraps.
   [[gnu::always_inline]] void emit(Key key, Value value) {
-    ++pairs_;
-    if constexpr (kChargesValues) {
-      uncharged_value_bytes_ += sizeof(Value);
-      if (uncharged_value_bytes_ >= kValueChargeBytes) [[unlikely]] {
-        charge_values();
-      }
-    }
+    count_value();
     auto [acc, fresh] = table_.find_or_insert(key, hash_key(key));
-    Accumulation<J>::add(*acc, std::move(value), fresh);
-    if (fresh && table_.size() >= limit_) [[unlikely]] {  // only an insertion grows it
-      hand_on();
-    }
+    add(acc, fresh, std::move(value));
+  }
+
+  // emit() for a key that is padded (key_hash.hpp): hashed and compared without branches
+  // on its length. A job's map() that has such keys calls it where the sink offers it.
+  [[gnu::always_inline]] void emit_padded(
+      std::string_view key, Value value) requires std::is_same_v<Key, std::string_view> {
+    count_value();
+    auto [acc, fresh] = table_.find_or_insert_padded(key, hash_padded_key(key));
+    add(acc, fresh, std::move(value));
   }
 
   [[gnu::noinline]] void hand_on() {
@@ -92,6 +92,24 @@ class CombiningSink {
 
  private:
   static constexpr bool kChargesValues = ReduceJob<J> && !Spillable<J>;
+
+  [[gnu::always_inline]] void count_value() {
+    ++pairs_;
+    if constexpr (kChargesValues) {
+      uncharged_value_bytes_ += sizeof(Value);
+      if (uncharged_value_bytes_ >= kValueChargeBytes) [[unlikely]] {
+        charge_values();
+      }
+    }
+  }
+
+  template <typename Acc>
+  [[gnu::always_inline]] void add(Acc* acc, bool fresh, Value value) {
+    Accumulation<J>::add(*acc, std::move(value), fresh);
+    if (fresh && table_.size() >= limit_) [[unlikely]] {  // only an insertion grows it
+      hand_on();
+    }
+  }
 
   Table& table_;
   X& exchange_;

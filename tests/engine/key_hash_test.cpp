@@ -14,7 +14,16 @@
 namespace {
 
 using tally::hash_key;
+using tally::hash_padded_key;
 using tally::keys_equal;
+using tally::padded_keys_equal;
+
+// `key` followed by 16 bytes of `fill`: a padded copy of it whose padding differs with fill.
+std::string padded(std::string_view key, char fill) {
+  std::string buffer(key);
+  buffer.append(tally::kKeyPadding, fill);
+  return buffer;
+}
 
 // Every length from 0 to 40 (covering the 1-3, 4-7, 8-16 and long paths), every position of a
 // one-byte difference: keys_equal agrees with operator==.
@@ -33,6 +42,42 @@ TEST(KeysEqual, AgreesWithByteComparisonAtEveryLengthAndPosition) {
     }
     if (n > 0) {
       EXPECT_FALSE(keys_equal(std::string_view(a), std::string_view(a).substr(0, n - 1)));
+    }
+  }
+}
+
+// A padded key hashes as the same bytes unpadded, whatever follows it, at every length
+// (the masked path up to 16 bytes and the long path past it).
+TEST(HashPaddedKey, EqualsHashKeyWhateverThePaddingHolds) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string key(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) key[i] = static_cast<char>(0x61 + (i * 7) % 200);
+    const std::uint64_t want = hash_key(std::string_view(key));
+    for (const char fill : {'\0', 'x', '\xff'}) {
+      const std::string buffer = padded(key, fill);
+      EXPECT_EQ(hash_padded_key(std::string_view(buffer).substr(0, n)), want)
+          << "length " << n << ", padding " << int{fill};
+    }
+  }
+}
+
+// padded_keys_equal agrees with operator== at every length and position of a one-byte
+// difference, with different bytes after the two keys.
+TEST(PaddedKeysEqual, AgreesWithByteComparisonWhateverThePaddingHolds) {
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::string key(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) key[i] = static_cast<char>('a' + i % 26);
+    const std::string a = padded(key, 'p');
+    const std::string b = padded(key, 'q');
+    const auto view = [n](const std::string& s) { return std::string_view(s).substr(0, n); };
+    EXPECT_TRUE(padded_keys_equal(view(a), view(b))) << "length " << n;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string c = b;
+      c[i] = static_cast<char>(c[i] ^ 0x40);
+      EXPECT_FALSE(padded_keys_equal(view(a), view(c))) << "length " << n << " differing at " << i;
+    }
+    if (n > 0) {
+      EXPECT_FALSE(padded_keys_equal(view(a), std::string_view(b).substr(0, n - 1)));
     }
   }
 }
