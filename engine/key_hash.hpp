@@ -3,16 +3,16 @@
 //
 // Byte strings of up to 16 bytes (nearly every word of natural text) are hashed inline here,
 // with wyhash's construction: the key's bytes, zero-padded to 16, as two words, then two
-// 64x64->128 multiply-folds. Longer keys go to XXH3 (Debian's libxxhash), compiled in
-// key_hash.cpp so that xxhash.h stays out of tally's public headers. Inlining the short path
+// 64x64->128 multiply-folds. Longer keys go to XXH3 (Debian's xxHash, used header-only in
+// key_hash.cpp) so that xxhash.h stays out of tally's public headers. Inlining the short path
 // matters: an out-of-line call per word was a fifth of the word-count profile.
 //
 // A padded key is one longer than 16 bytes, or one with kKeyPadding (16) readable bytes from
 // its first on, whatever its length (a word in a scratch buffer, a key in a table's Arena).
 // A short padded key is hashed and compared with one 16-byte load and a mask, where an
-// unpadded one takes a branch on its length: in the word-count loop, whose word lengths the
-// branch predictor cannot guess, that branch was a large share of the time per word
-// (bench/jobs/wordcount_bench.cpp). Both ways give the same hash.
+// unpadded one takes a branch on its length, which the branch predictor cannot guess in a
+// word-count loop over natural text (bench/jobs/wordcount_bench.cpp measures that loop).
+// Both ways give the same hash.
 #pragma once
 
 #include <bit>
@@ -57,7 +57,7 @@ inline std::uint64_t load_u32(const char* p) noexcept {
 }
 
 // The first min(n, 8) bytes at p as a little-endian word, zero above them. Reads only the
-// bytes p[0, n), with at most two loads.
+// bytes p[0, n).
 inline std::uint64_t low_bytes(const char* p, std::size_t n) noexcept {
   if (n >= 8) return load_u64(p);
   if (n >= 4) return load_u32(p) | (load_u32(p + n - 4) << ((n - 4) * 8));  // overlapping

@@ -72,7 +72,8 @@ class Arena {
  private:
   void grow(std::size_t at_least) {
     const std::size_t block = std::min(kMaxBlock, next_block_ * 2);
-    // The padding comes out of the block, whose size stays one the allocator serves exactly.
+    // The padding comes out of the block, so that blocks keep the sizes the allocator serves
+    // exactly (all but those made for one key larger than a block).
     const std::size_t size = std::max(at_least + kKeyPadding, block);
     blocks_.reserve(blocks_.size() + 1);  // so that push_back cannot throw after the charge
     charge_.add(size, "the key storage");

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tally/engine/key_hash.hpp"
 #include "tally/jobs/word_scan.hpp"
 #include "tally/jobs/wordcount.hpp"
 #include "tests/fuzz/support/fuzz_check.hpp"
@@ -51,12 +52,25 @@ std::vector<std::string> ref_words(const unsigned char* p, std::size_t n, bool l
   return words;
 }
 
-// WordCount's output sink, in emit order.
+// WordCount's output sink, in emit order. It takes padded keys as the engine's sink does, and
+// checks them: the padded hash is the plain one, and a padded key equals its own copy (both
+// read 16 bytes from a short key's first, which AddressSanitizer checks are there).
 struct Collect {
   std::vector<std::string> words;
+  std::size_t padded = 0;
   void emit(std::string_view key, std::uint64_t value) {
     TALLY_FUZZ_CHECK(value == 1, "WordCount emits 1 per word");
     words.emplace_back(key);
+  }
+  void emit_padded(std::string_view key, std::uint64_t value) {
+    TALLY_FUZZ_CHECK(tally::hash_padded_key(key) == tally::hash_key(key),
+                     "a padded key hashes as the same bytes unpadded");
+    std::string copy(key);
+    copy.append(tally::kKeyPadding, '\0');
+    TALLY_FUZZ_CHECK(tally::padded_keys_equal(key, std::string_view(copy).substr(0, key.size())),
+                     "a padded key equals its copy");
+    ++padded;
+    emit(key, value);
   }
 };
 
@@ -117,6 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   job.map(tally::Record{.bytes = std::string_view(reinterpret_cast<const char*>(begin), n)}, out);
   TALLY_FUZZ_CHECK(out.words == ref_words(begin, n, !case_sensitive),
                    "WordCount emits the reference's words in order");
+  TALLY_FUZZ_CHECK(out.padded == (case_sensitive ? 0 : out.words.size()),
+                   "lowercased words, and only those, are emitted padded");
 
   // 2. scan_word itself, at every word start, with a destination of exactly room + 16 bytes.
   const auto dst = std::make_unique<char[]>(room + 16);
