@@ -647,10 +647,16 @@ def target_rows(results_dir):
     cw, _, _ = process_time(w, "BM_Process_CountwordsOptimizedC/kjv10")
     vs_countwords = fmt(ratio(cw, p1), "x")
     ceiling = kjv_ceiling(w)
+    pair, _, _ = process_time(w, "BM_Process_TallyTwoAtOnce/kjv10")
+    # The pair row takes the host's other load twice over: when it reads below the -j 2 run
+    # itself it measured the host, not the machine's ceiling, and the detail says so.
+    below_scaling = p1 and p2 and pair and ratio(2 * p1, pair) < ratio(p1, p2)
+    ceiling_note = ("in this run below the -j 2 run itself, so noise, not the ceiling" if below_scaling
+                    else "the machine's ceiling")
     rows = [("tally wordcount kjv10 -j 1 process / countwords optimized.c process", vs_countwords, ">= 1.3x",
              f"goal >= 1.5x: {status(vs_countwords, '>= 1.5x')}; {fmt(p1)} vs {fmt(cw)} ms"),
             ("tally wordcount kjv10 -j 2 process / -j 1 process", fmt(ratio(p1, p2), "x"), ">= 1.8x",
-             f"{fmt(p2)} vs {fmt(p1)} ms; two -j 1 processes at once reach {ceiling} (the machine's ceiling)")]
+             f"{fmt(p2)} vs {fmt(p1)} ms; two -j 1 processes at once reach {ceiling} ({ceiling_note})")]
     for t in (1, 2):
         ours = rate(s, f"BM_TaskGroup_EmptySpawn/threads:{t}/real_time")
         tbb = rate(s, f"BM_TbbTaskGroup_EmptySpawnPlusCaller/threads:{t}/real_time")
