@@ -782,23 +782,47 @@ def is_quiet(ctx):
 
 def suites(results_dir):
     """{suite: (context, repetitions)} for every JSON in results_dir."""
+    return {suite: (ctx, reps) for suite, (ctx, reps, _) in suite_reports(results_dir).items()}
+
+
+def suite_reports(results_dir):
+    """{suite: (context, repetitions, spreads)}: spreads are the coefficients of variation of
+    every row's time across its repetitions."""
     out = {}
     for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
         with open(path, encoding="utf-8") as f:
             report = json.load(f)
-        reps = max((b.get("repetitions", 1) for b in report.get("benchmarks", [])), default=0)
-        out[os.path.basename(path)[:-len(".json")]] = (report.get("context", {}), reps)
+        benchmarks = report.get("benchmarks", [])
+        reps = max((b.get("repetitions", 1) for b in benchmarks), default=0)
+        spreads = [b["real_time"] for b in benchmarks
+                   if b.get("aggregate_name") == "cv" and b.get("real_time") is not None]
+        out[os.path.basename(path)[:-len(".json")]] = (report.get("context", {}), reps, spreads)
     return out
+
+
+def spread_cell(spreads):
+    """The median and the largest spread of a suite's rows, as percentages. The load gate sees
+    only this machine's load; a host that takes CPU from it shows here instead."""
+    if not spreads:
+        return "n/a"
+    ordered = sorted(spreads)
+    return f"{100 * ordered[len(ordered) // 2]:.1f}% / {100 * ordered[-1]:.0f}%"
+
+
+PROVENANCE_HEADER = ("suite", "commit", "date", "load average at start (1, 5, 15 min)",
+                     "1-min load per core", "quiet (<= 0.5 per core)", "repetitions",
+                     "spread across repetitions (median / largest row)")
 
 
 def provenance_rows(results_dir):
     rows = []
-    for suite, (ctx, reps) in suites(results_dir).items():
+    for suite, (ctx, reps, spreads) in suite_reports(results_dir).items():
         load, cores, q = load_1min(ctx), cores_of(ctx), is_quiet(ctx)
         per_core = f"{load / cores:.2f}" if load is not None and cores else "n/a"
         rows.append((f"`{suite}`", ctx.get("git_commit", "?"), (ctx.get("date") or "?")[:10],
                      ctx.get("load_average") or "not recorded", per_core,
-                     {True: "yes", False: "**no**", None: "**unknown**"}[q], str(reps)))
+                     {True: "yes", False: "**no**", None: "**unknown**"}[q], str(reps),
+                     spread_cell(spreads)))
     return rows
 
 
@@ -892,9 +916,7 @@ def build(results_dir):
     tables = {}
     put("machine", machine_line(results_dir))
     provenance_values(results_dir)
-    tables["provenance"] = render(("suite", "commit", "date", "load average at start (1, 5, 15 min)",
-                                   "1-min load per core", "quiet (<= 0.5 per core)", "repetitions"),
-                                  provenance_rows(results_dir))
+    tables["provenance"] = render(PROVENANCE_HEADER, provenance_rows(results_dir))
     targets = []
     for name, value, target, detail in target_rows(results_dir):
         targets.append((md_escape(name), value, target, status(value, target), detail))
@@ -1028,8 +1050,7 @@ def check(paths, tables):
 
 def print_context(results_dir):
     print(f"Machine: {machine_line(results_dir)}\n")
-    print(render(("suite", "commit", "date", "load average at start (1, 5, 15 min)", "1-min load per core",
-                  "quiet (<= 0.5 per core)", "repetitions"), provenance_rows(results_dir)))
+    print(render(PROVENANCE_HEADER, provenance_rows(results_dir)))
     commits, noisy = provenance_problems(results_dir)
     if commits:
         print("\nMixed commits: " + "; ".join(f"{c}: {', '.join(s)}" for c, s in commits.items()))
