@@ -106,9 +106,9 @@ inline constexpr std::size_t kShortWord = 64;
 // Calls fn(word) for every word of `bytes` in order (maximal runs of non-whitespace bytes),
 // lowercased (A-Z only) with kLowercase. A lowercased word is valid only during its call:
 // its buffer is reused. A lowercased word is also padded (engine/key_hash.hpp): if it has
-// 16 bytes or fewer, 16 bytes of its buffer are readable from its first. Forced inline, so that a
-// job's word loop (WordCount, InvertedIndex) compiles into the engine's map task with fn inlined
-// into it.
+// 16 bytes or fewer, 16 bytes of its buffer are readable from its first. Forced inline, so
+// that a job's word loop (WordCount, InvertedIndex) compiles into the engine's map task with
+// fn inlined into it.
 //
 // With SSE2, the bytes are read 16 at a time: one load, one whitespace mask and one
 // lowercasing serve every word that ends within those 16 bytes, and the whitespace between
