@@ -14,6 +14,7 @@
 //    pad the other rows.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -164,6 +165,18 @@ TEST(SupervisorTest, PublishingFirstMeansTheDeadlineNoLongerStops) {
   std::this_thread::sleep_until(past);  // an absence to check: only time can show it
   EXPECT_FALSE(supervisor.stopped());
   EXPECT_EQ(supervisor.exit_status(), 0);
+}
+
+// A signal that has arrived but that the supervisor thread has not taken yet still stops
+// the run. Sent to this thread alone, it stays pending here, where the supervisor thread's
+// wait cannot take it: begin_publishing must.
+TEST(SupervisorTest, APendingSignalStopsPublishing) {
+  Supervisor supervisor;
+  ASSERT_EQ(::pthread_kill(::pthread_self(), SIGINT), 0);
+  EXPECT_FALSE(supervisor.begin_publishing());
+  EXPECT_TRUE(supervisor.stopped());
+  EXPECT_EQ(supervisor.exit_status(), tally::cli::kExitInterrupted);
+  EXPECT_EQ(supervisor.reason(), "interrupted");
 }
 
 // Death tests run "threadsafe" (the child re-executes this binary up to the test), as a

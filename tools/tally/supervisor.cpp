@@ -110,7 +110,22 @@ void Supervisor::forget_temporary(const std::string& path) {
 
 bool Supervisor::begin_publishing() {
   const std::lock_guard lock(mutex_);
-  if (exit_status_.load(std::memory_order_relaxed) != 0) return false;  // written under mutex_
+  if (exit_status_.load(std::memory_order_relaxed) == 0) {  // written under mutex_
+    // A SIGINT or SIGTERM sent before this point stops the run even if the supervisor thread
+    // has not taken it yet (it is still pending: every thread blocks it): taken here instead.
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    const timespec no_wait{};
+    const int sig = sigtimedwait(&stops, nullptr, &no_wait);
+    if (sig > 0) {
+      exit_status_.store(sig == SIGINT ? kExitInterrupted : kExitTerminated,
+                         std::memory_order_release);
+      stop_.request_stop();
+    }
+  }
+  if (exit_status_.load(std::memory_order_relaxed) != 0) return false;
   publishing_ = true;
   return true;
 }
