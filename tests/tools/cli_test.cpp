@@ -29,6 +29,20 @@ TEST(Cli, AllocatorOverrideIsActive) {
   }
 }
 
+// Oracle: the dynamic loader's own account of the files it loads (LD_DEBUG=files). A run
+// that no MPI launcher started loads no MPI library, not even in a build with MPI (the
+// program loads its MPI module only under a launcher, mpi_launch.cpp); the account names
+// the C library, so it was written.
+TEST(Cli, ARunAloneLoadsNoMpiLibrary) {
+  const auto r = run_process(
+      {"/usr/bin/env", "LD_DEBUG=files", TALLY_EXE, "wordcount", "-f", "tsv", "-"}, "b a b\n");
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.out, "b\t2\na\t1\n");
+  EXPECT_NE(r.err.find("libc.so"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("libmpi"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("tally-mpi"), std::string::npos) << r.err;
+}
+
 // Oracle: --help exits 0 and documents the exit statuses.
 TEST(Cli, HelpDocumentsExitStatuses) {
   const auto r = run_process({TALLY_EXE, "--help"});

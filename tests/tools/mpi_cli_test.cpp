@@ -213,6 +213,27 @@ TEST_F(MpiCli, StdinCannotBeSharedBetweenRanks) {
   EXPECT_NE(r.err.find("stdin (-) cannot be shared"), std::string::npos) << r.err;
 }
 
+// A tally copied without its MPI module, started as a rank (mpirun's variables, without
+// mpirun: MPI is never reached): one message naming the module and where it was looked for,
+// exit 4, no output.
+TEST_F(MpiCli, AMissingMpiModuleIsOneClearFailure) {
+  const fs::path copy = dir_ / "bin" / "tally";
+  fs::create_directories(copy.parent_path());
+  fs::copy_file(TALLY_EXE, copy);
+  const std::string in = write("in.txt", "a b a\n");
+  const std::string out = (dir_ / "out.tsv").string();
+  const ProcessResult r =
+      run_process({"/usr/bin/env", "OMPI_COMM_WORLD_SIZE=1", "OMPI_COMM_WORLD_RANK=0",
+                   copy.string(), "wordcount", "-o", out, in});
+  EXPECT_EQ(r.exit_status, 4) << r.err;
+  EXPECT_NE(r.err.find("the MPI module tally-mpi.so is not installed (looked at " +
+                       (dir_ / "bin" / "tally-mpi.so").string()),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(count_of(r.err, "tally:"), 1U) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
 TEST_F(MpiCli, TimeoutEndsTheJob) {
   // Enough words that counting them takes far longer than the timeout.
   std::string text;

@@ -8,9 +8,17 @@
 #include "tools/tally/exit_status.hpp"
 
 #ifdef TALLY_HAVE_MPI
-#include <mpi.h>
+#include <dlfcn.h>
+#include <unistd.h>
 
-#include "tally/engine/mpi/mpi_communicator.hpp"
+#include <filesystem>
+#include <functional>
+#include <new>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+#include "tools/tally/mpi_module.hpp"
 #endif
 
 namespace tally::cli {
@@ -76,34 +84,130 @@ std::optional<std::string> unsupported_launch(const Launch& launch) {
 #ifdef TALLY_HAVE_MPI
 namespace {
 
-// MPI from a successful MPI_Init_thread: MPI_Finalize once the communicator is freed. A
-// session ended by an exception aborts the job instead: the other ranks may be waiting in a
-// collective step for this one, and MPI_Finalize would wait for them in turn.
-class InitializedSession final : public MpiSession {
- public:
-  InitializedSession() { world_.emplace(MPI_COMM_WORLD); }
-  ~InitializedSession() override {
-    if (std::uncaught_exceptions() > 0) MPI_Abort(MPI_COMM_WORLD, kExitJobFailed);
-    world_.reset();
-    MPI_Finalize();
+constexpr const char* kModuleFile = "tally-mpi.so";
+
+// Where the module lives relative to this executable: beside it in the build tree, in
+// TALLY_MPI_MODULE_DIR (relative to the executable's directory) once installed.
+std::vector<std::filesystem::path> module_candidates(const std::filesystem::path& exe) {
+  const std::filesystem::path dir = exe.parent_path();
+  return {dir / kModuleFile, (dir / TALLY_MPI_MODULE_DIR / kModuleFile).lexically_normal()};
+}
+
+// The module's interface. The module is never unloaded: Open MPI does not support being
+// unloaded and initialized again.
+Result<const TallyMpiModule*> load_module() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return Status::Unavailable("cannot find this executable's path: " + ec.message());
+  std::string tried;
+  for (const auto& path : module_candidates(exe)) {
+    if (::access(path.c_str(), F_OK) != 0) {
+      tried += (tried.empty() ? "" : ", ") + path.string();
+      continue;
+    }
+    // RTLD_GLOBAL: the components Open MPI loads itself resolve against its libraries.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (handle == nullptr) {
+      return Status::Unavailable("cannot load the MPI module " + path.string() + ": " +
+                                 ::dlerror());
+    }
+    using Entry = const TallyMpiModule* (*)();
+    const auto entry = reinterpret_cast<Entry>(::dlsym(handle, kTallyMpiModuleEntry));
+    const TallyMpiModule* module = entry == nullptr ? nullptr : entry();
+    if (module == nullptr || module->version != kTallyMpiModuleVersion) {
+      return Status::Unavailable("the MPI module " + path.string() +
+                                 " belongs to another build of tally");
+    }
+    return module;
   }
-  InitializedSession(const InitializedSession&) = delete;
-  InitializedSession& operator=(const InitializedSession&) = delete;
-  mpi::Communicator& world() override { return *world_; }
+  return Status::Unavailable(std::string("the MPI module ") + kModuleFile +
+                             " is not installed (looked at " + tried + ")");
+}
+
+// The exception the module caught, thrown again on this side of the interface.
+[[noreturn]] void rethrow(const TallyMpiError& error) {
+  switch (error.failure) {
+    case kTallyMpiLengthError:
+      throw std::length_error(error.message);
+    case kTallyMpiInvalidArgument:
+      throw std::invalid_argument(error.message);
+    case kTallyMpiOutOfMemory:
+      throw std::bad_alloc();
+    case kTallyMpiOk:
+    case kTallyMpiOtherFailure:
+      break;
+  }
+  throw std::runtime_error(error.message);
+}
+
+void collect(void* context, const char* data, std::size_t size) {
+  static_cast<std::vector<std::string>*>(context)->emplace_back(data, size);
+}
+
+// The module's session: the world's communicator until destruction, then MPI_Finalize; a
+// session ended by an exception aborts the job instead (TallyMpiModule::end).
+class ModuleSession final : public MpiSession, public mpi::Communicator {
+ public:
+  ModuleSession(const TallyMpiModule& module, void* session) : module_(module), session_(session) {}
+  ~ModuleSession() override {
+    module_.end(session_, std::uncaught_exceptions() > 0, kExitJobFailed);
+  }
+  ModuleSession(const ModuleSession&) = delete;
+  ModuleSession& operator=(const ModuleSession&) = delete;
+
+  mpi::Communicator& world() override { return *this; }
+
+  int rank() const override { return module_.rank(session_); }
+  int size() const override { return module_.size(session_); }
+  std::vector<std::string> all_gather(std::string_view mine) override {
+    std::vector<std::string> out;
+    TallyMpiError error{};
+    if (!module_.all_gather(session_, {mine.data(), mine.size()}, collect, &out, &error)) {
+      rethrow(error);
+    }
+    return out;
+  }
+  std::vector<std::string> all_to_all(const std::vector<std::string>& to) override {
+    std::vector<TallyMpiBytes> bytes;
+    bytes.reserve(to.size());
+    for (const std::string& m : to) bytes.push_back({m.data(), m.size()});
+    std::vector<std::string> out;
+    TallyMpiError error{};
+    if (!module_.all_to_all(session_, bytes.data(), bytes.size(), collect, &out, &error)) {
+      rethrow(error);
+    }
+    return out;
+  }
+  void watch_for_alerts(std::function<void()> on_alert) override {
+    on_alert_ = std::move(on_alert);
+    TallyMpiError error{};
+    const auto call = [](void* self) { static_cast<ModuleSession*>(self)->on_alert_(); };
+    if (!module_.watch_for_alerts(session_, call, this, &error)) rethrow(error);
+  }
+  void stop_watching() override { module_.stop_watching(session_); }
+  void alert_others() override {
+    TallyMpiError error{};
+    if (!module_.alert_others(session_, &error)) rethrow(error);
+  }
 
  private:
-  std::optional<mpi::MpiCommunicator> world_;
+  const TallyMpiModule& module_;
+  void* session_;
+  std::function<void()> on_alert_;  // the current watch's; called on the module's thread
 };
 
 }  // namespace
 
 Result<std::unique_ptr<MpiSession>> MpiSession::start(const Launch& launch) {
+  auto module = load_module();
+  if (!module.ok()) return module.status();
   int provided = 0;
-  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
-    return Status::Unavailable("cannot initialize MPI");
-  }
-  auto session = std::make_unique<InitializedSession>();
-  if (provided < MPI_THREAD_SERIALIZED) {
+  bool serialized = false;
+  TallyMpiError error{};
+  void* started = (*module)->start(&provided, &serialized, &error);
+  if (started == nullptr) return Status::Unavailable(error.message);
+  auto session = std::make_unique<ModuleSession>(**module, started);
+  if (!serialized) {
     return Status::Unavailable("MPI provides thread level " + std::to_string(provided) +
                                ", below MPI_THREAD_SERIALIZED, which tally needs");
   }
