@@ -91,7 +91,7 @@ void MpiCommunicator::alert_others() {
   }
 }
 
-std::vector<std::string> MpiCommunicator::all_gather(std::string_view mine) {
+void MpiCommunicator::all_gather(std::string_view mine, const Receive& receive) {
   const auto n = static_cast<std::size_t>(size_);
   int count = as_count(mine.size());
   std::vector<int> counts(n);
@@ -101,22 +101,24 @@ std::vector<std::string> MpiCommunicator::all_gather(std::string_view mine) {
   std::string all(total, '\0');
   MPI_Allgatherv(mine.data(), count, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE,
                  comm_);
-  std::vector<std::string> out(n);
   for (std::size_t r = 0; r < n; ++r) {
-    out[r] = all.substr(static_cast<std::size_t>(displs[r]), static_cast<std::size_t>(counts[r]));
+    receive(std::string_view(all).substr(static_cast<std::size_t>(displs[r]),
+                                         static_cast<std::size_t>(counts[r])));
   }
-  return out;
 }
 
-std::vector<std::string> MpiCommunicator::all_to_all(const std::vector<std::string>& to) {
+void MpiCommunicator::all_to_all(std::span<const std::string_view> to, const Receive& receive) {
   const auto n = static_cast<std::size_t>(size_);
   if (to.size() != n) throw std::invalid_argument("all_to_all needs one message per rank");
   std::vector<int> send_counts(n);
-  std::string send;
+  std::size_t send_bytes = 0;
   for (std::size_t r = 0; r < n; ++r) {
     send_counts[r] = as_count(to[r].size());
-    send += to[r];
+    send_bytes += to[r].size();
   }
+  std::string send;
+  send.reserve(send_bytes);
+  for (const std::string_view m : to) send += m;
   std::size_t send_total = 0;
   const std::vector<int> send_displs = displacements(send_counts, send_total);
   std::vector<int> recv_counts(n);
@@ -126,11 +128,22 @@ std::vector<std::string> MpiCommunicator::all_to_all(const std::vector<std::stri
   std::string received(recv_total, '\0');
   MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), MPI_BYTE, received.data(),
                 recv_counts.data(), recv_displs.data(), MPI_BYTE, comm_);
-  std::vector<std::string> out(n);
   for (std::size_t r = 0; r < n; ++r) {
-    out[r] = received.substr(static_cast<std::size_t>(recv_displs[r]),
-                             static_cast<std::size_t>(recv_counts[r]));
+    receive(std::string_view(received).substr(static_cast<std::size_t>(recv_displs[r]),
+                                              static_cast<std::size_t>(recv_counts[r])));
   }
+}
+
+std::vector<std::string> MpiCommunicator::all_gather(std::string_view mine) {
+  std::vector<std::string> out;
+  all_gather(mine, [&out](std::string_view m) { out.emplace_back(m); });
+  return out;
+}
+
+std::vector<std::string> MpiCommunicator::all_to_all(const std::vector<std::string>& to) {
+  const std::vector<std::string_view> views(to.begin(), to.end());
+  std::vector<std::string> out;
+  all_to_all(views, [&out](std::string_view m) { out.emplace_back(m); });
   return out;
 }
 

@@ -19,6 +19,7 @@
 #include <functional>
 #include <list>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,6 +41,13 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::vector<std::string> all_gather(std::string_view mine) override;
   std::vector<std::string> all_to_all(const std::vector<std::string>& to) override;
+
+  // The same collectives handing each rank's message, in rank order, to `receive` as a view
+  // of MPI's receive buffer (valid only during the call) instead of copying it into a
+  // string: for a caller that keeps the messages in storage of its own.
+  using Receive = std::function<void(std::string_view message)>;
+  void all_gather(std::string_view mine, const Receive& receive);
+  void all_to_all(std::span<const std::string_view> to, const Receive& receive);
   void watch_for_alerts(std::function<void()> on_alert) override;
   void stop_watching() override;
   void alert_others() override;

@@ -213,6 +213,24 @@ TEST_F(MpiCli, StdinCannotBeSharedBetweenRanks) {
   EXPECT_NE(r.err.find("stdin (-) cannot be shared"), std::string::npos) << r.err;
 }
 
+// The installed layout: the program in <prefix>/bin, its module where the install puts it
+// (TALLY_MPI_MODULE_DIR from the program's directory), nothing beside the program. Two ranks
+// then count as one process does.
+TEST_F(MpiCli, TheInstalledLayoutFindsTheModule) {
+  const fs::path bin = dir_ / "prefix" / "bin";
+  const fs::path module_dir = (bin / TALLY_MPI_MODULE_DIR).lexically_normal();
+  fs::create_directories(bin);
+  fs::create_directories(module_dir);
+  fs::copy_file(TALLY_EXE, bin / "tally");
+  fs::copy_file(TALLY_MPI_MODULE, module_dir / "tally-mpi.so");
+  ASSERT_NE(module_dir, bin);
+  const std::string in = write("in.txt", "b a b\nc b a\n");
+  const ProcessResult together =
+      run_process(mpirun(2, {(bin / "tally").string(), "wordcount", "-j", "1", "-f", "tsv", in}));
+  EXPECT_EQ(together.exit_status, 0) << together.err;
+  EXPECT_EQ(together.out, "b\t3\na\t2\nc\t1\n") << together.err;
+}
+
 // A tally copied without its MPI module, started as a rank (mpirun's variables, without
 // mpirun: MPI is never reached): one message naming the module and where it was looked for,
 // exit 4, no output.

@@ -108,8 +108,9 @@ Result<const TallyMpiModule*> load_module() {
     // RTLD_GLOBAL: the components Open MPI loads itself resolve against its libraries.
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
     if (handle == nullptr) {
-      return Status::Unavailable("cannot load the MPI module " + path.string() + ": " +
-                                 ::dlerror());
+      // glibc keeps dlerror's state per thread.
+      const char* why = ::dlerror();  // NOLINT(concurrency-mt-unsafe)
+      return Status::Unavailable("cannot load the MPI module " + path.string() + ": " + why);
     }
     using Entry = const TallyMpiModule* (*)();
     const auto entry = reinterpret_cast<Entry>(::dlsym(handle, kTallyMpiModuleEntry));
@@ -124,7 +125,8 @@ Result<const TallyMpiModule*> load_module() {
                              " is not installed (looked at " + tried + ")");
 }
 
-// The exception the module caught, thrown again on this side of the interface.
+// The exception the module caught, thrown again on this side of the interface. Out of
+// memory goes first to the program's new-handler, as an allocation of its own would.
 [[noreturn]] void rethrow(const TallyMpiError& error) {
   switch (error.failure) {
     case kTallyMpiLengthError:
@@ -132,6 +134,7 @@ Result<const TallyMpiModule*> load_module() {
     case kTallyMpiInvalidArgument:
       throw std::invalid_argument(error.message);
     case kTallyMpiOutOfMemory:
+      if (const std::new_handler handler = std::get_new_handler()) handler();
       throw std::bad_alloc();
     case kTallyMpiOk:
     case kTallyMpiOtherFailure:
@@ -140,9 +143,26 @@ Result<const TallyMpiModule*> load_module() {
   throw std::runtime_error(error.message);
 }
 
-void collect(void* context, const char* data, std::size_t size) {
-  static_cast<std::vector<std::string>*>(context)->emplace_back(data, size);
-}
+// The messages of one collective call, copied out of the module's buffer. The copy runs
+// inside the module, so a failure is kept and thrown once the call has returned.
+struct Collected {
+  std::vector<std::string> messages;
+  std::exception_ptr failure;
+
+  static void receive(void* context, const char* data, std::size_t size) noexcept {
+    auto& self = *static_cast<Collected*>(context);
+    if (self.failure) return;
+    try {
+      self.messages.emplace_back(data, size);
+    } catch (...) {
+      self.failure = std::current_exception();
+    }
+  }
+  std::vector<std::string> take() {
+    if (failure) std::rethrow_exception(failure);
+    return std::move(messages);
+  }
+};
 
 // The module's session: the world's communicator until destruction, then MPI_Finalize; a
 // session ended by an exception aborts the job instead (TallyMpiModule::end).
@@ -160,28 +180,31 @@ class ModuleSession final : public MpiSession, public mpi::Communicator {
   int rank() const override { return module_.rank(session_); }
   int size() const override { return module_.size(session_); }
   std::vector<std::string> all_gather(std::string_view mine) override {
-    std::vector<std::string> out;
+    Collected out;
     TallyMpiError error{};
-    if (!module_.all_gather(session_, {mine.data(), mine.size()}, collect, &out, &error)) {
+    if (!module_.all_gather(session_, {mine.data(), mine.size()}, Collected::receive, &out,
+                            &error)) {
       rethrow(error);
     }
-    return out;
+    return out.take();
   }
   std::vector<std::string> all_to_all(const std::vector<std::string>& to) override {
     std::vector<TallyMpiBytes> bytes;
     bytes.reserve(to.size());
     for (const std::string& m : to) bytes.push_back({m.data(), m.size()});
-    std::vector<std::string> out;
+    Collected out;
     TallyMpiError error{};
-    if (!module_.all_to_all(session_, bytes.data(), bytes.size(), collect, &out, &error)) {
+    if (!module_.all_to_all(session_, bytes.data(), bytes.size(), Collected::receive, &out,
+                            &error)) {
       rethrow(error);
     }
-    return out;
+    return out.take();
   }
   void watch_for_alerts(std::function<void()> on_alert) override {
     on_alert_ = std::move(on_alert);
     TallyMpiError error{};
-    const auto call = [](void* self) { static_cast<ModuleSession*>(self)->on_alert_(); };
+    // noexcept: an alert handler that threw would end the process here, not in the module.
+    const auto call = [](void* self) noexcept { static_cast<ModuleSession*>(self)->on_alert_(); };
     if (!module_.watch_for_alerts(session_, call, this, &error)) rethrow(error);
   }
   void stop_watching() override { module_.stop_watching(session_); }

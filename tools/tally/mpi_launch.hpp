@@ -40,8 +40,10 @@ std::optional<std::string> unsupported_launch(const Launch& launch);
 // fails if MPI provides less.
 class MpiSession {
  public:
-  // Joins the job. Fails (kUnavailable) if MPI cannot be initialized, provides too low a
-  // thread level, or counts a different number of ranks than the launcher said.
+  // Loads the program's MPI module (tally-mpi.so, mpi_module.hpp) and joins the job. Fails
+  // (kUnavailable) if the module is missing or cannot be loaded, MPI cannot be initialized,
+  // provides too low a thread level, or counts a different number of ranks than the
+  // launcher said.
   static Result<std::unique_ptr<MpiSession>> start(const Launch& launch);
   virtual ~MpiSession() = default;
   // The job's ranks (MPI_COMM_WORLD).

@@ -5,11 +5,14 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tally/engine/mpi/mpi_communicator.hpp"
@@ -34,9 +37,6 @@ void report(TallyMpiError* error, TallyMpiFailure failure, const char* message) 
   error->message[n] = '\0';
 }
 
-// The members that cannot fail are noexcept: an exception there ends the process here
-// rather than cross into the program.
-
 // Runs fn; false, with the exception's kind and message in *error, if it throws.
 template <typename Fn>
 bool guarded(TallyMpiError* error, Fn&& fn) {
@@ -58,29 +58,33 @@ bool guarded(TallyMpiError* error, Fn&& fn) {
   return false;
 }
 
-void deliver(const std::vector<std::string>& messages, TallyMpiReceive receive, void* context) {
-  for (const std::string& m : messages) receive(context, m.data(), m.size());
+// Each message handed to the program's receive, as a view of MPI's buffer.
+MpiCommunicator::Receive forward(TallyMpiReceive receive, void* context) {
+  return [receive, context](std::string_view m) { receive(context, m.data(), m.size()); };
 }
 
 void* start(int* provided, bool* serialized, TallyMpiError* error) {
   *provided = 0;
+  // Allocated before MPI_Init_thread: once it has run, a failure here could only abort.
+  std::unique_ptr<Session> session;
+  if (!guarded(error, [&] { session = std::make_unique<Session>(); })) return nullptr;
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, provided) != MPI_SUCCESS) {
     report(error, kTallyMpiOtherFailure, "cannot initialize MPI");
     return nullptr;
   }
   *serialized = *provided >= MPI_THREAD_SERIALIZED;
-  Session* session = nullptr;
-  if (!guarded(error, [&] {
-        session = new Session;
-        session->world.emplace(MPI_COMM_WORLD);
-      })) {
-    delete session;
+  if (!guarded(error, [&] { session->world.emplace(MPI_COMM_WORLD); })) {
+    // The other ranks may be duplicating the world's communicator with this one: only an
+    // abort ends them.
+    std::fprintf(stderr, "tally: %s\n", error->message);
     MPI_Abort(MPI_COMM_WORLD, tally::cli::kExitJobFailed);
-    return nullptr;
   }
-  return session;
+  return session.release();
 }
 
+// The members that cannot fail are noexcept: an exception there ends the process here
+// rather than cross into the program.
+//
 // A session that ends in failure aborts the job instead of finalizing: the other ranks may be
 // waiting in a collective step for this one, and MPI_Finalize would wait for them in turn.
 void end(void* session, bool abort_job, int exit_status) noexcept {
@@ -95,17 +99,17 @@ int size(const void* session) noexcept { return session_of(session).world->size(
 bool all_gather(void* session, TallyMpiBytes mine, TallyMpiReceive receive, void* context,
                 TallyMpiError* error) {
   return guarded(error, [&] {
-    deliver(session_of(session).world->all_gather({mine.data, mine.size}), receive, context);
+    session_of(session).world->all_gather({mine.data, mine.size}, forward(receive, context));
   });
 }
 
 bool all_to_all(void* session, const TallyMpiBytes* to, std::size_t ranks, TallyMpiReceive receive,
                 void* context, TallyMpiError* error) {
   return guarded(error, [&] {
-    std::vector<std::string> messages;
+    std::vector<std::string_view> messages;
     messages.reserve(ranks);
     for (std::size_t r = 0; r < ranks; ++r) messages.emplace_back(to[r].data, to[r].size);
-    deliver(session_of(session).world->all_to_all(messages), receive, context);
+    session_of(session).world->all_to_all(messages, forward(receive, context));
   });
 }
 

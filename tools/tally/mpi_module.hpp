@@ -14,8 +14,8 @@
 
 extern "C" {
 
-// Raised when a member of TallyMpiModule changes meaning, so that a program never calls a
-// module built from other sources.
+// Raised whenever TallyMpiModule changes, so that a program refuses a module built for
+// another version of this interface.
 constexpr int kTallyMpiModuleVersion = 1;
 
 // The name of the function the module exports, which returns its TallyMpiModule.
@@ -42,7 +42,8 @@ struct TallyMpiBytes {
 };
 
 // Takes one rank's message of a collective call: called once per rank, in rank order, before
-// the call returns. The bytes are valid only during the call.
+// the call returns. The bytes are valid only during the call. It must not throw: it runs
+// inside the module.
 using TallyMpiReceive = void (*)(void* context, const char* data, std::size_t size);
 
 // One MPI session: MPI_Init_thread to MPI_Finalize, with the world's communicator
@@ -62,7 +63,7 @@ struct TallyMpiModule {
                      TallyMpiError* error);
   bool (*all_to_all)(void* session, const TallyMpiBytes* to, std::size_t ranks,
                      TallyMpiReceive receive, void* context, TallyMpiError* error);
-  // on_alert(context) runs on the module's watcher thread.
+  // on_alert(context) runs on the module's watcher thread; it must not throw.
   bool (*watch_for_alerts)(void* session, void (*on_alert)(void* context), void* context,
                            TallyMpiError* error);
   void (*stop_watching)(void* session);
