@@ -650,8 +650,8 @@ def target_rows(results_dir):
     p2, _, _ = process_time(w, "BM_Process_Tally/kjv10/threads:2")
     cw, _, _ = process_time(w, "BM_Process_CountwordsOptimizedC/kjv10")
     vs_countwords = fmt(ratio(cw, p1), "x")
-    ceiling = kjv_ceiling(w)
     ceiling_ratio = kjv_ceiling_ratio(w)
+    ceiling = fmt(ceiling_ratio, "x")
     # The pair row takes the host's other load twice over: when it reads below the -j 2 run
     # itself it measured the host, not the machine's ceiling, and the detail says so.
     below_scaling = ceiling_ratio is not None and p2 and ceiling_ratio < ratio(p1, p2)

@@ -18,15 +18,24 @@ namespace {
 // out-of-memory handler on any thread. Release/acquire: the handler sees a fully built one.
 std::atomic<Supervisor*> current_supervisor{nullptr};
 
-// SIGUSR1 only wakes the supervisor thread from its wait when the Supervisor is destroyed.
-sigset_t watched_signals() {
+// The signals that stop a run.
+sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  return set;
+}
+
+// SIGUSR1 only wakes the supervisor thread from its wait when the Supervisor is destroyed.
+sigset_t watched_signals() {
+  sigset_t set = stop_signals();
   sigaddset(&set, SIGUSR1);
   return set;
 }
+
+// The exit status of a run stopped by one of stop_signals().
+int status_of_signal(int sig) { return sig == SIGINT ? kExitInterrupted : kExitTerminated; }
 
 // Waits for a watched signal until `until` (forever if null); the signal, or 0 when the time
 // came first.
@@ -110,22 +119,17 @@ void Supervisor::forget_temporary(const std::string& path) {
 
 bool Supervisor::begin_publishing() {
   const std::lock_guard lock(mutex_);
-  if (exit_status_.load(std::memory_order_relaxed) == 0) {  // written under mutex_
-    // A SIGINT or SIGTERM sent before this point stops the run even if the supervisor thread
-    // has not taken it yet (it is still pending: every thread blocks it): taken here instead.
-    sigset_t stops;
-    sigemptyset(&stops);
-    sigaddset(&stops, SIGINT);
-    sigaddset(&stops, SIGTERM);
-    const timespec no_wait{};
-    const int sig = sigtimedwait(&stops, nullptr, &no_wait);
-    if (sig > 0) {
-      exit_status_.store(sig == SIGINT ? kExitInterrupted : kExitTerminated,
-                         std::memory_order_release);
-      stop_.request_stop();
-    }
+  if (exit_status_.load(std::memory_order_relaxed) != 0) return false;  // written under mutex_
+  // A SIGINT or SIGTERM sent before this point stops the run even if the supervisor thread
+  // has not taken it yet (it is still pending: every thread blocks it): taken here instead.
+  const sigset_t stops = stop_signals();
+  const timespec no_wait{};
+  if (const int sig = sigtimedwait(&stops, nullptr, &no_wait); sig > 0) {
+    // Release, as in watch(): pairs with exit_status()'s acquire.
+    exit_status_.store(status_of_signal(sig), std::memory_order_release);
+    stop_.request_stop();
+    return false;
   }
-  if (exit_status_.load(std::memory_order_relaxed) != 0) return false;
   publishing_ = true;
   return true;
 }
@@ -159,7 +163,7 @@ void Supervisor::watch() {
       // The backstop's time, or a second signal: the user insists.
       end_process_now();
     }
-    const int status = sig == 0 ? kExitTimeout : sig == SIGINT ? kExitInterrupted : kExitTerminated;
+    const int status = sig == 0 ? kExitTimeout : status_of_signal(sig);
     {
       const std::lock_guard lock(mutex_);
       if (publishing_) {
