@@ -1,11 +1,15 @@
 // Hashing of job keys. The same hash picks a key's partition (high bits) and its slot in a
 // table (low bits), so both must come from a well-mixed 64-bit value.
 //
-// Byte strings of up to 16 bytes (nearly every word of natural text) are hashed inline here,
-// with wyhash's construction: the key's bytes, zero-padded to 16, as two words, then two
-// 64x64->128 multiply-folds. Longer keys go to XXH3 (Debian's xxHash, used header-only in
-// key_hash.cpp) so that xxhash.h stays out of tally's public headers. Inlining the short path
-// matters: an out-of-line call per word was a fifth of the word-count profile.
+// Byte strings of up to 16 bytes (nearly every word of natural text) are hashed inline here:
+// the key's bytes, zero-padded to 16, as two words lo and hi. lo goes through a bijective
+// mix (murmur3's finalizer), hi through wyhash's 64x64->128 multiply-fold, which maps 0 to 0.
+// So among keys of one length up to kExactHashLength (8) bytes, whose hi is 0, the hash is
+// a bijection of the bytes: equal hashes mean equal keys, and a table probe need not read
+// the stored key's bytes to confirm a match (FlatTable::probe). Longer keys go to XXH3 (Debian's
+// xxHash, used header-only in key_hash.cpp) so that xxhash.h stays out of tally's public headers.
+// Inlining the short path matters: an out-of-line call per word was a fifth of the word-count
+// profile.
 //
 // A padded key is one longer than 16 bytes, or one with kKeyPadding (16) readable bytes from
 // its first on, whatever its length (a word in a scratch buffer, a key in a table's Arena).
@@ -68,13 +72,30 @@ inline std::uint64_t low_bytes(const char* p, std::size_t n) noexcept {
   return byte(0) | byte(n / 2) | byte(n - 1);  // every byte of a key of 1 to 3 bytes
 }
 
-// wyhash's mix of a short key: its bytes zero-padded to 16 as words lo and hi, and its
-// length n (so that keys that differ only in trailing zero bytes differ).
+// murmur3's 64-bit finalizer: a bijection (each xor-shift and each multiplication by an odd
+// number can be undone) whose every output bit depends on every input bit.
+inline constexpr std::uint64_t kMixMultiplier0 = 0xff51afd7ed558ccdull;
+inline constexpr std::uint64_t kMixMultiplier1 = 0xc4ceb9fe1a85ec53ull;
+inline std::uint64_t mix_bijective(std::uint64_t x) noexcept {
+  x ^= x >> 33;
+  x *= kMixMultiplier0;
+  x ^= x >> 33;
+  x *= kMixMultiplier1;
+  x ^= x >> 33;
+  return x;
+}
+
+// wyhash's default secret words: odd, with balanced bits.
+inline constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642full;
+inline constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbull;
+
+// The mix of a short key: its bytes zero-padded to 16 as words lo and hi, and its length n
+// (so that keys that differ only in trailing zero bytes differ). For a given n, lo ^ n * k
+// is a bijection of lo, and multiply_fold(0, k) is 0: with hi == 0 (n <= 8) the whole mix is
+// a bijection of lo (see the top of this file). Xoring in a term of hi alone keeps a
+// uniformly mixed lo term uniform.
 inline std::uint64_t mix_short_key(std::uint64_t lo, std::uint64_t hi, std::size_t n) noexcept {
-  // wyhash's default secret words: odd, with balanced bits.
-  constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642full;
-  constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbull;
-  return multiply_fold(kSecret1 ^ n, multiply_fold(lo ^ kSecret1, hi ^ kSecret0));
+  return mix_bijective(lo ^ (n * kSecret0)) ^ multiply_fold(hi, kSecret1);
 }
 
 #if defined(__SSE2__)
@@ -103,6 +124,10 @@ std::uint64_t hash_long_key(std::string_view key) noexcept;
 
 // Bytes that must be readable from a padded key's first byte on (see the top of this file).
 inline constexpr std::size_t kKeyPadding = 16;
+
+// Two byte-string keys of the same length n <= kExactHashLength are equal exactly when their
+// hash_key values are (see the top of this file).
+inline constexpr std::size_t kExactHashLength = 8;
 
 [[gnu::always_inline]] inline std::uint64_t hash_key(std::string_view key) noexcept {
   const char* p = key.data();

@@ -121,6 +121,15 @@ class FlatTable {
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (s.hash == hash) {
+        if constexpr (std::is_same_v<Key, std::string_view>) {
+          // Decided from the slot alone, without reading the stored key's bytes (a cache
+          // miss of its own in a large table): the hash identifies a key of up to
+          // kExactHashLength bytes among those of its length (key_hash.hpp). Not for hash 1,
+          // which nonzero() also gives to hash 0.
+          if (key.size() <= kExactHashLength && s.key.size() == key.size() && hash != 1) {
+            return {&s.acc, false};
+          }
+        }
         if constexpr (kPadded) {
           if (padded_keys_equal(s.key, key)) return {&s.acc, false};
         } else {

@@ -1,4 +1,5 @@
-// FlatTable: lookups of padded keys (key_hash.hpp) and of plain ones meet the same entries.
+// FlatTable: lookups of padded keys (key_hash.hpp) and of plain ones meet the same entries;
+// a match decided from the hash alone never joins two keys.
 #include "tally/engine/detail/flat_table.hpp"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "tally/engine/key_hash.hpp"
+#include "tests/support/key_from_hash.hpp"
 
 namespace {
 
@@ -39,6 +41,26 @@ TEST(FlatTable, PaddedAndUnpaddedLookupsFindTheSameEntries) {
     ++checked;
   });
   EXPECT_EQ(checked, keys.size());
+}
+
+// A table stores hash 0 as 1 (0 marks an empty slot), so two keys of one length whose
+// hashes are 0 and 1 have the same slot hash; the probe that trusts the hash for keys of up
+// to 8 bytes must still keep them apart.
+TEST(FlatTable, KeysWhoseHashesAreZeroAndOneStayApart) {
+  const auto zero = tally::testing::key_with_hash(0, tally::kExactHashLength);
+  const auto one = tally::testing::key_with_hash(1, tally::kExactHashLength);
+  ASSERT_TRUE(zero.has_value() && one.has_value());
+  ASSERT_EQ(tally::hash_key(*zero), 0u);
+  ASSERT_EQ(tally::hash_key(*one), 1u);
+  tally::detail::FlatTable<std::string_view, std::uint64_t> table;
+  for (int round = 0; round < 3; ++round) {
+    *table.find_or_insert(*zero, tally::hash_key(*zero)).first += 1;
+    *table.find_or_insert(*one, tally::hash_key(*one)).first += 10;
+  }
+  ASSERT_EQ(table.size(), 2u);
+  table.for_each([&](std::uint64_t, std::string_view key, std::uint64_t count) {
+    EXPECT_EQ(count, key == *zero ? 3u : 30u);
+  });
 }
 
 }  // namespace

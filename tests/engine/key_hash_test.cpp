@@ -1,15 +1,19 @@
 // hash_key and keys_equal for byte strings: the inline short-key paths must agree with plain
-// byte comparison at every length, and the hash must spread keys over a table's low bits.
+// byte comparison at every length, the hash must spread keys over a table's low and high
+// bits, and it must identify a key of up to 8 bytes.
 #include "tally/engine/key_hash.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tests/support/key_from_hash.hpp"
 
 namespace {
 
@@ -105,24 +109,43 @@ TEST(HashKey, DependsOnBytesNotAddress) {
   }
 }
 
-// The low bits pick a table slot and the high bits a partition: short sequential keys
-// ("w0".."w99999", the worst case for a weak mix) fill 1024 buckets of either evenly.
-TEST(HashKey, SpreadsShortSequentialKeysOverLowAndHighBits) {
+// The low bits pick a table slot and the high bits a partition: sequential keys (the worst
+// case for a weak mix) fill 1024 buckets of either evenly. "w0".."w99999" differ in their
+// first 8 bytes; "sequence0".."sequence99999" share them and differ only in the rest.
+TEST(HashKey, SpreadsSequentialKeysOverLowAndHighBits) {
   constexpr std::size_t kKeys = 100000;
   constexpr std::size_t kBuckets = 1024;
-  std::vector<std::size_t> low(kBuckets);
-  std::vector<std::size_t> high(kBuckets);
-  for (std::size_t i = 0; i < kKeys; ++i) {
-    const std::string key = "w" + std::to_string(i);
-    const std::uint64_t h = hash_key(std::string_view(key));
-    ++low[h % kBuckets];
-    ++high[h >> 54];
+  for (const std::string prefix : {"w", "sequence"}) {
+    std::vector<std::size_t> low(kBuckets);
+    std::vector<std::size_t> high(kBuckets);
+    for (std::size_t i = 0; i < kKeys; ++i) {
+      const std::string key = prefix + std::to_string(i);
+      const std::uint64_t h = hash_key(std::string_view(key));
+      ++low[h % kBuckets];
+      ++high[h >> 54];
+    }
+    // Mean 97.7 per bucket; a uniform hash stays well inside [50, 150] for every bucket.
+    EXPECT_LT(*std::max_element(low.begin(), low.end()), 150u) << prefix;
+    EXPECT_GT(*std::min_element(low.begin(), low.end()), 50u) << prefix;
+    EXPECT_LT(*std::max_element(high.begin(), high.end()), 150u) << prefix;
+    EXPECT_GT(*std::min_element(high.begin(), high.end()), 50u) << prefix;
   }
-  // Mean 97.7 per bucket; a uniform hash stays well inside [50, 150] for every bucket.
-  EXPECT_LT(*std::max_element(low.begin(), low.end()), 150u);
-  EXPECT_GT(*std::min_element(low.begin(), low.end()), 50u);
-  EXPECT_LT(*std::max_element(high.begin(), high.end()), 150u);
-  EXPECT_GT(*std::min_element(high.begin(), high.end()), 50u);
+}
+
+// The hash of a key of up to kExactHashLength bytes identifies it among the keys of its
+// length (FlatTable relies on it): the key can be computed back from the hash. Random bytes,
+// zeros included, at every such length.
+TEST(HashKey, IdentifiesEveryKeyOfUpToEightBytes) {
+  std::mt19937_64 random(7);
+  for (std::size_t n = 0; n <= tally::kExactHashLength; ++n) {
+    for (int i = 0; i < 2000; ++i) {
+      std::string key(n, '\0');
+      for (char& c : key) c = static_cast<char>(random() % 4 == 0 ? 0 : random());
+      const auto back = tally::testing::key_with_hash(hash_key(key), n);
+      ASSERT_TRUE(back.has_value()) << "length " << n;
+      EXPECT_EQ(*back, key) << "length " << n;
+    }
+  }
 }
 
 }  // namespace
