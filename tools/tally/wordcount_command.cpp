@@ -146,13 +146,19 @@ Result<RunOutput<J>> run_job(const J& job, RunSetup& setup) {
 // run's slice, a task) is noise.
 constexpr std::size_t kRowsPerPiece = std::size_t{1} << 16;
 // Below this many rows a piece is not worth a task of its own; above it, every worker gets
-// at least one piece, so that a result of a few ten thousand rows (a natural-language
-// vocabulary) is not formatted by one thread while the others wait.
+// pieces, so that a result of a few ten thousand rows (a natural-language vocabulary) is not
+// formatted by one thread while the others wait.
 constexpr std::size_t kMinRowsPerPiece = std::size_t{1} << 12;
+// Pieces per worker when the rows allow: several, not one, so that the workers even out
+// between them what one piece per worker would not: pieces of about equal row counts take
+// unequal times, and a parked worker woken while another thread keeps its CPU may start
+// late (the kernel can queue it behind that thread).
+constexpr std::size_t kPiecesPerWorker = 4;
 
 // How many pieces the rows of a result in memory are formatted in.
 std::size_t piece_count(std::size_t rows, std::size_t workers) {
-  return std::max(rows / kRowsPerPiece + 1, std::min(workers, rows / kMinRowsPerPiece + 1));
+  return std::max(rows / kRowsPerPiece + 1,
+                  std::min(kPiecesPerWorker * workers, rows / kMinRowsPerPiece + 1));
 }
 // Bytes of formatted rows of a result on disk written at a time.
 constexpr std::size_t kSpilledPieceBytes = std::size_t{1} << 20;
