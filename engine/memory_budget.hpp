@@ -37,6 +37,9 @@ class MemoryBudget {
   explicit MemoryBudget(std::uint64_t limit_bytes = 0) noexcept : limit_(limit_bytes) {}
   MemoryBudget(const MemoryBudget&) = delete;
   MemoryBudget& operator=(const MemoryBudget&) = delete;
+  MemoryBudget(MemoryBudget&&) = delete;
+  MemoryBudget& operator=(MemoryBudget&&) = delete;
+  ~MemoryBudget() = default;
 
   // Records `bytes` as in use. Without a spill mark, throws StatusError(kResourceExhausted)
   // and records nothing if that would pass the limit. `what` names the use in the message

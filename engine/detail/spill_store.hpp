@@ -47,6 +47,9 @@ class SpillStore {
   SpillStore(SpillSettings settings, std::size_t partitions);
   SpillStore(const SpillStore&) = delete;
   SpillStore& operator=(const SpillStore&) = delete;
+  SpillStore(SpillStore&&) = delete;
+  SpillStore& operator=(SpillStore&&) = delete;
+  ~SpillStore() = default;
 
   const SpillSettings& settings() const noexcept { return settings_; }
   // Fixed at construction, so read without the lock.

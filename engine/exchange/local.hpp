@@ -181,7 +181,7 @@ class Local {
       const auto sorted = detail::sort_and_combine_by_key(
           std::span<const std::span<KeyAcc<J>>>(pieces), w.sort_scratch,
           [](auto& into, auto&& from) {
-            detail::Accumulation<J>::merge(into, std::move(from), false);
+            detail::Accumulation<J>::merge(into, std::forward<decltype(from)>(from), false);
           });
       spill_sorted<J>(*ctx_.spill, p, std::span<const KeyAcc<J>>(sorted));
       w.runs[p] = Run();
@@ -207,7 +207,7 @@ class Local {
     auto& scratch = worker >= 0 ? workers_[static_cast<std::size_t>(worker)]->sort_scratch : own;
     part.entries = detail::sort_and_combine_by_key(
         std::span<const std::span<KeyAcc<J>>>(pieces), scratch, [](auto& into, auto&& from) {
-          detail::Accumulation<J>::merge(into, std::move(from), false);
+          detail::Accumulation<J>::merge(into, std::forward<decltype(from)>(from), false);
         });
     for (auto& w : workers_) w->runs[p] = Run();
     return part;
