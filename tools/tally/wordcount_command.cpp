@@ -230,7 +230,9 @@ int write_results(const WordcountArgs& args, Format format, const RunOutput<J>& 
       }
       write_rows();
     }
-    const std::size_t in_flight = 4 * scheduler.num_workers();
+    // A batch holds as many pieces as piece_count gives a result of fewer than
+    // kRowsPerPiece rows, so that such a result is balanced within one batch.
+    const std::size_t in_flight = kPiecesPerWorker * scheduler.num_workers();
     std::vector<std::string> pieces(in_flight);
     for (std::size_t first = 0; first < slices.size() && !out.table.spilled() && file.status().ok();
          first += in_flight) {
