@@ -23,8 +23,8 @@ std::uint64_t this_thread_id() noexcept {
 TaskGroup::TaskGroup(Scheduler& scheduler, TaskGroupOptions options)
     : scheduler_(scheduler),
       limit_(options.limit),
-      counter_(scheduler),
-      caller_runs_(options.caller_runs) {
+      caller_runs_(options.caller_runs),
+      counter_(scheduler) {
   if (options.deadline) {
     deadline_timer_ = scheduler_.timer().schedule(*options.deadline, [this] {
       stop_with(Status::DeadlineExceeded("the task group's deadline passed"));

@@ -65,6 +65,7 @@
 #include "tally/engine/deadline_timer.hpp"
 #include "tally/engine/scheduler.hpp"
 #include "tally/engine/status.hpp"
+#include "tally/lockfree/cache_line.hpp"
 
 namespace tally {
 
@@ -172,27 +173,36 @@ class TaskGroup {
   // Records `cause` as the outcome unless one is recorded already, and stops the group.
   void stop_with(Status cause);
 
+  // The members are grouped by who writes them, each group on cache lines of its own: a
+  // spawn reads the first group and writes the owner's, and a task that ends reads the
+  // first and writes counter_ (bench/engine/scheduler_bench.cpp, EmptySpawn).
+  //
+  // Written once (slot_ and slot_owner_ when the slot is claimed), read by every spawn and
+  // every task.
   Scheduler& scheduler_;
   const std::size_t limit_;
+  const bool caller_runs_;
   std::stop_source stop_;
-  detail::WaitCounter counter_;
-
-  mutable std::mutex mu_;
-  std::optional<Status> outcome_;   // guarded by mu_: the first failure or stop cause
-  std::size_t running_ = 0;         // guarded by mu_: started, unfinished tasks (limit only)
-  std::deque<detail::Task*> held_;  // guarded by mu_: tasks waiting for a slot (limit only)
-
   // caller_runs: the claimed external slot (set once, never changed until the destructor
   // frees it) and its owner (an id from this_thread_id() in task_group.cpp), published by
   // the release store of slot_.
-  const bool caller_runs_;
   std::atomic<Scheduler::ExternalSlot*> slot_{nullptr};
   std::atomic<std::uint64_t> slot_owner_{0};
-  bool slot_claim_tried_ = false;  // guarded by mu_: claim only once
-  // Owner of the slot only (see count_and_start).
+
+  // Written by every task that ends.
+  alignas(lockfree::kCacheLine) detail::WaitCounter counter_;
+
+  // Written by the slot's owner on every spawn (see count_and_start), read by no one else.
   static constexpr std::size_t kSpawnCredits = 64;
-  std::size_t spawn_credits_ = 0;
+  alignas(lockfree::kCacheLine) std::size_t spawn_credits_ = 0;
   bool owner_waiting_ = false;
+
+  // The rest, under mu_ or written rarely.
+  alignas(lockfree::kCacheLine) mutable std::mutex mu_;
+  std::optional<Status> outcome_;   // guarded by mu_: the first failure or stop cause
+  std::size_t running_ = 0;         // guarded by mu_: started, unfinished tasks (limit only)
+  std::deque<detail::Task*> held_;  // guarded by mu_: tasks waiting for a slot (limit only)
+  bool slot_claim_tried_ = false;   // guarded by mu_: claim only once
 
   std::optional<DeadlineTimer::Id> deadline_timer_;
   // Last: destroyed first, so a parent stop can no longer call into a dying group.
