@@ -57,7 +57,8 @@ inline std::size_t default_grain(std::size_t n, std::size_t workers) noexcept {
 // caller's stack until every piece has finished.
 class RangeJob {
  public:
-  RangeJob(Scheduler& s, std::size_t piece_grain) : scheduler(s), grain(piece_grain), counter(s) {}
+  RangeJob(Scheduler& s, std::size_t piece_grain)
+      : scheduler(s), grain(piece_grain), counter(std::in_place, s) {}
 
   // Runs [lo, hi) with lazy binary splitting; `chunk(lo, hi)` does the work of a piece.
   template <typename Chunk>
@@ -82,7 +83,7 @@ class RangeJob {
 
   template <typename Chunk>
   void spawn(std::size_t lo, std::size_t hi, Chunk& chunk) {
-    scheduler.submit([this, lo, hi, &chunk]() noexcept { run(lo, hi, chunk); }, counter);
+    scheduler.submit([this, lo, hi, &chunk]() noexcept { run(lo, hi, chunk); }, *counter);
   }
 
   // Runs the whole range from the calling thread and returns when every piece is done,
@@ -94,7 +95,7 @@ class RangeJob {
     } else {
       spawn(begin, end, chunk);  // pieces always run on workers (parallel_reduce relies on it)
     }
-    scheduler.wait_for(counter);
+    scheduler.wait_for(*counter);
     // The counter's release/acquire makes `error_` visible here.
     if (error_) std::rethrow_exception(error_);
   }
@@ -106,7 +107,9 @@ class RangeJob {
 
   Scheduler& scheduler;
   const std::size_t grain;
-  WaitCounter counter;
+  // Written by every piece that ends, on a line of its own: scheduler, grain and failed_ are
+  // read in every piece's loop.
+  lockfree::CachePadded<WaitCounter> counter;
 
  private:
   void fail(std::exception_ptr e) noexcept {
