@@ -535,6 +535,18 @@ def scheduler_rows(s):
             rows.append((f"{kind} throughput / oneTBB, {t} thread(s)", put(f"sched.{kind}.t{t}", fmt(ratio(tbb, ours), "x")),
                          f"{fmt(ours)} vs {fmt(tbb)} ms" + ("; target >= 0.95x" if kind == "parallel_reduce" else "")))
     for t in (1, 2):
+        ours = time_of(s, f"BM_ParallelReduce_SumFromWorker/threads:{t}/real_time")
+        tbb = time_of(s, f"BM_TbbParallelReduce_Sum/threads:{t}/real_time")
+        rows.append((f"parallel_reduce called from a worker / oneTBB, {t} thread(s)",
+                     put(f"sched.parallel_reduce_from_worker.t{t}", fmt(ratio(tbb, ours), "x")),
+                     f"{fmt(ours)} vs {fmt(tbb)} ms; no hand-off to a parked pool per call"))
+    b = s.get("BM_Host_WakeLatency/iterations:300/manual_time")
+    if b:
+        rows.append(("host: wake-up of a thread parked on a futex, its CPU idle (no tally code)",
+                     put("host.wake_p50", fmt(b.get("p50_us"), " us")),
+                     f"median; p99 {put('host.wake_p99', fmt(b.get('p99_us'), ' us'))}, "
+                     f"max {put('host.wake_max', fmt(b.get('max_us'), ' us'))}"))
+    for t in (1, 2):
         b = s.get(f"BM_TaskGroup_CancelLatency/threads:{t}/iterations:500/manual_time")
         if b:
             rows.append((f"cancellation latency, {t} thread(s)", put(f"sched.cancel.t{t}", fmt(b["real_time"], " us")),
@@ -670,8 +682,10 @@ def target_rows(results_dir):
     for t in (1, 2):
         ours = time_of(s, f"BM_ParallelReduce_Sum/threads:{t}/real_time")
         tbb = time_of(s, f"BM_TbbParallelReduce_Sum/threads:{t}/real_time")
+        from_worker = time_of(s, f"BM_ParallelReduce_SumFromWorker/threads:{t}/real_time")
         rows.append((f"parallel_reduce throughput / oneTBB, {t} thread(s)", fmt(ratio(tbb, ours), "x"), ">= 0.95x",
-                     f"{fmt(ours)} vs {fmt(tbb)} ms"))
+                     f"{fmt(ours)} vs {fmt(tbb)} ms; called from a worker {fmt(from_worker)} ms "
+                     f"({fmt(ratio(tbb, from_worker), 'x')})"))
     rows.append(("WorkStealingDeque owner push+pop pair", fmt(time_of(d, "BM_WorkStealingDeque_PushPop/depth:64"), " ns"),
                  "<= 10 ns", ""))
     ours = rate(q, "BM_MpmcQueue_Try/1P1C/manual_time")

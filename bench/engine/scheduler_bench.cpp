@@ -31,6 +31,15 @@
 //    that skipped or duplicated pieces reports an error instead of a fast number. At
 //    threads:1 both run on the same CPU (bench/one_cpu.hpp): tally's one worker, and the
 //    thread that calls TBB.
+//  - BM_ParallelReduce_SumFromWorker: BM_ParallelReduce_Sum's calls made from a task on the
+//    pool rather than from the benchmark thread, so that no call hands its range to parked
+//    workers and sleeps until the last piece wakes it. oneTBB's calling thread runs pieces in
+//    its arena and never makes that hand-off; the pair prices it (see BM_Host_WakeLatency).
+//  - BM_Host_WakeLatency: the machine, not tally: the time from notify_one to a thread parked
+//    on a futex running again, its CPU gone idle meanwhile (median in the iteration time,
+//    `p50_us`, `p99_us`, `max_us`). Every hand-off to a parked worker pays at least this; a
+//    virtual machine whose idle CPU must first be scheduled by its host pays much more than
+//    bare metal.
 //  - BM_TaskGroup_CancelLatency: 2 x threads tasks that each spin kWorkSlice of work and then
 //    check their stop token. Once every worker runs one (the other half are queued: a task
 //    never yields its worker), the benchmark thread calls cancel() and then wait(); the time
@@ -63,6 +72,7 @@
 // are allocated and filled once per process, outside any timing.
 #include <benchmark/benchmark.h>
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -109,6 +119,10 @@ constexpr auto kWorkSlice = std::chrono::microseconds(10);
 // per pool size on an idle 2-core machine (several seconds when other processes compete).
 constexpr benchmark::IterationCount kCancelSamples = 500;
 constexpr auto kIdleTime = std::chrono::seconds(1);
+// WakeLatency: wake-ups per run (enough for a p99, the 3rd worst) and the pause before each,
+// long enough for the sleeper's CPU to go idle.
+constexpr benchmark::IterationCount kWakeSamples = 300;
+constexpr auto kWakePause = std::chrono::milliseconds(2);
 // ForkJoinSteals: 2^12 leaves of ~1 us each (a few ms per iteration), deep enough that
 // thieves find work at every level.
 constexpr int kForkJoinDepth = 12;
@@ -198,9 +212,9 @@ void BM_TbbTaskGroup_EmptySpawnPlusCaller(benchmark::State& state) {
 
 // ---- parallel_reduce and parallel_for ------------------------------------------------------
 
-void BM_ParallelReduce_Sum(benchmark::State& state) {
+// The timed loop of both tally reduce benchmarks, on whichever thread calls it.
+void SumLoop(benchmark::State& state, tally::Scheduler& sched) {
   const auto& in = RangeInput();
-  tally::Scheduler sched{{.threads = PoolSize(state)}};
   for (auto _ : state) {
     const std::uint64_t sum = tally::parallel_reduce(
         sched, 0, in.size(), std::uint64_t{0},
@@ -216,6 +230,25 @@ void BM_ParallelReduce_Sum(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() *
                           static_cast<std::int64_t>(kRangeElements * sizeof(std::uint32_t)));
+}
+
+void BM_ParallelReduce_Sum(benchmark::State& state) {
+  RangeInput();  // built before the pool starts, as in every range benchmark
+  tally::Scheduler sched{{.threads = PoolSize(state)}};
+  SumLoop(state, sched);
+}
+
+// The same calls made from a worker: the whole timed loop is one task, so each call starts on
+// a running worker instead of handing its range to a parked pool and sleeping until the last
+// piece wakes it. Next to BM_ParallelReduce_Sum it prices those two hand-offs per call (the
+// host's wake-up latency, BM_Host_WakeLatency); next to oneTBB, whose calling thread runs
+// pieces in its arena, it compares the partitioners alone.
+void BM_ParallelReduce_SumFromWorker(benchmark::State& state) {
+  RangeInput();
+  tally::Scheduler sched{{.threads = PoolSize(state)}};
+  tally::TaskGroup group(sched);
+  group.spawn([&] { SumLoop(state, sched); });
+  if (const tally::Status s = group.wait(); !s.ok()) state.SkipWithError(s.to_string().c_str());
 }
 
 void BM_TbbParallelReduce_Sum(benchmark::State& state) {
@@ -333,6 +366,76 @@ void BM_TaskGroup_CancelLatency(benchmark::State& state) {
   }
   if (samples.empty()) return;
   std::sort(samples.begin(), samples.end());
+  state.counters["p99_us"] = samples[samples.size() * 99 / 100] * 1e6;
+  state.counters["max_us"] = samples.back() * 1e6;
+}
+
+// ---- The host's wake-up latency -----------------------------------------------------------
+
+// One thread parks on a futex (std::atomic::wait, as the pool's workers do) and another wakes
+// it after a pause long enough for the sleeper's CPU to go idle; the iteration time is from
+// just before notify_one to the sleeper running again. No tally code: this is the floor under
+// every hand-off to a parked worker on this machine (a virtual CPU that went idle may first
+// have to be scheduled by the host), so rows built on such hand-offs are read against it.
+// Both threads are pinned to CPUs of their own when the process may use two, so the wake-up
+// always crosses CPUs, as a pool's does.
+void BM_Host_WakeLatency(benchmark::State& state) {
+  constexpr std::uint32_t kStopEpoch = ~std::uint32_t{0};
+  std::atomic<std::uint32_t> epoch{0};
+  std::atomic<std::uint32_t> woken{0};
+  std::atomic<Clock::rep> woke_at{0};
+  std::vector<int> cpus;
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0) {
+    for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c) {
+      if (CPU_ISSET(c, &mask)) cpus.push_back(c);
+    }
+  }
+  auto pin = [&](std::size_t i) {
+    if (cpus.size() < 2) return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus[i], &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+  };
+  std::thread sleeper([&] {
+    pin(0);
+    for (std::uint32_t seen = 0;;) {
+      epoch.wait(seen, std::memory_order_acquire);
+      seen = epoch.load(std::memory_order_acquire);
+      if (seen == kStopEpoch) return;
+      woke_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+      woken.store(seen, std::memory_order_release);
+      woken.notify_one();
+    }
+  });
+  pin(1);
+  std::vector<double> samples;
+  std::uint32_t round = 0;
+  for (auto _ : state) {
+    std::this_thread::sleep_for(kWakePause);
+    ++round;
+    const Clock::time_point t0 = Clock::now();
+    epoch.store(round, std::memory_order_release);
+    epoch.notify_one();
+    for (std::uint32_t w = woken.load(std::memory_order_acquire); w != round;
+         w = woken.load(std::memory_order_acquire)) {
+      woken.wait(w, std::memory_order_acquire);
+    }
+    const Clock::duration d =
+        Clock::duration(woke_at.load(std::memory_order_relaxed)) - t0.time_since_epoch();
+    const double seconds = std::chrono::duration<double>(d).count();
+    state.SetIterationTime(seconds);
+    samples.push_back(seconds);
+  }
+  epoch.store(kStopEpoch, std::memory_order_release);
+  epoch.notify_one();
+  sleeper.join();
+  if (cpus.size() >= 2) sched_setaffinity(0, sizeof mask, &mask);  // this thread's own again
+  if (samples.empty()) return;
+  std::sort(samples.begin(), samples.end());
+  state.counters["p50_us"] = samples[samples.size() / 2] * 1e6;
   state.counters["p99_us"] = samples[samples.size() * 99 / 100] * 1e6;
   state.counters["max_us"] = samples.back() * 1e6;
 }
@@ -516,6 +619,10 @@ void RegisterAll() {
       ->Apply(pool_sizes)
       ->Apply(tally::bench::one_thread_on_one_cpu)
       ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_ParallelReduce_SumFromWorker", BM_ParallelReduce_SumFromWorker)
+      ->Apply(pool_sizes)
+      ->Apply(tally::bench::one_thread_on_one_cpu)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_TbbParallelReduce_Sum", BM_TbbParallelReduce_Sum)
       ->Apply(pool_sizes)
       ->Apply(tally::bench::one_thread_on_one_cpu)
@@ -533,6 +640,10 @@ void RegisterAll() {
       ->Arg(1)
       ->Arg(2)
       ->Iterations(kCancelSamples)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_Host_WakeLatency", BM_Host_WakeLatency)
+      ->Iterations(kWakeSamples)
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond);
   auto steal_pool_sizes = [](benchmark::internal::Benchmark* b) {
