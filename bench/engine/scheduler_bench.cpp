@@ -37,9 +37,8 @@
 //    its arena and never makes that hand-off; the pair prices it (see BM_Host_WakeLatency).
 //  - BM_Host_WakeLatency: the machine, not tally: the time from notify_one to a thread parked
 //    on a futex running again, its CPU gone idle meanwhile (median in the iteration time,
-//    `p50_us`, `p99_us`, `max_us`). Every hand-off to a parked worker pays at least this; a
-//    virtual machine whose idle CPU must first be scheduled by its host pays much more than
-//    bare metal.
+//    `p50_us`, `p99_us`, `max_us`). Every hand-off to a parked worker pays at least this; on
+//    a virtual machine an idle CPU may first have to be scheduled by its host.
 //  - BM_TaskGroup_CancelLatency: 2 x threads tasks that each spin kWorkSlice of work and then
 //    check their stop token. Once every worker runs one (the other half are queued: a task
 //    never yields its worker), the benchmark thread calls cancel() and then wait(); the time
@@ -315,6 +314,14 @@ void BM_TbbParallelFor_Map(benchmark::State& state) {
 
 // ---- Cancellation latency ------------------------------------------------------------------
 
+// Sorts the per-iteration seconds in `samples` and reports their tail as `p99_us` and `max_us`.
+void SetTailCounters(benchmark::State& state, std::vector<double>& samples) {
+  if (samples.empty()) return;
+  std::sort(samples.begin(), samples.end());
+  state.counters["p99_us"] = samples[samples.size() * 99 / 100] * 1e6;
+  state.counters["max_us"] = samples.back() * 1e6;
+}
+
 // Busy work, not a sleep: cancellation is cooperative, so a sleeping task would notice the stop
 // only when its sleep ends, and the benchmark would measure the sleep.
 void SpinFor(Clock::duration d) {
@@ -364,10 +371,7 @@ void BM_TaskGroup_CancelLatency(benchmark::State& state) {
       break;
     }
   }
-  if (samples.empty()) return;
-  std::sort(samples.begin(), samples.end());
-  state.counters["p99_us"] = samples[samples.size() * 99 / 100] * 1e6;
-  state.counters["max_us"] = samples.back() * 1e6;
+  SetTailCounters(state, samples);
 }
 
 // ---- The host's wake-up latency -----------------------------------------------------------
@@ -399,11 +403,14 @@ void BM_Host_WakeLatency(benchmark::State& state) {
     CPU_SET(cpus[i], &one);
     pthread_setaffinity_np(pthread_self(), sizeof one, &one);
   };
+  // epoch carries no data but its own value, so relaxed suffices for it. woken's release
+  // store and the waker's acquire load are the one happens-before edge: they make woke_at,
+  // written just before, visible to the waker (hence relaxed on woke_at itself).
   std::thread sleeper([&] {
     pin(0);
     for (std::uint32_t seen = 0;;) {
-      epoch.wait(seen, std::memory_order_acquire);
-      seen = epoch.load(std::memory_order_acquire);
+      epoch.wait(seen, std::memory_order_relaxed);
+      seen = epoch.load(std::memory_order_relaxed);
       if (seen == kStopEpoch) return;
       woke_at.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
       woken.store(seen, std::memory_order_release);
@@ -417,7 +424,7 @@ void BM_Host_WakeLatency(benchmark::State& state) {
     std::this_thread::sleep_for(kWakePause);
     ++round;
     const Clock::time_point t0 = Clock::now();
-    epoch.store(round, std::memory_order_release);
+    epoch.store(round, std::memory_order_relaxed);
     epoch.notify_one();
     for (std::uint32_t w = woken.load(std::memory_order_acquire); w != round;
          w = woken.load(std::memory_order_acquire)) {
@@ -429,15 +436,12 @@ void BM_Host_WakeLatency(benchmark::State& state) {
     state.SetIterationTime(seconds);
     samples.push_back(seconds);
   }
-  epoch.store(kStopEpoch, std::memory_order_release);
+  epoch.store(kStopEpoch, std::memory_order_relaxed);
   epoch.notify_one();
   sleeper.join();
   if (cpus.size() >= 2) sched_setaffinity(0, sizeof mask, &mask);  // this thread's own again
-  if (samples.empty()) return;
-  std::sort(samples.begin(), samples.end());
-  state.counters["p50_us"] = samples[samples.size() / 2] * 1e6;
-  state.counters["p99_us"] = samples[samples.size() * 99 / 100] * 1e6;
-  state.counters["max_us"] = samples.back() * 1e6;
+  SetTailCounters(state, samples);
+  if (!samples.empty()) state.counters["p50_us"] = samples[samples.size() / 2] * 1e6;
 }
 
 // ---- Steals per task ---------------------------------------------------------------------
